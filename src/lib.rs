@@ -1,0 +1,1 @@
+//! rvm: compile, verify and run rvm programs, from the command line or embedded.

@@ -1,0 +1,64 @@
+//! The verifier's output: a module proven safe, with the facts the runtime needs.
+//!
+//! **The interpreter (and later the JIT) accepts only a [`VerifiedModule`]**, and the only way
+//! to make one is `verifier::verify`, so no unverified function is ever executed. Everything
+//! here is derived from the module by the verifier; the runtime trusts it without
+//! re-checking: jump targets are in range, every instruction finds the types it needs, the
+//! stack never exceeds `max_stack`, and the stack maps say exactly which slots hold heap
+//! references.
+
+use crate::format::{Instr, Module, TypeId};
+
+/// A module that passed verification.
+#[derive(Debug)]
+pub struct VerifiedModule {
+    /// The module as decoded (or as compiled).
+    pub module: Module,
+    /// Per function, in the module's order.
+    pub functions: Vec<VerifiedFunction>,
+    /// Per global: whether it holds a heap reference (a GC root).
+    pub global_is_ref: Vec<bool>,
+}
+
+/// One verified function, ready to interpret.
+#[derive(Debug)]
+pub struct VerifiedFunction {
+    /// The code, with every jump target rewritten from a byte offset to an index into this
+    /// vector.
+    pub code: Vec<Instr>,
+    /// The byte offset in the original code of each instruction (for line tables).
+    pub offsets: Vec<u32>,
+    /// Number of parameters (they are the first locals).
+    pub param_count: u32,
+    /// Parameters plus declared locals.
+    pub local_count: u32,
+    /// Per local (parameters first): whether it holds a heap reference.
+    pub local_is_ref: Vec<bool>,
+    /// Maximum operand stack depth.
+    pub max_stack: u32,
+    /// The result type, if the function returns a value.
+    pub result: Option<TypeId>,
+    /// Operand-stack reference maps, sorted by `pc`: one for every instruction before which
+    /// the operand stack holds at least one heap reference. An instruction without an entry
+    /// has none.
+    pub stack_maps: Vec<StackMap>,
+}
+
+/// Which operand stack slots hold heap references before instruction `pc` executes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackMap {
+    /// The instruction index.
+    pub pc: u32,
+    /// One flag per operand slot, bottom of the operand stack first.
+    pub refs: Vec<bool>,
+}
+
+impl VerifiedFunction {
+    /// The stack map before instruction `pc` (empty when no slot holds a reference).
+    pub fn stack_map(&self, pc: u32) -> &[bool] {
+        match self.stack_maps.binary_search_by_key(&pc, |m| m.pc) {
+            Ok(i) => &self.stack_maps[i].refs,
+            Err(_) => &[],
+        }
+    }
+}
