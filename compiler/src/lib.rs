@@ -1,8 +1,11 @@
 //! rvmc: source text → bytecode module.
 //!
-//! The pipeline: `lexer` (logos) → `parser` (lalrpop) → [`ast`] → `check` (names and types,
-//! every error collected) → `codegen` → [`rvm_vm::format::Module`]. Diagnostics are collected in
+//! The pipeline: `lexer` (logos) → `parser` (lalrpop) → [`ast`] → [`check`] (names and types,
+//! every error collected) → [`codegen`] → [`rvm_vm::format::Module`]. Diagnostics are collected in
 //! [`diagnostics::Diagnostics`] and rendered with codespan-reporting.
 
 pub mod ast;
+pub mod check;
+pub mod codegen;
 pub mod diagnostics;
+pub mod types;
