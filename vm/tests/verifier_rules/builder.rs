@@ -8,6 +8,7 @@ use rvm_vm::format::{
 
 /// One line of an assembly listing.
 #[derive(Clone, Debug)]
+#[allow(dead_code)]
 pub enum A {
     /// An instruction (jump targets are ignored; use the label forms).
     I(Instr),
