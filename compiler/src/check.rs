@@ -61,6 +61,7 @@ pub fn check(
     let mut c = Checker::new(input, sources, diags);
     c.collect();
     c.resolve_signatures();
+    c.compute_printable();
     c.check_module_level();
     c.check_functions();
     let main = c.check_main();
@@ -161,6 +162,8 @@ struct Checker<'a, 'd> {
     init: Vec<(u32, hir::Expr)>,
     /// Each module-level `const`/`let`/`var` by the span of its declaration.
     global_decls: HashMap<Span, Decl>,
+    /// Per struct: it contains a function reference, so `to_str` refuses it.
+    unprintable: Vec<bool>,
 }
 
 impl std::fmt::Debug for Checker<'_, '_> {
@@ -170,11 +173,7 @@ impl std::fmt::Debug for Checker<'_, '_> {
 }
 
 impl<'a, 'd> Checker<'a, 'd> {
-    fn new(
-        input: &'a CheckInput<'a>,
-        sources: &'a SourceMap,
-        diags: &'d mut Diagnostics,
-    ) -> Self {
+    fn new(input: &'a CheckInput<'a>, sources: &'a SourceMap, diags: &'d mut Diagnostics) -> Self {
         Checker {
             input,
             sources,
@@ -188,6 +187,7 @@ impl<'a, 'd> Checker<'a, 'd> {
             init_order: Vec::new(),
             init: Vec::new(),
             global_decls: HashMap::new(),
+            unprintable: Vec::new(),
         }
     }
 

@@ -149,7 +149,9 @@ impl Gen<'_> {
         };
         let params = h.params().iter().map(|p| conv(*p, self)).collect();
         let result = h.result().map(|r| conv(r, self));
-        let ty = self.module.intern_type(TypeDef::Func(FuncType { params, result }));
+        let ty = self
+            .module
+            .intern_type(TypeDef::Func(FuncType { params, result }));
         self.module.imports.push(Import {
             module: h.module().to_owned(),
             name: h.name().to_owned(),
@@ -192,7 +194,10 @@ impl Gen<'_> {
         f.mark(func.span);
         f.block(&func.body);
         if f.em.reachable() {
-            debug_assert!(func.result.is_none(), "checker let a function fall off its end");
+            debug_assert!(
+                func.result.is_none(),
+                "checker let a function fall off its end"
+            );
             f.em.emit_with(Instr::Ret {}, 0, 0);
         }
         let (code, lines, locals, max_stack) = f.em.finish();

@@ -1,12 +1,12 @@
 //! Calls: functions, function references, struct literals, conversions and the built-in
 //! functions (`print`, `abs`, `array`, `math.sqrt`, `os.args`, ...).
 
+use super::Checker;
 use super::Decl;
 use super::decls::TopLookup;
 use super::expr::Namespace;
 use super::hir::{self, ExprKind, Op, TypedOp};
 use super::stmt::FnCtx;
-use super::Checker;
 use crate::ast::{self, Arg, Expr};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::types::{TyId, TyKind};
@@ -37,7 +37,9 @@ impl Checker<'_, '_> {
         match &callee.kind {
             ast::ExprKind::Ident(name) if ctx.lookup(name).is_none() => {
                 match self.lookup_top(ctx.file, name) {
-                    TopLookup::Found(Decl::Struct(s)) => return self.check_struct_lit(ctx, s, args, span),
+                    TopLookup::Found(Decl::Struct(s)) => {
+                        return self.check_struct_lit(ctx, s, args, span);
+                    }
                     TopLookup::Found(Decl::Fn(f)) => return self.call_fn(ctx, f, None, args, span),
                     TopLookup::Found(_) => {}
                     TopLookup::Ambiguous(files) => {
@@ -112,7 +114,11 @@ impl Checker<'_, '_> {
                 args.len(),
                 if args.len() == 1 { "was" } else { "were" }
             );
-            self.error(span, msg, format!("expected {} argument{}", params.len(), plural(params.len())));
+            self.error(
+                span,
+                msg,
+                format!("expected {} argument{}", params.len(), plural(params.len())),
+            );
         }
         args.iter()
             .enumerate()
@@ -147,7 +153,14 @@ impl Checker<'_, '_> {
     }
 
     /// A call through a value of function type.
-    fn call_value(&mut self, ctx: &mut FnCtx, f: hir::Expr, fspan: Span, args: &[Arg], span: Span) -> hir::Expr {
+    fn call_value(
+        &mut self,
+        ctx: &mut FnCtx,
+        f: hir::Expr,
+        fspan: Span,
+        args: &[Arg],
+        span: Span,
+    ) -> hir::Expr {
         match self.types.kind(f.ty).clone() {
             TyKind::Fn(params, result) => {
                 let args = self.check_args(ctx, args, &params, "this function", span);
@@ -215,14 +228,19 @@ impl Checker<'_, '_> {
             Namespace::Builtin("math") => match Native::by_name(&format!("math.{n}")) {
                 Some(native) => self.call_native(ctx, native, args, &format!("`math.{n}`"), span),
                 None => {
-                    self.error(name.span, format!("no function `{n}` in `math`"), "not found");
+                    self.error(
+                        name.span,
+                        format!("no function `{n}` in `math`"),
+                        "not found",
+                    );
                     self.check_args_loose(ctx, args);
                     hir::Expr::error(span)
                 }
             },
             Namespace::Builtin("os") => match HostFn::lookup("os", n) {
                 Some(host) => {
-                    let params: Vec<TyId> = host.params().iter().map(|p| self.host_ty(*p)).collect();
+                    let params: Vec<TyId> =
+                        host.params().iter().map(|p| self.host_ty(*p)).collect();
                     let args = self.check_args(ctx, args, &params, &format!("`os.{n}`"), span);
                     let ty = host.result().map_or(TyId::UNIT, |r| self.host_ty(r));
                     hir::Expr {
@@ -232,14 +250,22 @@ impl Checker<'_, '_> {
                     }
                 }
                 None => {
-                    self.error(name.span, format!("no function `{n}` in `os`"), "expected `os.args()` or `os.exit(code)`");
+                    self.error(
+                        name.span,
+                        format!("no function `{n}` in `os`"),
+                        "expected `os.args()` or `os.exit(code)`",
+                    );
                     self.check_args_loose(ctx, args);
                     hir::Expr::error(span)
                 }
             },
             Namespace::Builtin(m) => {
                 if !self.host_module_error(m, base.span) {
-                    self.error(name.span, format!("no function `{n}` in `{m}`"), "not found");
+                    self.error(
+                        name.span,
+                        format!("no function `{n}` in `{m}`"),
+                        "not found",
+                    );
                 }
                 let _ = hint;
                 self.check_args_loose(ctx, args);
@@ -279,7 +305,13 @@ impl Checker<'_, '_> {
     }
 
     /// `Point(x: 1.0, y: 2.0)`: every field named exactly once, in any order.
-    pub(super) fn check_struct_lit(&mut self, ctx: &mut FnCtx, s: u32, args: &[Arg], span: Span) -> hir::Expr {
+    pub(super) fn check_struct_lit(
+        &mut self,
+        ctx: &mut FnCtx,
+        s: u32,
+        args: &[Arg],
+        span: Span,
+    ) -> hir::Expr {
         let sname = self.structs[s as usize].name.clone();
         let nfields = self.structs[s as usize].fields.len();
         let mut seen: Vec<Option<Span>> = vec![None; nfields];
@@ -309,9 +341,12 @@ impl Checker<'_, '_> {
             };
             if let Some(prev) = seen[idx] {
                 self.report(
-                    Diagnostic::error(format!("field `{}` specified more than once", n.name), n.span)
-                        .with_label("specified again here")
-                        .with_secondary(prev, "first specified here"),
+                    Diagnostic::error(
+                        format!("field `{}` specified more than once", n.name),
+                        n.span,
+                    )
+                    .with_label("specified again here")
+                    .with_secondary(prev, "first specified here"),
                 );
                 self.check_expr(ctx, &a.value, None);
                 ok = false;
@@ -331,7 +366,10 @@ impl Checker<'_, '_> {
             .collect();
         if !missing.is_empty() && ok {
             let plural = if missing.len() == 1 { "" } else { "s" };
-            let msg = format!("missing field{plural} {} in `{sname}` literal", missing.join(", "));
+            let msg = format!(
+                "missing field{plural} {} in `{sname}` literal",
+                missing.join(", ")
+            );
             self.error(span, msg, "every field must be given a value");
             ok = false;
         }
@@ -370,7 +408,7 @@ impl Checker<'_, '_> {
                 let arg = match args {
                     [a] => {
                         let v = self.check_value(ctx, &a.value, None);
-                        self.to_str(v)
+                        self.stringify(v)
                     }
                     [] if name != "print" => hir::Expr {
                         kind: ExprKind::Str(String::new()),
@@ -439,8 +477,13 @@ impl Checker<'_, '_> {
                     ("max", TyId::FLOAT) => Native::FloatMax,
                     (_, TyId::ERROR) => return hir::Expr::error(span),
                     _ => {
-                        let label = format!("expected `int` or `float`, found `{}`", self.ty_name(t));
-                        self.error(args[0].value.span, format!("`{name}` works on numbers"), label);
+                        let label =
+                            format!("expected `int` or `float`, found `{}`", self.ty_name(t));
+                        self.error(
+                            args[0].value.span,
+                            format!("`{name}` works on numbers"),
+                            label,
+                        );
                         return hir::Expr::error(span);
                     }
                 };
@@ -488,20 +531,30 @@ impl Checker<'_, '_> {
                 }
                 match (name, t) {
                     ("str", _) => {
-                        let mut s = self.to_str(v);
+                        let mut s = self.stringify(v);
                         s.span = span;
                         s
                     }
-                    ("int", TyId::INT) | ("float", TyId::FLOAT) => self.make_op(Op::Identity, vec![v], t, span),
-                    ("int", TyId::FLOAT) => self.make_op(Op::Instr(Instr::FToI {}), vec![v], TyId::INT, span),
-                    ("float", TyId::INT) => self.make_op(Op::Instr(Instr::IToF {}), vec![v], TyId::FLOAT, span),
+                    ("int", TyId::INT) | ("float", TyId::FLOAT) => {
+                        self.make_op(Op::Identity, vec![v], t, span)
+                    }
+                    ("int", TyId::FLOAT) => {
+                        self.make_op(Op::Instr(Instr::FToI {}), vec![v], TyId::INT, span)
+                    }
+                    ("float", TyId::INT) => {
+                        self.make_op(Op::Instr(Instr::IToF {}), vec![v], TyId::FLOAT, span)
+                    }
                     _ => {
-                        let mut d = Diagnostic::error(format!("cannot convert `{}` to `{name}`", self.ty_name(t)), a.value.span)
-                            .with_label(format!("expected `int` or `float`, found `{}`", self.ty_name(t)));
+                        let mut d = Diagnostic::error(
+                            format!("cannot convert `{}` to `{name}`", self.ty_name(t)),
+                            a.value.span,
+                        )
+                        .with_label(format!(
+                            "expected `int` or `float`, found `{}`",
+                            self.ty_name(t)
+                        ));
                         if t == TyId::STR {
-                            d = d.with_note(format!(
-                                "to parse a string, use `s.parse_{name}()`"
-                            ));
+                            d = d.with_note(format!("to parse a string, use `s.parse_{name}()`"));
                         }
                         let _ = name_span;
                         self.report(d);

@@ -33,7 +33,11 @@ pub(super) fn builtin_type(name: &str) -> Option<TyId> {
 
 impl<'a> Checker<'a, '_> {
     fn file_input(&self, file: FileId) -> Option<super::FileInput<'a>> {
-        self.input.files.iter().copied().find(|f| f.ast.file == file)
+        self.input
+            .files
+            .iter()
+            .copied()
+            .find(|f| f.ast.file == file)
     }
 
     /// The files in initialisation order: a depth-first post-order from the root over the
@@ -193,9 +197,10 @@ impl<'a> Checker<'a, '_> {
 
     fn declare(&mut self, scope: &mut FileScope, name: &str, decl: Decl, span: Span) {
         if let Some(&(prev, prev_span)) = scope.own.get(name) {
-            let mut d = Diagnostic::error(format!("the name `{name}` is defined more than once"), span)
-                .with_label(format!("`{name}` redefined here"))
-                .with_secondary(prev_span, format!("`{name}` first defined here"));
+            let mut d =
+                Diagnostic::error(format!("the name `{name}` is defined more than once"), span)
+                    .with_label(format!("`{name}` redefined here"))
+                    .with_secondary(prev_span, format!("`{name}` first defined here"));
             if matches!((prev, decl), (Decl::Fn(_), Decl::Fn(_))) {
                 d = d.with_note("functions cannot be overloaded: give each one its own name");
             }
@@ -278,29 +283,25 @@ impl<'a> Checker<'a, '_> {
                     }
                 }
             }
-            TypeExprKind::Qualified(alias, name) => {
-                match self.lookup_top(file, &alias.name) {
-                    TopLookup::Found(Decl::Alias(target)) => {
-                        match self.lookup_own(target, &name.name) {
-                            Some(Decl::Struct(s)) => self.structs[s as usize].ty,
-                            _ => {
-                                let msg = format!(
-                                    "cannot find type `{}` in `{}`",
-                                    name.name, alias.name
-                                );
-                                self.error(name.span, msg, "not found in the imported file");
-                                TyId::ERROR
-                            }
+            TypeExprKind::Qualified(alias, name) => match self.lookup_top(file, &alias.name) {
+                TopLookup::Found(Decl::Alias(target)) => {
+                    match self.lookup_own(target, &name.name) {
+                        Some(Decl::Struct(s)) => self.structs[s as usize].ty,
+                        _ => {
+                            let msg =
+                                format!("cannot find type `{}` in `{}`", name.name, alias.name);
+                            self.error(name.span, msg, "not found in the imported file");
+                            TyId::ERROR
                         }
                     }
-                    TopLookup::NotFound if !self.file_complete(file) => TyId::ERROR,
-                    _ => {
-                        let msg = format!("`{}` is not an import alias", alias.name);
-                        self.error(alias.span, msg, "expected an `import ... as` name");
-                        TyId::ERROR
-                    }
                 }
-            }
+                TopLookup::NotFound if !self.file_complete(file) => TyId::ERROR,
+                _ => {
+                    let msg = format!("`{}` is not an import alias", alias.name);
+                    self.error(alias.span, msg, "expected an `import ... as` name");
+                    TyId::ERROR
+                }
+            },
             TypeExprKind::Array(e) => {
                 let e = self.resolve_type(file, e);
                 self.types.array(e)
@@ -344,7 +345,11 @@ impl<'a> Checker<'a, '_> {
                 fields.push((f.name.name.clone(), ty, f.name.span));
             }
             if fields.len() > u16::MAX as usize {
-                self.error(decl.name.span, "too many fields", "at most 65535 are allowed");
+                self.error(
+                    decl.name.span,
+                    "too many fields",
+                    "at most 65535 are allowed",
+                );
             }
             self.structs[si].fields = fields;
         }
@@ -421,7 +426,11 @@ impl<'a> Checker<'a, '_> {
                 Some(s) => params.push(self.structs[s as usize].ty),
                 None => {
                     if self.funcs[fi].name == decl.name.name {
-                        self.error(self_span, "`self` outside of an `impl` block", "not a method");
+                        self.error(
+                            self_span,
+                            "`self` outside of an `impl` block",
+                            "not a method",
+                        );
                     }
                     params.push(TyId::ERROR);
                 }
@@ -527,7 +536,12 @@ impl<'a> Checker<'a, '_> {
     /// `main` must be a function of the root file of type `fn()` or `fn() -> int`.
     pub(super) fn check_main(&mut self) -> Option<u32> {
         let root = self.input.root;
-        match self.scopes.get(&root).and_then(|s| s.own.get("main")).copied() {
+        match self
+            .scopes
+            .get(&root)
+            .and_then(|s| s.own.get("main"))
+            .copied()
+        {
             Some((Decl::Fn(f), _)) => {
                 let entry = &self.funcs[f as usize];
                 let ok_params = entry.params.is_empty();
@@ -537,8 +551,12 @@ impl<'a> Checker<'a, '_> {
                     let span = entry.decl.sig_span;
                     self.report(
                         Diagnostic::error("`main` has the wrong type", span)
-                            .with_label(format!("expected `fn()` or `fn() -> int`, found `{found}`"))
-                            .with_note("`main` takes no parameters and returns nothing or an exit code"),
+                            .with_label(format!(
+                                "expected `fn()` or `fn() -> int`, found `{found}`"
+                            ))
+                            .with_note(
+                                "`main` takes no parameters and returns nothing or an exit code",
+                            ),
                     );
                 }
                 Some(f)

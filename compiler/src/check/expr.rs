@@ -27,7 +27,9 @@ pub(super) enum Namespace {
 }
 
 /// Built-in namespaces.
-const BUILTIN_NAMESPACES: &[&str] = &["math", "int", "float", "os", "fs", "env", "time", "random", "io"];
+const BUILTIN_NAMESPACES: &[&str] = &[
+    "math", "int", "float", "os", "fs", "env", "time", "random", "io",
+];
 
 /// Built-in functions (called by name).
 pub(super) const BUILTIN_FUNCTIONS: &[&str] = &[
@@ -44,7 +46,12 @@ impl Checker<'_, '_> {
     }
 
     /// Checks an expression that must produce a value (not a call returning nothing).
-    pub(super) fn check_value(&mut self, ctx: &mut FnCtx, e: &Expr, hint: Option<TyId>) -> hir::Expr {
+    pub(super) fn check_value(
+        &mut self,
+        ctx: &mut FnCtx,
+        e: &Expr,
+        hint: Option<TyId>,
+    ) -> hir::Expr {
         let v = self.check_expr(ctx, e, hint);
         self.require_value(v)
     }
@@ -59,7 +66,12 @@ impl Checker<'_, '_> {
     }
 
     /// Checks any expression (its type may be [`TyId::UNIT`]).
-    pub(super) fn check_expr(&mut self, ctx: &mut FnCtx, e: &Expr, hint: Option<TyId>) -> hir::Expr {
+    pub(super) fn check_expr(
+        &mut self,
+        ctx: &mut FnCtx,
+        e: &Expr,
+        hint: Option<TyId>,
+    ) -> hir::Expr {
         let span = e.span;
         let lit = |kind, ty| hir::Expr { kind, ty, span };
         match &e.kind {
@@ -81,7 +93,11 @@ impl Checker<'_, '_> {
             ast::ExprKind::SelfValue => match ctx.self_struct {
                 Some(s) => lit(ExprKind::Local(0), self.structs[s as usize].ty),
                 None => {
-                    self.error(span, "`self` is only available in methods", "not inside a method taking `self`");
+                    self.error(
+                        span,
+                        "`self` is only available in methods",
+                        "not inside a method taking `self`",
+                    );
                     hir::Expr::error(span)
                 }
             },
@@ -103,7 +119,11 @@ impl Checker<'_, '_> {
                     if s.is_empty() {
                         continue;
                     }
-                    if let Some(hir::Expr { kind: ExprKind::Str(prev), .. }) = out.last_mut() {
+                    if let Some(hir::Expr {
+                        kind: ExprKind::Str(prev),
+                        ..
+                    }) = out.last_mut()
+                    {
                         prev.push_str(s);
                     } else {
                         out.push(hir::Expr {
@@ -115,9 +135,12 @@ impl Checker<'_, '_> {
                 }
                 StrPart::Expr(e) => {
                     let v = self.check_value(ctx, e, None);
-                    let v = self.to_str(v);
+                    let v = self.stringify(v);
                     if let ExprKind::Str(s) = &v.kind
-                        && let Some(hir::Expr { kind: ExprKind::Str(prev), .. }) = out.last_mut()
+                        && let Some(hir::Expr {
+                            kind: ExprKind::Str(prev),
+                            ..
+                        }) = out.last_mut()
                     {
                         prev.push_str(s);
                     } else {
@@ -149,9 +172,20 @@ impl Checker<'_, '_> {
     }
 
     /// `to_str` of a value (the identity on strings; folded on constants).
-    pub(super) fn to_str(&mut self, v: hir::Expr) -> hir::Expr {
+    pub(super) fn stringify(&mut self, v: hir::Expr) -> hir::Expr {
         if v.ty == TyId::STR || v.ty == TyId::ERROR {
             return v;
+        }
+        if !self.is_printable(v.ty) {
+            let tn = self.ty_name(v.ty);
+            self.report(
+                Diagnostic::error(format!("values of type `{tn}` cannot be printed"), v.span)
+                    .with_label(format!("this is a `{tn}`"))
+                    .with_note(
+                        "function references (and values containing them) have no text form",
+                    ),
+            );
+            return hir::Expr::error(v.span);
         }
         let span = v.span;
         let ty = v.ty;
@@ -303,7 +337,13 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn check_field(&mut self, ctx: &mut FnCtx, base: &Expr, name: &ast::Ident, span: Span) -> hir::Expr {
+    fn check_field(
+        &mut self,
+        ctx: &mut FnCtx,
+        base: &Expr,
+        name: &ast::Ident,
+        span: Span,
+    ) -> hir::Expr {
         if let Some(ns) = self.namespace_of(ctx, base) {
             return self.namespace_value(ctx, ns, base, name, span);
         }
@@ -424,7 +464,11 @@ impl Checker<'_, '_> {
                     span,
                 },
                 _ => {
-                    self.error(name.span, format!("no `{n}` in `int`"), "expected `int.MAX` or `int.MIN`");
+                    self.error(
+                        name.span,
+                        format!("no `{n}` in `int`"),
+                        "expected `int.MAX` or `int.MIN`",
+                    );
                     hir::Expr::error(span)
                 }
             },
@@ -477,7 +521,8 @@ impl Checker<'_, '_> {
                 self.check_expr(ctx, index, None);
                 if kind != TyKind::Error {
                     let label = format!("`{}` cannot be indexed", self.ty_name(b.ty));
-                    let mut d = Diagnostic::error("cannot index into this value", base.span).with_label(label);
+                    let mut d = Diagnostic::error("cannot index into this value", base.span)
+                        .with_label(label);
                     if kind == TyKind::Str {
                         d = d.with_note("use `s.byte(i)`, `s.slice(a, b)` or `s.chars()`");
                     }
@@ -488,7 +533,13 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn check_array_lit(&mut self, ctx: &mut FnCtx, items: &[Expr], hint: Option<TyId>, span: Span) -> hir::Expr {
+    fn check_array_lit(
+        &mut self,
+        ctx: &mut FnCtx,
+        items: &[Expr],
+        hint: Option<TyId>,
+        span: Span,
+    ) -> hir::Expr {
         let hint_elem = hint.and_then(|h| self.types.array_elem(h));
         let Some(first) = items.first() else {
             return match hint_elem {
@@ -556,7 +607,12 @@ impl Checker<'_, '_> {
                     span,
                 },
                 None => {
-                    self.report_empty_literal(span, hint.is_none(), "map", "let m: [str: int] = [:];");
+                    self.report_empty_literal(
+                        span,
+                        hint.is_none(),
+                        "map",
+                        "let m: [str: int] = [:];",
+                    );
                     hir::Expr::error(span)
                 }
             };
@@ -594,7 +650,14 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn check_unary(&mut self, ctx: &mut FnCtx, op: UnOp, inner: &Expr, hint: Option<TyId>, span: Span) -> hir::Expr {
+    fn check_unary(
+        &mut self,
+        ctx: &mut FnCtx,
+        op: UnOp,
+        inner: &Expr,
+        hint: Option<TyId>,
+        span: Span,
+    ) -> hir::Expr {
         match op {
             UnOp::Neg => {
                 if let ast::ExprKind::Int(v) = inner.kind
@@ -612,7 +675,8 @@ impl Checker<'_, '_> {
                     TyId::FLOAT => Instr::FNeg {},
                     TyId::ERROR => return hir::Expr::error(span),
                     t => {
-                        let label = format!("expected `int` or `float`, found `{}`", self.ty_name(t));
+                        let label =
+                            format!("expected `int` or `float`, found `{}`", self.ty_name(t));
                         self.error(inner.span, "cannot negate this value", label);
                         return hir::Expr::error(span);
                     }
@@ -681,7 +745,10 @@ impl Checker<'_, '_> {
                 span,
             };
         }
-        let arith = matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem);
+        let arith = matches!(
+            op,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem
+        );
         let a = self.check_value(ctx, l, if arith { hint } else { None });
         let b = self.check_value(ctx, r, Some(a.ty).filter(|t| *t != TyId::ERROR));
         match self.binop_instr(op, a.ty, b.ty, span) {
@@ -692,7 +759,13 @@ impl Checker<'_, '_> {
 
     /// The instruction and result type of `lt op rt` (not `&&`/`||`), reporting operand
     /// types that do not fit. `None` after an error.
-    pub(super) fn binop_instr(&mut self, op: BinOp, lt: TyId, rt: TyId, span: Span) -> Option<(Instr, TyId)> {
+    pub(super) fn binop_instr(
+        &mut self,
+        op: BinOp,
+        lt: TyId,
+        rt: TyId,
+        span: Span,
+    ) -> Option<(Instr, TyId)> {
         if self.types.contains_error(lt) || self.types.contains_error(rt) {
             return None;
         }
@@ -701,7 +774,10 @@ impl Checker<'_, '_> {
             let (ln, rn) = (self.ty_name(lt), self.ty_name(rt));
             let mut d = Diagnostic::error(format!("mismatched types for `{sym}`"), span)
                 .with_label(format!("`{ln}` {sym} `{rn}`"));
-            if matches!((lt, rt), (TyId::INT, TyId::FLOAT) | (TyId::FLOAT, TyId::INT)) {
+            if matches!(
+                (lt, rt),
+                (TyId::INT, TyId::FLOAT) | (TyId::FLOAT, TyId::INT)
+            ) {
                 d = d.with_note("there are no implicit conversions: use `float(i)` or `int(f)`");
             } else if lt == TyId::STR || rt == TyId::STR {
                 d = d.with_note("convert to a string with `str(x)` or use interpolation: \"${x}\"");
@@ -755,8 +831,12 @@ impl Checker<'_, '_> {
         if found.is_none() {
             let tn = self.ty_name(t);
             let what = match op {
-                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => "values of this type cannot be ordered (only `int`, `float` and `str`)",
-                BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => "bitwise operators work on `int` only",
+                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    "values of this type cannot be ordered (only `int`, `float` and `str`)"
+                }
+                BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => {
+                    "bitwise operators work on `int` only"
+                }
                 BinOp::Eq | BinOp::Ne => "these values cannot be compared",
                 BinOp::Add if t == TyId::BOOL => "`bool` values cannot be added",
                 _ => "arithmetic works on `int` and `float` (and `+` on `str`)",
@@ -768,5 +848,61 @@ impl Checker<'_, '_> {
             );
         }
         found
+    }
+}
+
+impl Checker<'_, '_> {
+    /// Computes which structs cannot be printed (they contain a function reference,
+    /// directly or through other types): the least fixpoint of "some field is not
+    /// printable", iterated to convergence (structs may be recursive).
+    pub(super) fn compute_printable(&mut self) {
+        let n = self.structs.len();
+        self.unprintable = vec![false; n];
+        loop {
+            let mut changed = false;
+            for s in 0..n {
+                if self.unprintable[s] {
+                    continue;
+                }
+                let bad = self.structs[s]
+                    .fields
+                    .iter()
+                    .any(|(_, t, _)| !self.is_printable(*t));
+                if bad {
+                    self.unprintable[s] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Whether `to_str` accepts values of type `ty`.
+    pub(super) fn is_printable(&self, ty: TyId) -> bool {
+        let mut stack = vec![ty];
+        let mut steps = 0u32;
+        while let Some(t) = stack.pop() {
+            steps += 1;
+            if steps > 10_000 {
+                return true;
+            }
+            match self.types.kind(t) {
+                TyKind::Fn(..) | TyKind::Unit => return false,
+                TyKind::Array(e) => stack.push(*e),
+                TyKind::Map(k, v) => {
+                    stack.push(*k);
+                    stack.push(*v);
+                }
+                TyKind::Struct(s)
+                    if self.unprintable.get(*s as usize).copied().unwrap_or(false) =>
+                {
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        true
     }
 }

@@ -12,7 +12,13 @@ use rvm_vm::format::Instr;
 
 impl Checker<'_, '_> {
     /// Builds `op(args)` of type `ty`, folded when possible.
-    pub(super) fn make_op(&mut self, op: Op, args: Vec<hir::Expr>, ty: TyId, span: Span) -> hir::Expr {
+    pub(super) fn make_op(
+        &mut self,
+        op: Op,
+        args: Vec<hir::Expr>,
+        ty: TyId,
+        span: Span,
+    ) -> hir::Expr {
         if let Some(kind) = fold(op, &args) {
             return hir::Expr { kind, ty, span };
         }

@@ -17,8 +17,23 @@ const ARRAY_METHODS: &[&str] = &[
 ];
 const MAP_METHODS: &[&str] = &["len", "has", "get", "remove", "keys", "values"];
 const STR_METHODS: &[&str] = &[
-    "len", "chars", "byte", "slice", "find", "contains", "starts_with", "ends_with", "split",
-    "trim", "upper", "lower", "replace", "repeat", "parse_int", "parse_float", "is_int",
+    "len",
+    "chars",
+    "byte",
+    "slice",
+    "find",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "split",
+    "trim",
+    "upper",
+    "lower",
+    "replace",
+    "repeat",
+    "parse_int",
+    "parse_float",
+    "is_int",
     "is_float",
 ];
 
@@ -61,9 +76,12 @@ impl Checker<'_, '_> {
                     if self.funcs[f as usize].decl.self_param.is_none() {
                         let sn = self.structs[s as usize].name.clone();
                         self.report(
-                            Diagnostic::error(format!("`{sn}.{n}` does not take `self`"), name.span)
-                                .with_label("called on a value")
-                                .with_note(format!("call it as `{sn}.{n}(...)`")),
+                            Diagnostic::error(
+                                format!("`{sn}.{n}` does not take `self`"),
+                                name.span,
+                            )
+                            .with_label("called on a value")
+                            .with_note(format!("call it as `{sn}.{n}(...)`")),
                         );
                         self.check_args_loose(ctx, args);
                         return hir::Expr::error(call_span);
@@ -78,7 +96,8 @@ impl Checker<'_, '_> {
                         ty: fty,
                         span: name.span,
                     };
-                    let args = self.check_args(ctx, args, &params, &format!("field `{n}`"), call_span);
+                    let args =
+                        self.check_args(ctx, args, &params, &format!("field `{n}`"), call_span);
                     return hir::Expr {
                         kind: ExprKind::CallRef(Box::new(field), args),
                         ty: result.unwrap_or(TyId::UNIT),
@@ -86,20 +105,33 @@ impl Checker<'_, '_> {
                     };
                 }
                 let sn = self.structs[s as usize].name.clone();
-                self.error(name.span, format!("no method `{n}` on `{sn}`"), "method not found");
+                self.error(
+                    name.span,
+                    format!("no method `{n}` on `{sn}`"),
+                    "method not found",
+                );
                 self.check_args_loose(ctx, args);
                 hir::Expr::error(call_span)
             }
             TyKind::Array(elem) => self.array_method(ctx, recv, elem, name, args, call_span),
             TyKind::Map(k, v) => self.map_method(ctx, recv, k, v, name, args, call_span),
             TyKind::Str => self.str_method(ctx, recv, name, args, call_span),
-            TyKind::Float if n == "to_fixed" => {
-                self.native_method(ctx, recv, Native::FloatToFixed, args, "`to_fixed`", call_span)
-            }
+            TyKind::Float if n == "to_fixed" => self.native_method(
+                ctx,
+                recv,
+                Native::FloatToFixed,
+                args,
+                "`to_fixed`",
+                call_span,
+            ),
             _ => {
                 let _ = (hint, recv_span);
                 let tn = self.ty_name(ty);
-                self.error(name.span, format!("no method `{n}` on type `{tn}`"), "method not found");
+                self.error(
+                    name.span,
+                    format!("no method `{n}` on type `{tn}`"),
+                    "method not found",
+                );
                 self.check_args_loose(ctx, args);
                 hir::Expr::error(call_span)
             }
@@ -246,14 +278,34 @@ impl Checker<'_, '_> {
         match n {
             "chars" => {
                 let t = self.types.array(TyId::STR);
-                self.op_method(ctx, recv, Op::Typed(TypedOp::SChars, t), &[], t, args, n, span)
+                self.op_method(
+                    ctx,
+                    recv,
+                    Op::Typed(TypedOp::SChars, t),
+                    &[],
+                    t,
+                    args,
+                    n,
+                    span,
+                )
             }
             "split" => {
                 let t = self.types.array(TyId::STR);
-                self.op_method(ctx, recv, Op::Typed(TypedOp::SSplit, t), &[TyId::STR], t, args, n, span)
+                self.op_method(
+                    ctx,
+                    recv,
+                    Op::Typed(TypedOp::SSplit, t),
+                    &[TyId::STR],
+                    t,
+                    args,
+                    n,
+                    span,
+                )
             }
             _ => match Native::by_name(&format!("str.{n}")) {
-                Some(native) => self.native_method(ctx, recv, native, args, &format!("`{n}`"), span),
+                Some(native) => {
+                    self.native_method(ctx, recv, native, args, &format!("`{n}`"), span)
+                }
                 None => self.unknown_method(ctx, TyId::STR, name, args, span),
             },
         }

@@ -135,13 +135,20 @@ impl Checker<'_, '_> {
             let msg = format!("`{}` is already declared in this scope", name.name);
             let d = Diagnostic::error(msg, name.span)
                 .with_label("declared again here")
-                .with_secondary(prev.span, format!("{what} `{}` first declared here", name.name))
+                .with_secondary(
+                    prev.span,
+                    format!("{what} `{}` first declared here", name.name),
+                )
                 .with_note("use another name, or shadow it in an inner block");
             self.report(d);
         }
         if ctx.locals.len() >= MAX_LOCALS && !ctx.too_many_locals {
             ctx.too_many_locals = true;
-            self.error(name.span, "too many local variables in one function", "limit reached here");
+            self.error(
+                name.span,
+                "too many local variables in one function",
+                "limit reached here",
+            );
         }
         let local = ctx.alloc(ty);
         let idx = ctx.bindings.len();
@@ -189,9 +196,12 @@ impl Checker<'_, '_> {
             let ret_span = decl.ret.as_ref().map_or(decl.sig_span, |t| t.span);
             let rname = self.ty_name(r);
             self.report(
-                Diagnostic::error(format!("missing `return` in `{}`", self.funcs[fi].name), close)
-                    .with_label("the end of the body can be reached without returning a value")
-                    .with_secondary(ret_span, format!("the function returns `{rname}`")),
+                Diagnostic::error(
+                    format!("missing `return` in `{}`", self.funcs[fi].name),
+                    close,
+                )
+                .with_label("the end of the body can be reached without returning a value")
+                .with_secondary(ret_span, format!("the function returns `{rname}`")),
             );
         }
         let f = &mut self.funcs[fi];
@@ -201,7 +211,11 @@ impl Checker<'_, '_> {
 
     /// Checks a block in a new scope. Returns the statements and whether control can reach
     /// its end.
-    pub(super) fn check_block(&mut self, ctx: &mut FnCtx, block: &ast::Block) -> (hir::Block, bool) {
+    pub(super) fn check_block(
+        &mut self,
+        ctx: &mut FnCtx,
+        block: &ast::Block,
+    ) -> (hir::Block, bool) {
         ctx.push_scope();
         let mut out = Vec::with_capacity(block.stmts.len());
         let mut falls = true;
@@ -230,7 +244,11 @@ impl Checker<'_, '_> {
                     None => self.check_value(ctx, value, None),
                 };
                 let ty = written.unwrap_or(v.ty);
-                let kind = if *mutable { BindKind::Var } else { BindKind::Let };
+                let kind = if *mutable {
+                    BindKind::Var
+                } else {
+                    BindKind::Let
+                };
                 let local = self.declare_local(ctx, name, ty, kind);
                 (mk(StmtKind::SetLocal(local, v)), true)
             }
@@ -281,7 +299,10 @@ impl Checker<'_, '_> {
                 second,
                 iterable,
                 body,
-            } => (mk(self.check_for_each(ctx, first, second.as_ref(), iterable, body)), true),
+            } => (
+                mk(self.check_for_each(ctx, first, second.as_ref(), iterable, body)),
+                true,
+            ),
             ast::StmtKind::Break | ast::StmtKind::Continue => {
                 let is_break = matches!(s.kind, ast::StmtKind::Break);
                 let word = if is_break { "break" } else { "continue" };
@@ -304,7 +325,9 @@ impl Checker<'_, '_> {
                 };
                 (mk(kind), false)
             }
-            ast::StmtKind::Return(value) => (mk(self.check_return(ctx, span, value.as_ref())), false),
+            ast::StmtKind::Return(value) => {
+                (mk(self.check_return(ctx, span, value.as_ref())), false)
+            }
             ast::StmtKind::Block(b) => {
                 let (b, falls) = self.check_block(ctx, b);
                 (mk(StmtKind::Block(b)), falls)
@@ -319,7 +342,12 @@ impl Checker<'_, '_> {
         let mut falls = false;
         let mut cur = s;
         loop {
-            let ast::StmtKind::If { cond, then, else_: e } = &cur.kind else {
+            let ast::StmtKind::If {
+                cond,
+                then,
+                else_: e,
+            } = &cur.kind
+            else {
                 // An `else` that is a plain statement (the parser gives a block).
                 let (st, f) = self.check_stmt(ctx, cur);
                 else_ = Some(vec![st]);
@@ -335,8 +363,16 @@ impl Checker<'_, '_> {
                     falls = true;
                     break;
                 }
-                Some(next @ Stmt { kind: ast::StmtKind::If { .. }, .. }) => cur = next,
-                Some(Stmt { kind: ast::StmtKind::Block(b), .. }) => {
+                Some(
+                    next @ Stmt {
+                        kind: ast::StmtKind::If { .. },
+                        ..
+                    },
+                ) => cur = next,
+                Some(Stmt {
+                    kind: ast::StmtKind::Block(b),
+                    ..
+                }) => {
                     let (b, f) = self.check_block(ctx, b);
                     falls |= f;
                     else_ = Some(b);
@@ -368,7 +404,10 @@ impl Checker<'_, '_> {
                         let e = self.declare_local(ctx, second, elem, BindKind::LoopVar);
                         (Some(i), e)
                     }
-                    None => (None, self.declare_local(ctx, first, elem, BindKind::LoopVar)),
+                    None => (
+                        None,
+                        self.declare_local(ctx, first, elem, BindKind::LoopVar),
+                    ),
                 };
                 let (b, _) = self.check_block(ctx, body);
                 StmtKind::ForArray {
@@ -484,7 +523,10 @@ impl Checker<'_, '_> {
                     ty: t,
                     span: target.span,
                 };
-                StmtKind::SetLocal(l, self.make_op(hir::Op::Instr(instr), vec![cur, v], t, span))
+                StmtKind::SetLocal(
+                    l,
+                    self.make_op(hir::Op::Instr(instr), vec![cur, v], t, span),
+                )
             }
             Place::Global(g, t) => {
                 let cur = hir::Expr {
@@ -492,7 +534,10 @@ impl Checker<'_, '_> {
                     ty: t,
                     span: target.span,
                 };
-                StmtKind::SetGlobal(g, self.make_op(hir::Op::Instr(instr), vec![cur, v], t, span))
+                StmtKind::SetGlobal(
+                    g,
+                    self.make_op(hir::Op::Instr(instr), vec![cur, v], t, span),
+                )
             }
             Place::Field(obj, field, _) => StmtKind::CompoundField {
                 obj,
@@ -560,7 +605,11 @@ impl Checker<'_, '_> {
                 }
             }
             ast::ExprKind::SelfValue => {
-                self.error(target.span, "cannot assign to `self`", "`self` is immutable");
+                self.error(
+                    target.span,
+                    "cannot assign to `self`",
+                    "`self` is immutable",
+                );
                 Place::Error
             }
             ast::ExprKind::Field(base, field) => {
@@ -643,10 +692,15 @@ impl Checker<'_, '_> {
                     return Place::Global(g, gty);
                 }
                 self.report(
-                    Diagnostic::error(format!("cannot assign to `{name}`, which is immutable"), span)
-                        .with_label("cannot assign")
-                        .with_secondary(decl_span, format!("`{name}` declared here as `let`"))
-                        .with_note(format!("declare it with `var` to make it mutable: `var {name} = ...`")),
+                    Diagnostic::error(
+                        format!("cannot assign to `{name}`, which is immutable"),
+                        span,
+                    )
+                    .with_label("cannot assign")
+                    .with_secondary(decl_span, format!("`{name}` declared here as `let`"))
+                    .with_note(format!(
+                        "declare it with `var` to make it mutable: `var {name} = ...`"
+                    )),
                 );
                 Place::Error
             }
@@ -660,15 +714,27 @@ impl Checker<'_, '_> {
                 Place::Error
             }
             Decl::Fn(_) => {
-                self.error(span, format!("cannot assign to function `{name}`"), "not a variable");
+                self.error(
+                    span,
+                    format!("cannot assign to function `{name}`"),
+                    "not a variable",
+                );
                 Place::Error
             }
             Decl::Struct(_) => {
-                self.error(span, format!("cannot assign to struct `{name}`"), "not a variable");
+                self.error(
+                    span,
+                    format!("cannot assign to struct `{name}`"),
+                    "not a variable",
+                );
                 Place::Error
             }
             Decl::Alias(_) => {
-                self.error(span, format!("cannot assign to import alias `{name}`"), "not a variable");
+                self.error(
+                    span,
+                    format!("cannot assign to import alias `{name}`"),
+                    "not a variable",
+                );
                 Place::Error
             }
         }
@@ -689,7 +755,10 @@ enum Place {
 impl Place {
     fn ty(&self) -> TyId {
         match self {
-            Place::Local(_, t) | Place::Global(_, t) | Place::Field(_, _, t) | Place::Index(.., t) => *t,
+            Place::Local(_, t)
+            | Place::Global(_, t)
+            | Place::Field(_, _, t)
+            | Place::Index(.., t) => *t,
             Place::Error => TyId::ERROR,
         }
     }

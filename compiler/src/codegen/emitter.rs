@@ -70,7 +70,10 @@ impl Emitter {
         if !self.reachable {
             return;
         }
-        debug_assert!(self.height >= pops, "operand stack underflow emitting {instr:?}");
+        debug_assert!(
+            self.height >= pops,
+            "operand stack underflow emitting {instr:?}"
+        );
         self.height = self.height.saturating_sub(pops) + pushes;
         self.max = self.max.max(self.height);
         self.offset += instr.encoded_len() as u32;
@@ -101,7 +104,10 @@ impl Emitter {
         self.emit(instr);
         let height = self.height;
         let st = &mut self.labels[label.0];
-        debug_assert!(st.height.is_none_or(|h| h == height), "stack height differs at a join");
+        debug_assert!(
+            st.height.is_none_or(|h| h == height),
+            "stack height differs at a join"
+        );
         st.height = Some(height);
         self.fixups.push((idx, label));
     }
@@ -112,7 +118,10 @@ impl Emitter {
         let st = &mut self.labels[label.0];
         st.offset = Some(self.offset);
         if self.reachable {
-            debug_assert!(st.height.is_none_or(|h| h == self.height), "stack height differs at a join");
+            debug_assert!(
+                st.height.is_none_or(|h| h == self.height),
+                "stack height differs at a join"
+            );
             st.height = Some(self.height);
         } else if let Some(h) = st.height {
             self.reachable = true;
@@ -168,12 +177,15 @@ impl Emitter {
         for &(idx, label) in &self.fixups {
             let target = self.labels[label.0].offset.unwrap_or(0);
             match &mut self.code[idx] {
-                Instr::Jmp { target: t } | Instr::JmpIf { target: t } | Instr::JmpIfNot { target: t } => {
-                    *t = target
-                }
+                Instr::Jmp { target: t }
+                | Instr::JmpIf { target: t }
+                | Instr::JmpIfNot { target: t } => *t = target,
                 _ => debug_assert!(false, "fixup on a non-jump"),
             }
         }
+        // A position recorded after the last instruction describes nothing.
+        let end = self.offset;
+        self.lines.retain(|e| e.offset < end);
         (self.code, self.lines, self.locals, self.max)
     }
 }
@@ -196,7 +208,9 @@ fn simple_effect(instr: &Instr) -> (u32, u32) {
         Instr::ArrLen {} | Instr::ArrPop {} => (1, 1),
         Instr::ArrPush {} => (2, 0),
         Instr::ArrInsert {} => (3, 0),
-        Instr::ArrRemove {} | Instr::ArrContains {} | Instr::ArrIndexOf {} | Instr::ArrJoin {} => (2, 1),
+        Instr::ArrRemove {} | Instr::ArrContains {} | Instr::ArrIndexOf {} | Instr::ArrJoin {} => {
+            (2, 1)
+        }
         Instr::ArrSlice {} => (3, 1),
         Instr::ArrReverse {} | Instr::ArrSort {} => (1, 0),
         Instr::ArrSortBy {} => (2, 0),

@@ -78,7 +78,9 @@ impl FnGen<'_, '_> {
             ExprKind::Float(v) => self.em.emit(Instr::FConst {
                 value: F64Bits::new(*v),
             }),
-            ExprKind::Bool(b) => self.em.emit(Instr::BConst { value: u8::from(*b) }),
+            ExprKind::Bool(b) => self.em.emit(Instr::BConst {
+                value: u8::from(*b),
+            }),
             ExprKind::Str(s) => {
                 let index = self.g.module.intern_string(s);
                 self.em.emit(Instr::SConst { index });
@@ -158,16 +160,19 @@ impl FnGen<'_, '_> {
                 }
                 self.mark(e.span);
                 let pushes = u32::from(e.ty != TyId::UNIT);
-                self.em.emit_with(Instr::Call { func: *f + 1 }, args.len() as u32, pushes);
+                self.em
+                    .emit_with(Instr::Call { func: *f + 1 }, args.len() as u32, pushes);
             }
             ExprKind::CallRef(f, args) => {
+                let type_ = self.ty(f.ty);
                 self.expr(f);
                 for a in args {
                     self.expr(a);
                 }
                 self.mark(e.span);
                 let pushes = u32::from(e.ty != TyId::UNIT);
-                self.em.emit_with(Instr::CallRef {}, args.len() as u32 + 1, pushes);
+                self.em
+                    .emit_with(Instr::CallRef { type_ }, args.len() as u32 + 1, pushes);
             }
             ExprKind::Field(obj, index) => {
                 self.expr(obj);
@@ -228,10 +233,17 @@ impl FnGen<'_, '_> {
     /// through hidden locals.
     fn struct_lit(&mut self, e: &Expr, fields: &[(u16, Expr)]) {
         let type_ = self.ty(e.ty);
-        let in_order = fields.iter().enumerate().all(|(i, (f, _))| *f as usize == i);
+        let in_order = fields
+            .iter()
+            .enumerate()
+            .all(|(i, (f, _))| *f as usize == i);
         let mut sorted: Vec<&(u16, Expr)> = fields.iter().collect();
         sorted.sort_by_key(|(f, _)| *f);
-        if in_order || fields.iter().all(|(_, v)| Self::is_simple(v) || Self::is_constant(v)) {
+        if in_order
+            || fields
+                .iter()
+                .all(|(_, v)| Self::is_simple(v) || Self::is_constant(v))
+        {
             for (_, v) in sorted {
                 self.expr(v);
             }

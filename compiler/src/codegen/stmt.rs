@@ -38,7 +38,11 @@ impl FnGen<'_, '_> {
     }
 
     fn stmt(&mut self, s: &Stmt) {
-        debug_assert_eq!(self.em.height(), 0, "operand stack not empty between statements");
+        debug_assert_eq!(
+            self.em.height(),
+            0,
+            "operand stack not empty between statements"
+        );
         match &s.kind {
             StmtKind::If { .. } | StmtKind::Block(_) => {}
             _ => self.mark(s.span),
@@ -155,7 +159,14 @@ impl FnGen<'_, '_> {
                 elem,
                 array,
                 body,
-            } => self.for_each(false, index.map(|i| i as u16), *elem as u16, None, array, body),
+            } => self.for_each(
+                false,
+                index.map(|i| i as u16),
+                *elem as u16,
+                None,
+                array,
+                body,
+            ),
             StmtKind::ForMap {
                 key,
                 value,
@@ -187,7 +198,15 @@ impl FnGen<'_, '_> {
     }
 
     /// `base[index] op= value`: container and index are evaluated once.
-    fn compound_index(&mut self, s: &Stmt, map: bool, base: &Expr, index: &Expr, op: Instr, value: &Expr) {
+    fn compound_index(
+        &mut self,
+        s: &Stmt,
+        map: bool,
+        base: &Expr,
+        index: &Expr,
+        op: Instr,
+        value: &Expr,
+    ) {
         let mut temps = Vec::new();
         let mut load = |this: &mut Self, e: &Expr| -> Option<u16> {
             if Self::is_simple(e) {
@@ -211,11 +230,19 @@ impl FnGen<'_, '_> {
         push(self, b, base);
         push(self, i, index);
         self.mark(s.span);
-        self.em.emit(if map { Instr::MapGet {} } else { Instr::ArrGet {} });
+        self.em.emit(if map {
+            Instr::MapGet {}
+        } else {
+            Instr::ArrGet {}
+        });
         self.expr(value);
         self.mark(s.span);
         self.em.emit(op);
-        self.em.emit(if map { Instr::MapSet {} } else { Instr::ArrSet {} });
+        self.em.emit(if map {
+            Instr::MapSet {}
+        } else {
+            Instr::ArrSet {}
+        });
         for (t, local) in temps {
             self.em.release(t, local);
         }
@@ -245,7 +272,11 @@ impl FnGen<'_, '_> {
         let test = |this: &mut Self| {
             this.em.emit(Instr::LocalGet { index: var });
             this.load_bound(bound);
-            this.em.emit(if inclusive { Instr::ILe {} } else { Instr::ILt {} });
+            this.em.emit(if inclusive {
+                Instr::ILe {}
+            } else {
+                Instr::ILt {}
+            });
         };
         test(self);
         self.em.jump(Instr::JmpIfNot { target: 0 }, brk);
@@ -302,7 +333,11 @@ impl FnGen<'_, '_> {
         };
         self.em.emit(Instr::IConst { value: 0 });
         self.em.emit(Instr::LocalSet { index: idx });
-        let len = if map { Instr::MapLen {} } else { Instr::ArrLen {} };
+        let len = if map {
+            Instr::MapLen {}
+        } else {
+            Instr::ArrLen {}
+        };
         let test = |this: &mut Self| {
             this.em.emit(Instr::LocalGet { index: idx });
             this.em.emit(Instr::LocalGet { index: c });
