@@ -309,6 +309,18 @@ impl FnGen<'_, '_> {
                     self.em.bind(skip);
                 }
             }
+            ExprKind::Op(Op::Instr(cmp), args)
+                if when && args.len() == 2 && inverse(cmp).is_some() =>
+            {
+                // `jmp.if` on `a < b` is `jmp.ifnot` on `a >= b` (exact for ints): the
+                // interpreter fuses compare-and-`jmp.ifnot` into one dispatch.
+                self.expr(&args[0]);
+                self.expr(&args[1]);
+                if let Some(inv) = inverse(cmp) {
+                    self.em.emit(inv);
+                }
+                self.em.jump(Instr::JmpIfNot { target: 0 }, target);
+            }
             _ => {
                 self.expr(e);
                 let jump = if when {
@@ -320,4 +332,18 @@ impl FnGen<'_, '_> {
             }
         }
     }
+}
+
+/// The int comparison with the opposite result (`<` ↔ `>=`), if `cmp` is one.
+fn inverse(cmp: &Instr) -> Option<Instr> {
+    use Instr as I;
+    Some(match cmp {
+        I::IEq {} => I::INe {},
+        I::INe {} => I::IEq {},
+        I::ILt {} => I::IGe {},
+        I::IGe {} => I::ILt {},
+        I::IGt {} => I::ILe {},
+        I::ILe {} => I::IGt {},
+        _ => return None,
+    })
 }

@@ -10,7 +10,7 @@
 //!     <body>
 //! CONTINUE:
 //!     local.get i; i.const 1; i.add; local.set i
-//!     local.get i; local.get end; i.lt; jmp.if BODY
+//!     local.get i; local.get end; i.ge; jmp.ifnot BODY
 //! BREAK:
 //! ```
 
@@ -269,17 +269,22 @@ impl FnGen<'_, '_> {
             }
         };
         let (brk, top, cont) = (self.em.label(), self.em.label(), self.em.label());
-        let test = |this: &mut Self| {
+        // Every test is `compare; jmp.ifnot`, which the interpreter fuses.
+        let test = |this: &mut Self, cmp: Instr, target| {
             this.em.emit(Instr::LocalGet { index: var });
             this.load_bound(bound);
-            this.em.emit(if inclusive {
+            this.em.emit(cmp);
+            this.em.jump(Instr::JmpIfNot { target: 0 }, target);
+        };
+        test(
+            self,
+            if inclusive {
                 Instr::ILe {}
             } else {
                 Instr::ILt {}
-            });
-        };
-        test(self);
-        self.em.jump(Instr::JmpIfNot { target: 0 }, brk);
+            },
+            brk,
+        );
         self.em.bind(top);
         self.loops.push((brk, cont));
         self.block(body);
@@ -287,16 +292,12 @@ impl FnGen<'_, '_> {
         self.em.bind(cont);
         if inclusive {
             // Stop before incrementing past the bound (it may be `int.MAX`).
-            self.em.emit(Instr::LocalGet { index: var });
-            self.load_bound(bound);
-            self.em.emit(Instr::ILt {});
-            self.em.jump(Instr::JmpIfNot { target: 0 }, brk);
+            test(self, Instr::ILt {}, brk);
             self.increment(var);
             self.em.jump(Instr::Jmp { target: 0 }, top);
         } else {
             self.increment(var);
-            test(self);
-            self.em.jump(Instr::JmpIf { target: 0 }, top);
+            test(self, Instr::IGe {}, top);
         }
         self.em.bind(brk);
         if let Bound::Local(l) = bound {
@@ -338,15 +339,15 @@ impl FnGen<'_, '_> {
         } else {
             Instr::ArrLen {}
         };
-        let test = |this: &mut Self| {
+        let test = |this: &mut Self, cmp: Instr, target| {
             this.em.emit(Instr::LocalGet { index: idx });
             this.em.emit(Instr::LocalGet { index: c });
             this.em.emit(len);
-            this.em.emit(Instr::ILt {});
+            this.em.emit(cmp);
+            this.em.jump(Instr::JmpIfNot { target: 0 }, target);
         };
         let (brk, top, cont) = (self.em.label(), self.em.label(), self.em.label());
-        test(self);
-        self.em.jump(Instr::JmpIfNot { target: 0 }, brk);
+        test(self, Instr::ILt {}, brk);
         self.em.bind(top);
         let fetch = |this: &mut Self, instr: Instr, into: u16| {
             this.em.emit(Instr::LocalGet { index: c });
@@ -367,8 +368,7 @@ impl FnGen<'_, '_> {
         self.loops.pop();
         self.em.bind(cont);
         self.increment(idx);
-        test(self);
-        self.em.jump(Instr::JmpIf { target: 0 }, top);
+        test(self, Instr::IGe {}, top);
         self.em.bind(brk);
         self.em.release(ct, c);
         if idx_is_temp {

@@ -35,6 +35,7 @@ fn main() {
     println!("{}", dump(&c.module));
     let main = function(&c.module, "main");
     assert!(
-        mnemonics(main).contains("local.get i.const i.add local.set local.get i.const i.lt jmp.if")
+        mnemonics(main)
+            .contains("local.get i.const i.add local.set local.get i.const i.ge jmp.ifnot")
     );
 }
