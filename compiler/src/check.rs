@@ -58,6 +58,7 @@ pub fn check(
     diags: &mut Diagnostics,
 ) -> Option<hir::Program> {
     let errors_before = diags.error_count();
+    let first_new = diags.items.len();
     let mut c = Checker::new(input, sources, diags);
     c.collect();
     c.resolve_signatures();
@@ -65,6 +66,9 @@ pub fn check(
     c.check_module_level();
     c.check_functions();
     let main = c.check_main();
+    // Report in source order (file by file), whatever pass found each problem.
+    let new = &mut c.diags.items[first_new..];
+    new.sort_by_key(|d| (d.span.file, d.span.start));
     if c.diags.error_count() > errors_before {
         return None;
     }

@@ -374,7 +374,12 @@ impl Checker<'_, '_> {
             ok = false;
         }
         if !ok {
-            return hir::Expr::error(span);
+            // The type is known even if the literal is wrong: keep checking its uses.
+            return hir::Expr {
+                kind: ExprKind::Error,
+                ty: self.structs[s as usize].ty,
+                span,
+            };
         }
         hir::Expr {
             kind: ExprKind::Struct(s, out),

@@ -779,7 +779,9 @@ impl Checker<'_, '_> {
                 (TyId::INT, TyId::FLOAT) | (TyId::FLOAT, TyId::INT)
             ) {
                 d = d.with_note("there are no implicit conversions: use `float(i)` or `int(f)`");
-            } else if lt == TyId::STR || rt == TyId::STR {
+            } else if op == BinOp::Mul && lt == TyId::STR && rt == TyId::INT {
+                d = d.with_note("repeat a string with `s.repeat(n)`");
+            } else if op == BinOp::Add && (lt == TyId::STR || rt == TyId::STR) {
                 d = d.with_note("convert to a string with `str(x)` or use interpolation: \"${x}\"");
             }
             self.report(d);
