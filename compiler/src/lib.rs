@@ -75,7 +75,7 @@ const COMPILER_STACK: usize = 64 << 20;
 /// (a partially parsed file would only produce follow-on errors).
 pub fn compile_parsed(
     program: ParsedProgram,
-    mut diags: Diagnostics,
+    diags: Diagnostics,
 ) -> Result<Compiled, CompileFailure> {
     if diags.has_errors() {
         return Err(CompileFailure {
@@ -83,7 +83,39 @@ pub fn compile_parsed(
             diagnostics: diags,
         });
     }
-    let work = || {
+    // Run on a thread with a known, large stack rather than whatever the caller has; the
+    // syntax tree is also dropped there (dropping a long `else if` chain recurses).
+    let (module, diags, sources) = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("rvmc-check".into())
+            .stack_size(COMPILER_STACK)
+            .spawn_scoped(s, move || check_and_generate(program, diags))
+            .map(|h| h.join())
+    })
+    .unwrap_or_else(|e| panic!("cannot start the compiler thread: {e}"))
+    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    match module {
+        Some(module) if !diags.has_errors() => {
+            let mut warnings = diags;
+            warnings.items.retain(|d| d.severity == Severity::Warning);
+            Ok(Compiled {
+                module,
+                sources,
+                warnings,
+            })
+        }
+        _ => Err(CompileFailure {
+            sources,
+            diagnostics: diags,
+        }),
+    }
+}
+
+fn check_and_generate(
+    program: ParsedProgram,
+    mut diags: Diagnostics,
+) -> (Option<Module>, Diagnostics, SourceMap) {
+    let module = {
         let input = check::CheckInput {
             files: program
                 .files
@@ -96,32 +128,9 @@ pub fn compile_parsed(
             root: program.root,
         };
         let checked = check::check(&input, &program.sources, &mut diags);
-        let module = checked.map(|p| codegen::generate(&p, &program.sources));
-        (module, diags)
+        checked.map(|p| codegen::generate(&p, &program.sources))
     };
-    // Run on a thread with a known, large stack rather than whatever the caller has.
-    let (module, diags) = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("rvmc-check".into())
-            .stack_size(COMPILER_STACK)
-            .spawn_scoped(s, work)
-            .map(|h| h.join())
-    })
-    .unwrap_or_else(|e| panic!("cannot start the compiler thread: {e}"))
-    .unwrap_or_else(|p| std::panic::resume_unwind(p));
-    match module {
-        Some(module) if !diags.has_errors() => {
-            let mut warnings = diags;
-            warnings.items.retain(|d| d.severity == Severity::Warning);
-            Ok(Compiled {
-                module,
-                sources: program.sources,
-                warnings,
-            })
-        }
-        _ => Err(CompileFailure {
-            sources: program.sources,
-            diagnostics: diags,
-        }),
-    }
+    let ParsedProgram { sources, files, .. } = program;
+    drop(files);
+    (module, diags, sources)
 }
