@@ -17,7 +17,8 @@ mod stmt;
 use std::collections::HashMap;
 
 use crate::check::hir::{self, Program};
-use crate::diagnostics::{SourceMap, Span};
+use crate::diagnostics::{FileId, SourceMap, Span};
+use codespan_reporting::files::Files;
 use crate::types::{TyId, TyKind};
 use emitter::{Emitter, Label};
 use rvm_vm::format::{
@@ -33,6 +34,7 @@ pub fn generate(program: &Program, sources: &SourceMap) -> Module {
         module: Module::default(),
         type_map: vec![None; program.types.len()],
         imports: HashMap::new(),
+        positions: Positions::default(),
     };
     g.module.files = sources.files().iter().map(|f| f.name.clone()).collect();
     g.add_structs();
@@ -68,6 +70,37 @@ struct Gen<'p> {
     module: Module,
     type_map: Vec<Option<TypeId>>,
     imports: HashMap<HostFn, u32>,
+    positions: Positions,
+}
+
+/// Line and column of byte offsets, remembering the last answer so that the many positions
+/// on one line are counted incrementally (a program written on one long line must not
+/// make code generation quadratic).
+#[derive(Debug, Default)]
+struct Positions {
+    /// File, line index, byte offset and 1-based column of the last answer.
+    last: Option<(FileId, usize, usize, u32)>,
+}
+
+impl Positions {
+    fn line_col(&mut self, sources: &SourceMap, span: Span) -> (u32, u32) {
+        let (file, off) = (span.file, span.start as usize);
+        let Ok(line) = sources.line_index(file, off) else {
+            return sources.line_col(file, span.start);
+        };
+        let Ok(range) = sources.line_range(file, line) else {
+            return sources.line_col(file, span.start);
+        };
+        let text = &sources.get(file).text;
+        let off = off.min(range.end).max(range.start);
+        let (from, base) = match self.last {
+            Some((f, l, o, c)) if f == file && l == line && o <= off => (o, c),
+            _ => (range.start, 1),
+        };
+        let col = base + text.get(from..off).map_or(off - from, |s| s.chars().count()) as u32;
+        self.last = Some((file, line, off, col));
+        (line as u32 + 1, col)
+    }
 }
 
 impl Gen<'_> {
@@ -234,11 +267,29 @@ impl<'g, 'p> FnGen<'g, 'p> {
         if !self.em.reachable() {
             return;
         }
-        let (line, col) = self.g.sources.line_col(span.file, span.start);
+        let (line, col) = self.g.positions.line_col(self.g.sources, span);
         self.em.mark(span.file.0, line, col);
     }
 
     fn ty(&mut self, t: TyId) -> TypeId {
         self.g.ty(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incremental_positions_match_the_source_map() {
+        let mut sources = SourceMap::new();
+        let text = "ab\nhé llo wörld\n\nxyz é";
+        let f = sources.add("t.src", text);
+        let mut p = Positions::default();
+        let offsets: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+        for &o in offsets.iter().chain(offsets.iter().rev()).chain(offsets.iter().step_by(3)) {
+            let span = Span::new(f, o, o);
+            assert_eq!(p.line_col(&sources, span), sources.line_col(f, o as u32), "offset {o}");
+        }
     }
 }
