@@ -18,8 +18,8 @@ use std::collections::HashMap;
 
 use crate::check::hir::{self, Program};
 use crate::diagnostics::{FileId, SourceMap, Span};
-use codespan_reporting::files::Files;
 use crate::types::{TyId, TyKind};
+use codespan_reporting::files::Files;
 use emitter::{Emitter, Label};
 use rvm_vm::format::{
     Export, FieldDef, FuncType, Function, Global, Import, Instr, Module, StructDef, TypeDef, TypeId,
@@ -97,7 +97,10 @@ impl Positions {
             Some((f, l, o, c)) if f == file && l == line && o <= off => (o, c),
             _ => (range.start, 1),
         };
-        let col = base + text.get(from..off).map_or(off - from, |s| s.chars().count()) as u32;
+        let col = base
+            + text
+                .get(from..off)
+                .map_or(off - from, |s| s.chars().count()) as u32;
         self.last = Some((file, line, off, col));
         (line as u32 + 1, col)
     }
@@ -286,10 +289,20 @@ mod tests {
         let text = "ab\nhé llo wörld\n\nxyz é";
         let f = sources.add("t.src", text);
         let mut p = Positions::default();
-        let offsets: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
-        for &o in offsets.iter().chain(offsets.iter().rev()).chain(offsets.iter().step_by(3)) {
+        let offsets: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for &o in offsets
+            .iter()
+            .chain(offsets.iter().rev())
+            .chain(offsets.iter().step_by(3))
+        {
             let span = Span::new(f, o, o);
-            assert_eq!(p.line_col(&sources, span), sources.line_col(f, o as u32), "offset {o}");
+            assert_eq!(
+                p.line_col(&sources, span),
+                sources.line_col(f, o as u32),
+                "offset {o}"
+            );
         }
     }
 }

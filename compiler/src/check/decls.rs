@@ -11,6 +11,11 @@ use crate::ast::{self, BindingKind, Item, TypeExpr, TypeExprKind};
 use crate::diagnostics::{Diagnostic, FileId, Span};
 use crate::types::{TyId, TyKind};
 
+/// The most fields a struct may have (a struct literal pushes them all on the operand stack).
+const MAX_FIELDS: usize = 10_000;
+/// The most parameters a function may have (`self` included).
+const MAX_PARAMS: usize = 255;
+
 /// The result of looking a name up at the top level of a file.
 #[derive(Debug)]
 pub(super) enum TopLookup {
@@ -344,12 +349,9 @@ impl<'a> Checker<'a, '_> {
                 }
                 fields.push((f.name.name.clone(), ty, f.name.span));
             }
-            if fields.len() > u16::MAX as usize {
-                self.error(
-                    decl.name.span,
-                    "too many fields",
-                    "at most 65535 are allowed",
-                );
+            if fields.len() > MAX_FIELDS {
+                let label = format!("at most {MAX_FIELDS} are allowed");
+                self.error(decl.name.span, "too many fields", label);
             }
             self.structs[si].fields = fields;
         }
@@ -439,6 +441,10 @@ impl<'a> Checker<'a, '_> {
         for p in &decl.params {
             let t = self.resolve_type(file, &p.ty);
             params.push(t);
+        }
+        if params.len() > MAX_PARAMS {
+            let label = format!("at most {MAX_PARAMS} are allowed");
+            self.error(decl.sig_span, "too many parameters", label);
         }
         let result = decl.ret.as_ref().map(|r| self.resolve_type(file, r));
         let ty = self.types.func(params.clone(), result);

@@ -193,7 +193,7 @@ impl Checker<'_, '_> {
     }
 
     fn check_ident(&mut self, ctx: &mut FnCtx, name: &str, span: Span) -> hir::Expr {
-        if let Some(b) = ctx.lookup(name) {
+        if let Some(b) = ctx.read(name) {
             return hir::Expr {
                 kind: ExprKind::Local(b.local),
                 ty: b.ty,

@@ -12,7 +12,7 @@ use super::hir::{self, ExprKind, StmtKind};
 use super::{Checker, Decl};
 use crate::ast::{self, Expr, Stmt};
 use crate::check::decls::TopLookup;
-use crate::diagnostics::{Diagnostic, FileId, Span};
+use crate::diagnostics::{Diagnostic, FileId, Severity, Span};
 use crate::types::{TyId, TyKind};
 
 /// The most locals a function may have (local indices are 16-bit; code generation needs a
@@ -36,6 +36,8 @@ pub(super) struct Binding {
     pub kind: BindKind,
     pub span: Span,
     depth: usize,
+    /// Read somewhere (for the unused-variable warning).
+    used: std::cell::Cell<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -88,22 +90,40 @@ impl FnCtx {
         Some(&self.bindings[idx].1)
     }
 
+    /// Looks up a local that is being read.
+    pub fn read(&self, name: &str) -> Option<&Binding> {
+        let b = self.lookup(name)?;
+        b.used.set(true);
+        Some(b)
+    }
+
     fn push_scope(&mut self) {
         self.marks.push(self.bindings.len());
     }
 
-    fn pop_scope(&mut self) {
+    /// Leaves the innermost scope, returning the `let`/`var` bindings never read.
+    fn pop_scope(&mut self) -> Vec<(String, Span)> {
         let mark = self.marks.pop().unwrap_or(0);
+        let mut unused = Vec::new();
         while self.bindings.len() > mark {
-            if let Some((name, _)) = self.bindings.pop()
-                && let Some(stack) = self.names.get_mut(&name)
+            let Some((name, b)) = self.bindings.pop() else {
+                break;
+            };
+            if matches!(b.kind, BindKind::Let | BindKind::Var)
+                && !b.used.get()
+                && !name.starts_with('_')
             {
+                unused.push((name.clone(), b.span));
+            }
+            if let Some(stack) = self.names.get_mut(&name) {
                 stack.pop();
                 if stack.is_empty() {
                     self.names.remove(&name);
                 }
             }
         }
+        unused.reverse();
+        unused
     }
 
     /// Allocates a local slot of type `ty`.
@@ -114,6 +134,20 @@ impl FnCtx {
 }
 
 impl Checker<'_, '_> {
+    /// Leaves a scope, warning about variables that were never read.
+    fn end_scope(&mut self, ctx: &mut FnCtx) {
+        for (name, span) in ctx.pop_scope() {
+            self.report(Diagnostic {
+                severity: Severity::Warning,
+                message: format!("unused variable `{name}`"),
+                span,
+                label: "never read".into(),
+                secondary: Vec::new(),
+                notes: vec![format!("if this is intended, name it `_{name}`")],
+            });
+        }
+    }
+
     /// Declares a local in the innermost scope, reporting a clash with a name declared in
     /// the same scope. Returns its slot.
     fn declare_local(
@@ -160,6 +194,7 @@ impl Checker<'_, '_> {
                 kind,
                 span: name.span,
                 depth,
+                used: std::cell::Cell::new(false),
             },
         ));
         ctx.names.entry(name.name.clone()).or_default().push(idx);
@@ -189,7 +224,7 @@ impl Checker<'_, '_> {
             self.declare_local(&mut ctx, &p.name, ty, BindKind::Param);
         }
         let (body, falls) = self.check_block(&mut ctx, &decl.body);
-        ctx.pop_scope();
+        self.end_scope(&mut ctx);
         if falls && let Some(r) = result {
             let end = decl.body.span.end;
             let close = Span::new(file, end.saturating_sub(1) as usize, end as usize);
@@ -224,7 +259,7 @@ impl Checker<'_, '_> {
             out.push(st);
             falls &= f;
         }
-        ctx.pop_scope();
+        self.end_scope(ctx);
         (out, falls)
     }
 
@@ -284,7 +319,7 @@ impl Checker<'_, '_> {
                 ctx.loops.push(LoopInfo::default());
                 let (b, _) = self.check_block(ctx, body);
                 ctx.loops.pop();
-                ctx.pop_scope();
+                self.end_scope(ctx);
                 let kind = StmtKind::ForRange {
                     var: v,
                     start: st,
@@ -450,7 +485,7 @@ impl Checker<'_, '_> {
             }
         };
         ctx.loops.pop();
-        ctx.pop_scope();
+        self.end_scope(ctx);
         kind
     }
 
@@ -484,6 +519,12 @@ impl Checker<'_, '_> {
         op: Option<ast::BinOp>,
         value: &Expr,
     ) -> StmtKind {
+        if op.is_some()
+            && let ast::ExprKind::Ident(name) = &target.kind
+        {
+            // `x += 1` reads `x`.
+            ctx.read(name);
+        }
         let place = self.check_place(ctx, target);
         let place_ty = place.ty();
         let v = if op.is_some() {

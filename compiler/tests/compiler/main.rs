@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rvm_compiler::diagnostics::Severity;
 use rvm_compiler::program::SourceLoader;
 use rvm_compiler::{Compiled, compile_source};
 use rvm_vm::format::{Function, Module};
@@ -69,6 +70,7 @@ pub fn errors_with(src: &str, files: &[(&str, &str)]) -> Vec<String> {
             .diagnostics
             .items
             .iter()
+            .filter(|d| d.severity == Severity::Error)
             .map(|d| {
                 let (l, c) = f.sources.line_col(d.span.file, d.span.start);
                 format!("{l}:{c}: {} [{}]", d.message, d.label)

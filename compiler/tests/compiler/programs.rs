@@ -98,7 +98,10 @@ fn qualified_types_and_ambiguity() {
         "import \"b.src\";\nfn f() -> int { return 3; }\nfn main() { println(f()); }",
         &[("b.src", b)],
     );
-    let got = errors_with("import \"a.src\" as a;\nfn main() { a.nope(); }", &[("a.src", a)]);
+    let got = errors_with(
+        "import \"a.src\" as a;\nfn main() { a.nope(); }",
+        &[("a.src", a)],
+    );
     assert!(got[0].contains("cannot find `nope` in `a.src`"), "{got:?}");
 }
 
@@ -117,7 +120,12 @@ fn imported_globals_are_initialised_first() {
         .filter(|i| i.mnemonic() == "global.set")
         .map(|i| i.operand_text())
         .collect();
-    let base = c.module.globals.iter().position(|g| g.name == "BASE").unwrap();
+    let base = c
+        .module
+        .globals
+        .iter()
+        .position(|g| g.name == "BASE")
+        .unwrap();
     let t = c.module.globals.iter().position(|g| g.name == "T").unwrap();
     assert_eq!(sets, vec![base.to_string(), t.to_string()]);
 }

@@ -3,11 +3,15 @@
 use super::*;
 
 fn ok(body: &str) {
-    compile(&format!("fn f(x: int) -> int {{\n{body}\n}}\nfn main() {{ println(f(1)); }}"));
+    compile(&format!(
+        "fn f(x: int) -> int {{\n{body}\n}}\nfn main() {{ println(f(1)); }}"
+    ));
 }
 
 fn missing(body: &str) {
-    let got = errors(&format!("fn f(x: int) -> int {{\n{body}\n}}\nfn main() {{ println(f(1)); }}"));
+    let got = errors(&format!(
+        "fn f(x: int) -> int {{\n{body}\n}}\nfn main() {{ println(f(1)); }}"
+    ));
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("missing `return` in `f`"), "{got:?}");
 }
