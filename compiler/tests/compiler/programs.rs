@@ -1,6 +1,7 @@
 //! Programs that must compile and verify.
 
 use super::*;
+use rvm_vm::format::Instr;
 
 #[test]
 fn hello() {
@@ -233,4 +234,98 @@ fn main() -> int {
 "#,
     );
     let _ = c;
+}
+
+/// The line entry covering the first instruction with mnemonic `m` in function `f`.
+fn position_of(c: &rvm_compiler::Compiled, f: &str, m: &str, nth: usize) -> (u32, u32) {
+    let f = function(&c.module, f);
+    let offsets = f.instr_offsets();
+    let idx = f
+        .code
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.mnemonic() == m)
+        .nth(nth)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("no {m} in\n{}", listing(f)));
+    let e = f.position_at(offsets[idx]).expect("a line entry");
+    assert_eq!(c.module.files[e.file as usize], "main.src");
+    (e.line, e.column)
+}
+
+#[test]
+fn line_tables_point_at_trapping_operations() {
+    let c = compile(
+        r#"fn helper(a: int, b: int) -> int {
+    return a / b;
+}
+fn main() {
+    let xs = [1, 2];
+    let i = 5;
+    println(xs[i]);
+    let m = ["a": 1];
+    println(m["b"] + helper(1, 0));
+    var e: [int] = [];
+    e.pop();
+    xs[i] += 1;
+}
+"#,
+    );
+    assert_eq!(position_of(&c, "helper", "i.div", 0), (2, 12));
+    assert_eq!(position_of(&c, "main", "arr.get", 0), (7, 13));
+    assert_eq!(position_of(&c, "main", "map.get", 0), (9, 13));
+    assert_eq!(position_of(&c, "main", "call", 0), (9, 22));
+    assert_eq!(position_of(&c, "main", "call.native", 0), (7, 5));
+    assert_eq!(position_of(&c, "main", "arr.pop", 0), (11, 7));
+    assert_eq!(position_of(&c, "main", "arr.get", 1), (12, 5));
+    assert_eq!(position_of(&c, "main", "arr.set", 0), (12, 5));
+    // Every function has an entry at offset 0 and the entries are sorted.
+    for f in &c.module.functions {
+        if f.name == "$init" {
+            continue;
+        }
+        assert_eq!(f.lines.first().map(|e| e.offset), Some(0), "{}", f.name);
+        assert!(f.lines.windows(2).all(|w| w[0].offset < w[1].offset));
+    }
+}
+
+#[test]
+fn compound_assignment_evaluates_operands_once() {
+    let c = compile(
+        r#"
+struct P { v: int }
+var calls = 0;
+fn idx() -> int { calls += 1; return 0; }
+fn get(p: P) -> P { calls += 1; return p; }
+fn main() {
+    var xs = [1, 2];
+    xs[idx()] += 5;
+    let m = ["k": 1.5];
+    m["k"] *= 2.0;
+    let p = P(v: 1);
+    get(p).v -= 3;
+    var s = "a";
+    s += "b";
+    println("${xs} ${m} ${p.v} ${s} ${calls}");
+}
+"#,
+    );
+    let main = function(&c.module, "main");
+    assert_eq!(
+        main.code.iter().filter(|i| matches!(i, Instr::Call { .. })).count(),
+        2,
+        "{}",
+        listing(main)
+    );
+}
+
+#[test]
+fn conditions_compile_to_jumps() {
+    let c = compile(
+        "fn f(a: int, b: int) -> int {\n    if a < b && !(a == 0) || b > 10 { return 1; }\n    return 0;\n}\nfn main() { println(f(1, 2)); }",
+    );
+    let f = function(&c.module, "f");
+    let m = mnemonics(f);
+    assert!(!m.contains("b.not"), "{m}");
+    assert!(!m.contains("dup"), "{m}");
 }
