@@ -13,6 +13,8 @@ use crate::types::{TyId, TyKind};
 
 /// The most fields a struct may have (a struct literal pushes them all on the operand stack).
 const MAX_FIELDS: usize = 10_000;
+/// The deepest written type (`[[[int]]]`, `fn() -> fn() -> int`) accepted.
+const MAX_TYPE_DEPTH: u32 = 256;
 /// The most parameters a function may have (`self` included).
 const MAX_PARAMS: usize = 255;
 
@@ -263,6 +265,16 @@ impl<'a> Checker<'a, '_> {
     /// Resolves a written type in `file`. Unknown names are reported and become the error
     /// type.
     pub(super) fn resolve_type(&mut self, file: FileId, t: &TypeExpr) -> TyId {
+        self.resolve_type_depth(file, t, 0)
+    }
+
+    fn resolve_type_depth(&mut self, file: FileId, t: &TypeExpr, depth: u32) -> TyId {
+        if depth > MAX_TYPE_DEPTH {
+            let label = format!("more than {MAX_TYPE_DEPTH} levels of nesting");
+            self.error(t.span, "type nested too deeply", label);
+            return TyId::ERROR;
+        }
+        let sub = |c: &mut Self, t: &TypeExpr| c.resolve_type_depth(file, t, depth + 1);
         match &t.kind {
             TypeExprKind::Named(id) => {
                 if let Some(b) = builtin_type(&id.name) {
@@ -308,21 +320,21 @@ impl<'a> Checker<'a, '_> {
                 }
             },
             TypeExprKind::Array(e) => {
-                let e = self.resolve_type(file, e);
+                let e = sub(self, e);
                 self.types.array(e)
             }
             TypeExprKind::Map(k, v) => {
-                let kt = self.resolve_type(file, k);
+                let kt = sub(self, k);
                 if !matches!(kt, TyId::INT | TyId::STR | TyId::BOOL | TyId::ERROR) {
                     let label = format!("found `{}`", self.ty_name(kt));
                     self.error(k.span, "map keys must be `int`, `str` or `bool`", label);
                 }
-                let vt = self.resolve_type(file, v);
+                let vt = sub(self, v);
                 self.types.map(kt, vt)
             }
             TypeExprKind::Fn(ps, r) => {
-                let ps = ps.iter().map(|p| self.resolve_type(file, p)).collect();
-                let r = r.as_ref().map(|r| self.resolve_type(file, r));
+                let ps = ps.iter().map(|p| sub(self, p)).collect();
+                let r = r.as_ref().map(|r| sub(self, r));
                 self.types.func(ps, r)
             }
         }
