@@ -171,25 +171,30 @@ impl TypeTable {
 
     /// Whether `id` is the error type or is built from it (`[<error>]`).
     pub fn contains_error(&self, id: TyId) -> bool {
-        self.contains_error_depth(id, 0)
-    }
-
-    fn contains_error_depth(&self, id: TyId, depth: u32) -> bool {
-        if depth > 64 {
-            return false;
-        }
         match self.kind(id) {
-            TyKind::Error => true,
-            TyKind::Array(e) => self.contains_error_depth(*e, depth + 1),
-            TyKind::Map(k, v) => {
-                self.contains_error_depth(*k, depth + 1) || self.contains_error_depth(*v, depth + 1)
-            }
-            TyKind::Fn(ps, r) => {
-                ps.iter().any(|p| self.contains_error_depth(*p, depth + 1))
-                    || r.is_some_and(|r| self.contains_error_depth(r, depth + 1))
-            }
-            _ => false,
+            TyKind::Error => return true,
+            TyKind::Array(_) | TyKind::Map(..) | TyKind::Fn(..) => {}
+            _ => return false,
         }
+        // Types are interned bottom-up, so they form a DAG: visit each node once.
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![id];
+        while let Some(t) = stack.pop() {
+            if !seen.insert(t) {
+                continue;
+            }
+            match self.kind(t) {
+                TyKind::Error => return true,
+                TyKind::Array(e) => stack.push(*e),
+                TyKind::Map(k, v) => stack.extend([*k, *v]),
+                TyKind::Fn(ps, r) => {
+                    stack.extend(ps.iter().copied());
+                    stack.extend(*r);
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     /// Whether a value of type `found` may be used where `expected` is wanted: they are

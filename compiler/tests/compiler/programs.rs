@@ -312,7 +312,10 @@ fn main() {
     );
     let main = function(&c.module, "main");
     assert_eq!(
-        main.code.iter().filter(|i| matches!(i, Instr::Call { .. })).count(),
+        main.code
+            .iter()
+            .filter(|i| matches!(i, Instr::Call { .. }))
+            .count(),
         2,
         "{}",
         listing(main)
