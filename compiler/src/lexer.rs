@@ -501,6 +501,16 @@ fn interpolation_end(s: &[u8], open: usize) -> Result<usize, usize> {
     Err(s.len())
 }
 
+/// The tokens of a file or an interpolation.
+#[derive(Debug, Default)]
+pub struct Lexed {
+    /// The tokens, in order.
+    pub tokens: Vec<Spanned>,
+    /// Offsets of characters dropped as invalid (a syntax error right after one is a
+    /// consequence, not news, so the parser stays quiet about it).
+    pub dropped: Vec<usize>,
+}
+
 /// Lexes `text[range]` (positions stay offsets into `text`), reporting problems into
 /// `diags`. String interpolations are parsed on the way (`nest` is how deep inside other
 /// interpolations this range is). Returns `None` when brackets nest too deeply to parse.
@@ -510,15 +520,16 @@ pub fn lex(
     range: Range<usize>,
     nest: u32,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Vec<Spanned>> {
+) -> Option<Lexed> {
     let Some(source) = text.get(..range.end) else {
-        return Some(Vec::new());
+        return Some(Lexed::default());
     };
     let mut lexer = Tok::lexer(source);
     if range.start > 0 && source.is_char_boundary(range.start) {
         lexer.bump(range.start);
     }
     let mut tokens = Vec::new();
+    let mut dropped = Vec::new();
     let mut depth = 0u32;
     let mut too_deep = false;
     while let Some(result) = lexer.next() {
@@ -551,6 +562,7 @@ pub fn lex(
                     )
                     .with_label("not valid here"),
                 );
+                dropped.push(span.start);
                 continue;
             }
         };
@@ -577,7 +589,14 @@ pub fn lex(
             tokens.push((span.start, tok, span.end));
         }
     }
-    if too_deep { None } else { Some(tokens) }
+    for (r, message) in lexer.extras.errors.drain(..) {
+        diags.push(Diagnostic::error(message, Span::new(file, r.start, r.end)));
+    }
+    if too_deep {
+        None
+    } else {
+        Some(Lexed { tokens, dropped })
+    }
 }
 
 fn resolve_interpolations(
