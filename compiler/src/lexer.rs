@@ -40,6 +40,8 @@ pub enum LexError {
     UnexpectedChar,
     /// A malformed or out-of-range number literal (with the message).
     BadNumber(String),
+    /// A name with non-ASCII letters (the name, lexed as an identifier anyway).
+    NonAsciiIdent(String),
 }
 
 /// Problems found inside a token that still produces a token (a bad escape in a string,
@@ -113,6 +115,12 @@ pub enum Tok {
     // Names and literals.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string())]
     Ident(String),
+    #[regex(
+        r"[\p{Alphabetic}_][\p{Alphabetic}\p{Nd}_]*",
+        non_ascii_ident,
+        priority = 1
+    )]
+    NonAsciiIdent,
     #[regex(r"[0-9][0-9_]*", decimal_int)]
     #[regex(r"0[xX][0-9A-Za-z_]*", |lex| radix_int(lex, 16), priority = 10)]
     #[regex(r"0[bB][0-9A-Za-z_]*", |lex| radix_int(lex, 2), priority = 10)]
@@ -279,6 +287,10 @@ fn float(lex: &mut Lexer<Tok>) -> Result<f64, LexError> {
             lex.slice()
         ))),
     }
+}
+
+fn non_ascii_ident(lex: &mut Lexer<Tok>) -> Result<(), LexError> {
+    Err(LexError::NonAsciiIdent(lex.slice().to_string()))
 }
 
 fn bad_number(lex: &mut Lexer<Tok>) -> Result<(), LexError> {
@@ -549,6 +561,16 @@ pub fn lex(
                         .with_label("invalid number"),
                 );
                 Tok::Int(0)
+            }
+            Err(LexError::NonAsciiIdent(name)) => {
+                diags.push(
+                    Diagnostic::error(
+                        format!("identifiers must be ASCII: `{name}`"),
+                        Span::new(file, span.start, span.end),
+                    )
+                    .with_label("use letters `A-Z`, `a-z`, digits and `_`"),
+                );
+                Tok::Ident(name)
             }
             Err(LexError::UnexpectedChar) => {
                 let c = source

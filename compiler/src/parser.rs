@@ -41,7 +41,9 @@ pub const MAX_STMT_DEPTH: u32 = 512;
 /// returned tree holds whatever parsed, so later phases can report more errors.
 pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> SourceFile {
     let mut out = Vec::new();
-    let items = match lexer::lex(file, text, 0..text.len(), 0, &mut out) {
+    // A byte-order mark is not part of the program.
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let items = match lexer::lex(file, text, start..text.len(), 0, &mut out) {
         Some(lexed) => {
             let mut st = State::new(file, text, &lexed);
             let result = grammar::SourceFileParser::new()
@@ -93,7 +95,7 @@ pub(crate) fn parse_interpolation(
 /// An expression under construction: the node, its depth, and whether it is a bare
 /// (unparenthesised) comparison, for the "comparisons cannot be chained" check.
 #[derive(Debug)]
-pub struct E {
+pub(crate) struct E {
     pub(crate) e: Expr,
     pub(crate) d: u32,
     cmp: bool,
@@ -109,7 +111,7 @@ impl E {
 
 /// The parser's side state, threaded through the grammar actions.
 #[derive(Debug)]
-pub struct State<'t> {
+pub(crate) struct State<'t> {
     file: FileId,
     text: &'t str,
     /// Token start and end offsets, to count how far apart two errors are.

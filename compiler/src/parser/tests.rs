@@ -631,10 +631,11 @@ fn lexical_errors() {
         ]
     );
     assert_eq!(
-        errors("fn main() { x = 1 # 2; y = é; }"),
+        errors("fn main() { x = 1 # 2; y = é; € }"),
         [
             "1:19: unexpected character `#`",
-            "1:28: unexpected character `é`"
+            "1:28: identifiers must be ASCII: `é`",
+            "1:31: unexpected character `€`",
         ]
     );
 }
@@ -772,4 +773,9 @@ fn deep_interpolations_are_refused() {
         s = format!("\"${{{s}}}\"");
     }
     assert!(errors(&format!("fn main() {{ x = {s}; }}")).is_empty());
+}
+
+#[test]
+fn byte_order_mark_is_skipped() {
+    assert_eq!(items("\u{feff}fn main() {}"), ["(fn main() {})"]);
 }
