@@ -40,8 +40,6 @@ pub enum LexError {
     UnexpectedChar,
     /// A malformed or out-of-range number literal (with the message).
     BadNumber(String),
-    /// A name with non-ASCII letters (the name, lexed as an identifier anyway).
-    NonAsciiIdent(String),
 }
 
 /// Problems found inside a token that still produces a token (a bad escape in a string,
@@ -115,12 +113,6 @@ pub enum Tok {
     // Names and literals.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string())]
     Ident(String),
-    #[regex(
-        r"[\p{Alphabetic}_][\p{Alphabetic}\p{Nd}_]*",
-        non_ascii_ident,
-        priority = 1
-    )]
-    NonAsciiIdent,
     #[regex(r"[0-9][0-9_]*", decimal_int)]
     #[regex(r"0[xX][0-9A-Za-z_]*", |lex| radix_int(lex, 16), priority = 10)]
     #[regex(r"0[bB][0-9A-Za-z_]*", |lex| radix_int(lex, 2), priority = 10)]
@@ -287,10 +279,6 @@ fn float(lex: &mut Lexer<Tok>) -> Result<f64, LexError> {
             lex.slice()
         ))),
     }
-}
-
-fn non_ascii_ident(lex: &mut Lexer<Tok>) -> Result<(), LexError> {
-    Err(LexError::NonAsciiIdent(lex.slice().to_string()))
 }
 
 fn bad_number(lex: &mut Lexer<Tok>) -> Result<(), LexError> {
@@ -536,16 +524,18 @@ pub fn lex(
     let Some(source) = text.get(..range.end) else {
         return Some(Lexed::default());
     };
-    let mut lexer = Tok::lexer(source);
-    if range.start > 0 && source.is_char_boundary(range.start) {
-        lexer.bump(range.start);
+    if range.start > range.end || !source.is_char_boundary(range.start) {
+        return Some(Lexed::default());
     }
+    let mut lexer = Tok::lexer(source);
+    lexer.bump(range.start);
     let mut tokens = Vec::new();
     let mut dropped = Vec::new();
     let mut depth = 0u32;
     let mut too_deep = false;
     while let Some(result) = lexer.next() {
         let span = lexer.span();
+        let (mut start, mut end) = (span.start, span.end);
         for (r, message) in lexer.extras.errors.drain(..) {
             diags.push(Diagnostic::error(message, Span::new(file, r.start, r.end)));
         }
@@ -557,35 +547,53 @@ pub fn lex(
             Ok(tok) => tok,
             Err(LexError::BadNumber(message)) => {
                 diags.push(
-                    Diagnostic::error(message, Span::new(file, span.start, span.end))
+                    Diagnostic::error(message, Span::new(file, start, end))
                         .with_label("invalid number"),
                 );
                 Tok::Int(0)
             }
-            Err(LexError::NonAsciiIdent(name)) => {
-                diags.push(
-                    Diagnostic::error(
-                        format!("identifiers must be ASCII: `{name}`"),
-                        Span::new(file, span.start, span.end),
-                    )
-                    .with_label("use letters `A-Z`, `a-z`, digits and `_`"),
-                );
-                Tok::Ident(name)
-            }
             Err(LexError::UnexpectedChar) => {
                 let c = source
-                    .get(span.start..)
+                    .get(start..)
                     .and_then(|s| s.chars().next())
                     .unwrap_or('?');
-                diags.push(
-                    Diagnostic::error(
-                        format!("unexpected character `{}`", c.escape_debug()),
-                        Span::new(file, span.start, span.end.max(span.start + 1)),
-                    )
-                    .with_label("not valid here"),
-                );
-                dropped.push(span.start);
-                continue;
+                if c.is_alphabetic() {
+                    // A name with non-ASCII letters: one error for the whole name, which
+                    // then lexes as an identifier so that parsing goes on undisturbed.
+                    let rest = source.get(end..).unwrap_or("");
+                    let more: usize = rest
+                        .chars()
+                        .take_while(|&c| c.is_alphanumeric() || c == '_')
+                        .map(char::len_utf8)
+                        .sum();
+                    lexer.bump(more);
+                    end += more;
+                    if let Some(&(s, Tok::Ident(_), e)) = tokens.last()
+                        && e == start
+                    {
+                        tokens.pop();
+                        start = s;
+                    }
+                    let name = source.get(start..end).unwrap_or("").to_string();
+                    diags.push(
+                        Diagnostic::error(
+                            format!("identifiers must be ASCII: `{name}`"),
+                            Span::new(file, start, end),
+                        )
+                        .with_label("use letters `A-Z`, `a-z`, digits and `_`"),
+                    );
+                    Tok::Ident(name)
+                } else {
+                    diags.push(
+                        Diagnostic::error(
+                            format!("unexpected character `{}`", c.escape_debug()),
+                            Span::new(file, start, end.max(start + 1)),
+                        )
+                        .with_label("not valid here"),
+                    );
+                    dropped.push(start);
+                    continue;
+                }
             }
         };
         match tok {
@@ -598,7 +606,7 @@ pub fn lex(
                         "expression nested too deeply"
                     };
                     diags.push(
-                        Diagnostic::error(what, Span::new(file, span.start, span.end))
+                        Diagnostic::error(what, Span::new(file, start, end))
                             .with_label(format!("more than {MAX_NESTING} levels of nesting")),
                     );
                     too_deep = true;
@@ -608,7 +616,7 @@ pub fn lex(
             _ => {}
         }
         if !too_deep {
-            tokens.push((span.start, tok, span.end));
+            tokens.push((start, tok, end));
         }
     }
     for (r, message) in lexer.extras.errors.drain(..) {
@@ -641,12 +649,19 @@ fn resolve_interpolations(
         }
         return;
     }
-    for (index, range) in pending.into_iter().rev() {
-        if let Some((expr, depth)) =
-            crate::parser::parse_interpolation(file, text, range, nest + 1, diags)
-        {
-            lit.depth = lit.depth.max(depth);
-            lit.parts.insert(index, StrPart::Expr(expr));
+    // Merge the parsed expressions in at their indices (in one pass: a literal may have
+    // very many interpolations).
+    let literal = std::mem::take(&mut lit.parts);
+    let mut pending = pending.into_iter().peekable();
+    for (i, part) in literal.into_iter().map(Some).chain([None]).enumerate() {
+        while let Some((_, range)) = pending.next_if(|(index, _)| *index <= i) {
+            if let Some((expr, depth)) =
+                crate::parser::parse_interpolation(file, text, range, nest + 1, diags)
+            {
+                lit.depth = lit.depth.max(depth);
+                lit.parts.push(StrPart::Expr(expr));
+            }
         }
+        lit.parts.extend(part);
     }
 }

@@ -30,6 +30,10 @@ lalrpop_util::lalrpop_mod!(
 #[cfg(test)]
 mod tests;
 
+/// At most this many syntax errors are reported per file (hostile input could otherwise
+/// produce one per byte).
+pub const MAX_ERRORS_PER_FILE: usize = 100;
+
 /// The deepest expression tree the parser builds (operators, calls, fields, literals).
 pub const MAX_EXPR_DEPTH: u32 = 256;
 
@@ -61,6 +65,15 @@ pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> SourceFi
         None => Vec::new(),
     };
     out.sort_by_key(|d| (d.span.start, d.span.end));
+    if out.len() > MAX_ERRORS_PER_FILE {
+        let hidden = out.len() - MAX_ERRORS_PER_FILE;
+        let span = out[MAX_ERRORS_PER_FILE].span;
+        out.truncate(MAX_ERRORS_PER_FILE);
+        out.push(Diagnostic::error(
+            format!("too many syntax errors in this file; {hidden} more not shown"),
+            span,
+        ));
+    }
     diags.items.extend(out);
     SourceFile { file, items }
 }
@@ -98,13 +111,24 @@ pub(crate) fn parse_interpolation(
 pub(crate) struct E {
     pub(crate) e: Expr,
     pub(crate) d: u32,
-    cmp: bool,
+    cmp: Cmp,
+}
+
+/// Whether an expression is an unparenthesised comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmp {
+    /// Not a comparison (or parenthesised).
+    No,
+    /// `a < b`
+    Bare,
+    /// `a < b < c`, already reported (a longer chain is not reported again).
+    Chained,
 }
 
 impl E {
     /// `(e)`: the same node, no longer a bare comparison.
     pub(crate) fn parenthesized(mut self) -> E {
-        self.cmp = false;
+        self.cmp = Cmp::No;
         self
     }
 }
@@ -206,10 +230,8 @@ impl<'t> State<'t> {
             .and_then(|i| self.ends.get(i))
             .copied()
             .unwrap_or(0);
-        let after_dropped = self
-            .dropped
-            .iter()
-            .any(|&d| d >= previous_end && d <= start);
+        let first_dropped = self.dropped.partition_point(|&d| d < previous_end);
+        let after_dropped = self.dropped.get(first_dropped).is_some_and(|&d| d <= start);
         let cascade = self.last_error.is_some_and(|last| index < last + ERROR_GAP);
         if after_dropped || (cascade && !self.diags.is_empty()) {
             self.last_error = Some(index);
@@ -319,13 +341,13 @@ impl<'t> State<'t> {
                     span,
                 },
                 d: 1,
-                cmp: false,
+                cmp: Cmp::No,
             };
         }
         E {
             e: Expr { kind, span },
             d,
-            cmp: false,
+            cmp: Cmp::No,
         }
     }
 
@@ -350,7 +372,8 @@ impl<'t> State<'t> {
         a: E,
         b: E,
     ) -> E {
-        if a.cmp {
+        let chained = a.cmp != Cmp::No;
+        if a.cmp == Cmp::Bare {
             self.failed = true;
             self.diags.push(
                 Diagnostic::error("comparison operators cannot be chained", self.span(ol, or))
@@ -362,7 +385,7 @@ impl<'t> State<'t> {
             );
         }
         let mut e = self.binary(l, r, op, a, b);
-        e.cmp = true;
+        e.cmp = if chained { Cmp::Chained } else { Cmp::Bare };
         e
     }
 

@@ -239,3 +239,45 @@ proptest! {
         check(&apply(&e));
     }
 }
+
+/// Large hostile inputs finish quickly (every pass is linear, or bounded by the nesting
+/// limits) and never overflow the stack.
+#[test]
+fn hostile_inputs_are_fast() {
+    let line = |piece: &str, n: usize| piece.repeat(n);
+    let cases = [
+        line("# x ", 10_000),
+        format!("fn f() {{ s = \"{}\"; }}", line("${a}", 10_000)),
+        line("x x ", 10_000),
+        line("let ", 10_000),
+        line("(", 40_000),
+        line("[", 40_000),
+        line("fn f() { ", 4_000),
+        line("\"${", 6_000),
+        format!(
+            "fn f() {{ s = {}1{}; }}",
+            line("\"${", 1_000),
+            line("}\"", 1_000)
+        ),
+        line("/*", 20_000),
+        line("*/", 20_000),
+        line("\"\\q", 10_000),
+        line("0x", 10_000),
+        line("é", 20_000),
+        line("a.", 20_000),
+        format!("fn f() {{ x = {}; }}", line("a[", 20_000)),
+        format!("fn f() {{ {} }}", line("if a {} else ", 10_000)),
+        format!("fn f() {{ x = [{}]; }}", line("1, ", 20_000)),
+        format!("fn f() {{ x = {}; }}", line("1 < ", 10_000) + "1"),
+    ];
+    for text in &cases {
+        let started = std::time::Instant::now();
+        check(text);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{took:?} for {}...",
+            &text[..40.min(text.len())]
+        );
+    }
+}
