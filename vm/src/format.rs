@@ -9,6 +9,7 @@
 //! The layout is documented in `spec/bytecode.md`; the constants below are its source.
 
 mod decode;
+pub mod disasm;
 mod encode;
 pub mod opcodes;
 
