@@ -106,3 +106,25 @@ fn rule_names_are_unique_and_documented() {
         );
     }
 }
+
+#[test]
+fn nested_wide_function_types_give_short_messages() {
+    // T0 = int, T(k+1) = fn(Tk × 100): spelled out, T20 would have 100^20 leaves.
+    let mut m = Module::default();
+    m.types.push(TypeDef::Int);
+    for k in 0..20u32 {
+        m.types.push(TypeDef::Func(rvm_vm::format::FuncType {
+            params: vec![k; 100],
+            result: Some(k),
+        }));
+    }
+    m.types.push(TypeDef::Func(rvm_vm::format::FuncType {
+        params: vec![19; 100],
+        result: Some(19),
+    }));
+    let e = err(m.clone());
+    assert_eq!(e.rule, Rule::TypeDuplicate);
+    assert!(e.message.len() < 2000, "{}", e.message.len());
+    assert!(m.type_name(20).len() < 2000);
+    assert!(rvm_vm::format::disasm::disassemble(&m).len() < 100_000);
+}
