@@ -24,7 +24,7 @@ pub struct VerifiedModule {
 #[derive(Debug)]
 pub struct VerifiedFunction {
     /// The code, with every jump target rewritten from a byte offset to an index into this
-    /// vector.
+    /// vector. Instructions that no path reaches were not verified and are replaced by `nop`.
     pub code: Vec<Instr>,
     /// The byte offset in the original code of each instruction (for line tables).
     pub offsets: Vec<u32>,
