@@ -685,3 +685,52 @@ fn irreducible_control_flow_converges() {
     );
     ok(b.build());
 }
+
+#[test]
+fn locals_beyond_the_first_bitset_word() {
+    let mut b = Builder::new();
+    let int = b.int();
+    let s = b.str_();
+    let mut locals = vec![int; 130];
+    locals[100] = s;
+    let x = b.string("x");
+    let f = b.func(
+        "f",
+        &[int],
+        Some(int),
+        &locals,
+        &[
+            i(SConst { index: x }),
+            i(LocalSet { index: 101 }),
+            i(LocalGet { index: 0 }),
+            i(LocalSet { index: 130 }),
+            i(LocalGet { index: 101 }),
+            i(CallNative { native: 10 }),
+            i(LocalGet { index: 130 }),
+            i(IAdd {}),
+            i(Ret {}),
+        ],
+    );
+    let v = ok(b.build());
+    let vf = &v.functions[f as usize];
+    assert_eq!(vf.local_count, 131);
+    assert!(vf.local_is_ref[101]);
+    assert_eq!(vf.local_is_ref.iter().filter(|r| **r).count(), 1);
+    // Local 64 was never written.
+    let mut b = Builder::new();
+    let int = b.int();
+    b.func(
+        "f",
+        &[],
+        None,
+        &[int; 70],
+        &[
+            i(IConst { value: 1 }),
+            i(LocalSet { index: 63 }),
+            i(LocalGet { index: 64 }),
+            i(Pop {}),
+            i(Ret {}),
+        ],
+    );
+    assert_eq!(err(b.build()).rule, Rule::UninitializedLocal);
+}
