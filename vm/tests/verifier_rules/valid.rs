@@ -438,6 +438,11 @@ fn a_module_using_every_opcode_verifies() {
     }
     let v = ok(m);
     let main = &v.functions[2];
+    // One `call.ref`, passing two arguments.
+    assert_eq!(main.call_ref_args.len(), 1);
+    let pc = main.call_ref_args[0].pc;
+    assert!(matches!(main.code[pc as usize], CallRef { .. }));
+    assert_eq!(main.call_ref_args(pc), Some(2));
     assert_eq!(main.local_is_ref, vec![true, true, true, true]);
     assert_eq!(v.global_is_ref, vec![false, false]);
     // The `nop` after `jmp l3` is unreachable; every other instruction is kept.
