@@ -7,7 +7,7 @@
 //! Errors never stop the parse early. lalrpop's error recovery (the `!` token) resumes at
 //! the next statement inside a block and at the next item at top level, so one run reports
 //! the syntax errors of every function. Each error becomes a [`Diagnostic`] worded for
-//! people ("expected one of `;` or an operator, found `let`"), at the offending token.
+//! people ("expected `;` or an operator, found `let`"), at the offending token.
 //!
 //! Expression trees are bounded too: each expression carries its depth while it is built
 //! ([`E`]) and a tree deeper than [`MAX_EXPR_DEPTH`] is reported once and replaced by a leaf,
@@ -565,6 +565,20 @@ const STMT_START: &[&str] = &[
     "\"{\"",
 ];
 
+/// Keywords that start an item.
+const ITEM_START: &[&str] = &[
+    "\"fn\"",
+    "\"let\"",
+    "\"var\"",
+    "\"const\"",
+    "\"struct\"",
+    "\"impl\"",
+    "\"import\"",
+];
+
+/// Tokens that start a type.
+const TYPE_START: &[&str] = &["Ident", "\"[\"", "\"fn\""];
+
 /// Compound assignment operators, as lalrpop names them.
 const ASSIGN_OPS: &[&str] = &["\"=\"", "\"+=\"", "\"-=\"", "\"*=\"", "\"/=\"", "\"%=\""];
 
@@ -575,6 +589,8 @@ fn describe_expected(expected: &[String]) -> Option<String> {
     let ops = has_all(BINARY_OPS);
     let assigns = has_all(ASSIGN_OPS);
     let stmts = exprs && has_all(STMT_START);
+    let item = has_all(ITEM_START);
+    let ty = !exprs && !item && has_all(TYPE_START);
     let mut items: Vec<String> = Vec::new();
     for e in expected {
         let e = e.as_str();
@@ -582,6 +598,8 @@ fn describe_expected(expected: &[String]) -> Option<String> {
             || (ops && (BINARY_OPS.contains(&e) || e == "\".\"" || e == "\"(\"" || e == "\"[\""))
             || (assigns && ASSIGN_OPS.contains(&e))
             || (stmts && STMT_START.contains(&e))
+            || (item && ITEM_START.contains(&e))
+            || (ty && TYPE_START.contains(&e))
         {
             continue;
         }
@@ -599,6 +617,12 @@ fn describe_expected(expected: &[String]) -> Option<String> {
     if assigns {
         items.push("`=`".to_string());
     }
+    if item {
+        items.push("an item".to_string());
+    }
+    if ty {
+        items.push("a type".to_string());
+    }
     if stmts {
         items.push("a statement".to_string());
     } else if exprs {
@@ -610,9 +634,9 @@ fn describe_expected(expected: &[String]) -> Option<String> {
     match items.len() {
         0 => None,
         1 => items.pop(),
-        n => {
+        2 => Some(format!("{} or {}", items[0], items[1])),
+        _ => {
             let last = items.pop().unwrap_or_default();
-            let _ = n;
             Some(format!("one of {} or {last}", items.join(", ")))
         }
     }

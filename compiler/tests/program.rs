@@ -181,11 +181,11 @@ fn rich_rendering() {
     );
     let out = diags.render(&p.sources, false);
     let expected = "\
-error: expected one of `;` or an operator, found `let`
+error: expected `;` or an operator, found `let`
   ┌─ app.src:3:5
   │
 3 │     let un = \"ï\";
-  │     ^^^ expected one of `;` or an operator
+  │     ^^^ expected `;` or an operator
 
 error: mismatched types
   ┌─ app.src:2:13
@@ -205,7 +205,7 @@ error: could not compile `app.src` (2 errors)
     assert_eq!(
         short(&diags, &p.sources),
         [
-            "app.src:3:5: error: expected one of `;` or an operator, found `let`",
+            "app.src:3:5: error: expected `;` or an operator, found `let`",
             "app.src:2:13: error: mismatched types",
         ]
     );

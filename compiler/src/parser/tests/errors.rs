@@ -26,8 +26,8 @@ fn d() { let = 3; }
         [
             "2:13: expected an expression, found `;`",
             "3:9: expected one of `,`, `)` or an operator, found number `2`",
-            "7:5: expected one of `;` or an operator, found `let`",
-            "8:14: expected one of `;` or an operator, found identifier `z`",
+            "7:5: expected `;` or an operator, found `let`",
+            "8:14: expected `;` or an operator, found identifier `z`",
             "10:19: expected one of `.`, `,` or `}`, found identifier `y`",
             "12:14: expected identifier, found `=`",
         ]
@@ -76,7 +76,7 @@ fn lexical_errors() {
         errors("fn main() { let s = \"abc;\n}"),
         [
             "1:21: unterminated string literal",
-            "2:1: expected one of `;` or an operator, found `}`"
+            "2:1: expected `;` or an operator, found `}`"
         ]
     );
     assert_eq!(
