@@ -4,8 +4,10 @@
 //! callbacks: nested block comments and string literals (escapes and `${...}` interpolations,
 //! which nest braces and may contain further string literals). Lexing never stops at an
 //! error: each problem becomes a [`Diagnostic`] and a harmless stand-in is produced (a bad
-//! number lexes as `0`, a bad character is dropped), so the parser still sees the rest of
-//! the file and one run reports as much as possible.
+//! number lexes as `0`, a name with non-ASCII letters as an identifier, a bad character is
+//! dropped), so the parser still sees the rest of the file and one run reports as much as
+//! possible. String literals end at the line's end: an unclosed one is reported without
+//! swallowing the rest of the file.
 //!
 //! The interpolated expressions of a string literal are parsed here, while lexing, by
 //! re-running the lexer and the expression parser on the byte range of the `${...}`: the
