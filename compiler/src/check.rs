@@ -18,11 +18,14 @@
 
 pub mod hir;
 
+mod assign;
 mod calls;
 mod decls;
 mod expr;
 mod fold;
 mod methods;
+mod names;
+mod operators;
 mod stmt;
 
 use std::collections::HashMap;
@@ -307,6 +310,3 @@ impl<'a, 'd> Checker<'a, 'd> {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

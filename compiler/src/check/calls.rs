@@ -4,8 +4,8 @@
 use super::Checker;
 use super::Decl;
 use super::decls::TopLookup;
-use super::expr::Namespace;
 use super::hir::{self, ExprKind, Op, TypedOp};
+use super::names::Namespace;
 use super::stmt::FnCtx;
 use crate::ast::{self, Arg, Expr};
 use crate::diagnostics::{Diagnostic, Span};
@@ -48,7 +48,7 @@ impl Checker<'_, '_> {
                         return hir::Expr::error(span);
                     }
                     TopLookup::NotFound => {
-                        if super::expr::BUILTIN_FUNCTIONS.contains(&name.as_str()) {
+                        if super::names::BUILTIN_FUNCTIONS.contains(&name.as_str()) {
                             return self.check_builtin_fn(ctx, name, callee.span, args, hint, span);
                         }
                         if self.file_complete(ctx.file) {
