@@ -49,7 +49,7 @@ impl Checker<'_, '_> {
                     }
                     TopLookup::NotFound => {
                         if super::names::BUILTIN_FUNCTIONS.contains(&name.as_str()) {
-                            return self.check_builtin_fn(ctx, name, callee.span, args, hint, span);
+                            return self.check_builtin_fn(ctx, name, args, hint, span);
                         }
                         if self.file_complete(ctx.file) {
                             let msg = format!("cannot find function `{name}` in this scope");
@@ -62,12 +62,10 @@ impl Checker<'_, '_> {
             }
             ast::ExprKind::Field(base, name) => {
                 if let Some(ns) = self.namespace_of(ctx, base) {
-                    return self.check_ns_call(ctx, ns, base, name, args, hint, span);
+                    return self.check_ns_call(ctx, ns, base, name, args, span);
                 }
-                if let Some(obj_span) = Some(base.span) {
-                    let recv = self.check_value(ctx, base, None);
-                    return self.check_method_call(ctx, recv, obj_span, name, args, hint, span);
-                }
+                let recv = self.check_value(ctx, base, None);
+                return self.check_method_call(ctx, recv, name, args);
             }
             _ => {}
         }
@@ -192,7 +190,6 @@ impl Checker<'_, '_> {
         base: &Expr,
         name: &ast::Ident,
         args: &[Arg],
-        hint: Option<TyId>,
         span: Span,
     ) -> hir::Expr {
         let n = name.name.as_str();
@@ -267,7 +264,6 @@ impl Checker<'_, '_> {
                         "not found",
                     );
                 }
-                let _ = hint;
                 self.check_args_loose(ctx, args);
                 hir::Expr::error(span)
             }
@@ -393,7 +389,6 @@ impl Checker<'_, '_> {
         &mut self,
         ctx: &mut FnCtx,
         name: &str,
-        name_span: Span,
         args: &[Arg],
         hint: Option<TyId>,
         span: Span,
@@ -561,7 +556,6 @@ impl Checker<'_, '_> {
                         if t == TyId::STR {
                             d = d.with_note(format!("to parse a string, use `s.parse_{name}()`"));
                         }
-                        let _ = name_span;
                         self.report(d);
                         hir::Expr::error(span)
                     }

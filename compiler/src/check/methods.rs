@@ -50,20 +50,15 @@ impl Checker<'_, '_> {
     }
 
     /// `recv.name(args)`
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_method_call(
         &mut self,
         ctx: &mut FnCtx,
         recv: hir::Expr,
-        recv_span: Span,
         name: &ast::Ident,
         args: &[Arg],
-        hint: Option<TyId>,
-        span: Span,
     ) -> hir::Expr {
         // Runtime errors in a method call point at the method name.
         let call_span = name.span;
-        let _ = span;
         let n = name.name.as_str();
         let ty = recv.ty;
         match self.types.kind(ty).clone() {
@@ -125,7 +120,6 @@ impl Checker<'_, '_> {
                 call_span,
             ),
             _ => {
-                let _ = (hint, recv_span);
                 let tn = self.ty_name(ty);
                 self.error(
                     name.span,
