@@ -2,6 +2,7 @@
 //! accepts, and the diagnostics for programs that must not compile.
 
 mod errors;
+mod mutate;
 mod programs;
 mod returns;
 
