@@ -27,6 +27,7 @@ mod methods;
 mod names;
 mod operators;
 mod stmt;
+mod suggest;
 
 use std::collections::HashMap;
 
@@ -171,6 +172,8 @@ struct Checker<'a, 'd> {
     global_decls: HashMap<Span, Decl>,
     /// Per struct: it contains a function reference, so `to_str` refuses it.
     unprintable: Vec<bool>,
+    /// How many more "did you mean" suggestions may be computed.
+    suggestions_left: u32,
 }
 
 impl std::fmt::Debug for Checker<'_, '_> {
@@ -195,6 +198,7 @@ impl<'a, 'd> Checker<'a, 'd> {
             init: Vec::new(),
             global_decls: HashMap::new(),
             unprintable: Vec::new(),
+            suggestions_left: suggest::SUGGESTION_BUDGET,
         }
     }
 

@@ -53,7 +53,10 @@ impl Checker<'_, '_> {
                         }
                         if self.file_complete(ctx.file) {
                             let msg = format!("cannot find function `{name}` in this scope");
-                            self.error(callee.span, msg, "not found");
+                            let d = Diagnostic::error(msg, callee.span).with_label("not found");
+                            let names = self.value_names(ctx, ctx.file);
+                            let d = self.with_suggestion(d, name, names.iter().map(String::as_str));
+                            self.report(d);
                         }
                         self.check_args_loose(ctx, args);
                         return hir::Expr::error(span);
@@ -330,7 +333,14 @@ impl Checker<'_, '_> {
                 .position(|(fname, _, _)| *fname == n.name);
             let Some(idx) = found else {
                 let msg = format!("struct `{sname}` has no field named `{}`", n.name);
-                self.error(n.span, msg, "unknown field");
+                let d = Diagnostic::error(msg, n.span).with_label("unknown field");
+                let fields: Vec<String> = self.structs[s as usize]
+                    .fields
+                    .iter()
+                    .map(|(f, _, _)| f.clone())
+                    .collect();
+                let d = self.with_suggestion(d, &n.name, fields.iter().map(String::as_str));
+                self.report(d);
                 self.check_expr(ctx, &a.value, None);
                 ok = false;
                 continue;

@@ -294,7 +294,22 @@ impl<'a> Checker<'a, '_> {
                     TopLookup::NotFound => {
                         if self.file_complete(file) {
                             let msg = format!("cannot find type `{}`", id.name);
-                            self.error(id.span, msg, "not found in this scope");
+                            let d = Diagnostic::error(msg, id.span)
+                                .with_label("not found in this scope");
+                            let mut names: Vec<String> = self
+                                .top_names(file)
+                                .into_iter()
+                                .filter(|n| {
+                                    matches!(
+                                        self.lookup_top(file, n),
+                                        TopLookup::Found(Decl::Struct(_))
+                                    )
+                                })
+                                .collect();
+                            names.extend(["int", "float", "bool", "str"].map(String::from));
+                            let d =
+                                self.with_suggestion(d, &id.name, names.iter().map(String::as_str));
+                            self.report(d);
                         }
                         TyId::ERROR
                     }

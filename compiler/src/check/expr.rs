@@ -212,13 +212,16 @@ impl Checker<'_, '_> {
         let msg = format!("no field `{}` on type `{tn}`", name.name);
         let mut d = Diagnostic::error(msg, name.span).with_label("unknown field");
         if let Some(s) = self.struct_of(ty) {
-            let fields: Vec<String> = self.structs[s as usize]
+            let names: Vec<String> = self.structs[s as usize]
                 .fields
                 .iter()
-                .map(|(n, _, _)| format!("`{n}`"))
+                .map(|(n, _, _)| n.clone())
                 .collect();
-            if !fields.is_empty() {
-                d = d.with_note(format!("`{tn}` has fields {}", fields.join(", ")));
+            let before = d.notes.len();
+            d = self.with_suggestion(d, &name.name, names.iter().map(String::as_str));
+            if d.notes.len() == before && !names.is_empty() {
+                let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                d = d.with_note(format!("`{tn}` has fields {}", list.join(", ")));
             }
         }
         self.report(d);

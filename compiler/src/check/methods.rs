@@ -100,11 +100,18 @@ impl Checker<'_, '_> {
                     };
                 }
                 let sn = self.structs[s as usize].name.clone();
-                self.error(
-                    name.span,
-                    format!("no method `{n}` on `{sn}`"),
-                    "method not found",
-                );
+                let mut d = Diagnostic::error(format!("no method `{n}` on `{sn}`"), name.span)
+                    .with_label("method not found");
+                if let Some((_, fty)) = self.field_index(ty, n) {
+                    let ft = self.ty_name(fty);
+                    d = d.with_note(format!("`{n}` is a field of type `{ft}`, not a method"));
+                } else {
+                    let mut names: Vec<String> =
+                        self.structs[s as usize].methods.keys().cloned().collect();
+                    names.sort();
+                    d = self.with_suggestion(d, n, names.iter().map(String::as_str));
+                }
+                self.report(d);
                 self.check_args_loose(ctx, args);
                 hir::Expr::error(call_span)
             }
@@ -314,11 +321,18 @@ impl Checker<'_, '_> {
         span: Span,
     ) -> hir::Expr {
         let tn = self.ty_name(ty);
-        self.error(
-            name.span,
+        let d = Diagnostic::error(
             format!("no method `{}` on type `{tn}`", name.name),
-            "method not found",
-        );
+            name.span,
+        )
+        .with_label("method not found");
+        let list = match self.types.kind(ty) {
+            TyKind::Array(_) => ARRAY_METHODS,
+            TyKind::Map(..) => MAP_METHODS,
+            _ => STR_METHODS,
+        };
+        let d = self.with_suggestion(d, &name.name, list.iter().copied());
+        self.report(d);
         self.check_args_loose(ctx, args);
         hir::Expr::error(span)
     }

@@ -58,7 +58,10 @@ impl Checker<'_, '_> {
                     self.error(span, msg, format!("use one of its members: `{name}.name`"));
                 } else if self.file_complete(ctx.file) {
                     let msg = format!("cannot find value `{name}` in this scope");
-                    self.error(span, msg, "not found");
+                    let d = Diagnostic::error(msg, span).with_label("not found");
+                    let names = self.value_names(ctx, ctx.file);
+                    let d = self.with_suggestion(d, name, names.iter().map(String::as_str));
+                    self.report(d);
                 }
                 hir::Expr::error(span)
             }

@@ -89,6 +89,11 @@ impl FnCtx {
         Some(&self.bindings[idx].1)
     }
 
+    /// The names of the locals in scope.
+    pub fn local_names(&self) -> impl Iterator<Item = &str> {
+        self.names.keys().map(String::as_str)
+    }
+
     /// Looks up a local that is being read.
     pub fn read(&self, name: &str) -> Option<&Binding> {
         let b = self.lookup(name)?;

@@ -408,3 +408,41 @@ fn unused_variable_warnings() {
         .collect();
     assert_eq!(w, vec!["2: unused variable `a`"]);
 }
+
+#[test]
+fn suggestions_for_misspelt_names() {
+    let notes = |src: &str| -> Vec<String> {
+        let loader = Mem::default();
+        let f = compile_source("main.src", src, &loader).unwrap_err();
+        f.diagnostics
+            .items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .flat_map(|d| d.notes.clone())
+            .collect()
+    };
+    assert_eq!(
+        notes("fn main() { let length = 1; println(lenght); }"),
+        vec!["did you mean `length`?"]
+    );
+    assert_eq!(
+        notes("fn main() { prinln(1); }"),
+        vec!["did you mean `println`?"]
+    );
+    assert_eq!(
+        notes("struct P { value: int }\nfn main() { let p = P(value: 1); println(p.valeu); }"),
+        vec!["did you mean `value`?"]
+    );
+    assert_eq!(
+        notes("fn main() { let xs = [1]; xs.psuh(2); }"),
+        vec!["did you mean `push`?"]
+    );
+    assert_eq!(
+        notes("struct Point { x: int }\nfn f(p: Pont) {}\nfn main() {}"),
+        vec!["did you mean `Point`?"]
+    );
+    assert_eq!(
+        notes("struct P { x: int }\nfn main() { let p = P(x: 1); p.x(); }"),
+        vec!["`x` is a field of type `int`, not a method"]
+    );
+}
