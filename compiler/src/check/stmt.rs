@@ -296,6 +296,14 @@ impl Checker<'_, '_> {
             }
             ast::StmtKind::Expr(e) => {
                 let v = self.check_expr(ctx, e, None);
+                if !matches!(e.kind, ast::ExprKind::Call { .. }) && v.ty != TyId::ERROR {
+                    let mut d = Diagnostic::error("this expression has no effect", e.span)
+                        .with_label("only calls can be used as statements");
+                    if let ast::ExprKind::Binary(ast::BinOp::Eq, ..) = e.kind {
+                        d = d.with_note("to assign, use `=` instead of `==`");
+                    }
+                    self.report(d);
+                }
                 (mk(StmtKind::Expr(v)), true)
             }
             ast::StmtKind::If { .. } => self.check_if(ctx, s),

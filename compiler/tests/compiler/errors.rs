@@ -446,3 +446,17 @@ fn suggestions_for_misspelt_names() {
         vec!["`x` is a field of type `int`, not a method"]
     );
 }
+
+#[test]
+fn only_calls_are_statements() {
+    assert_errors(
+        "fn main() { var x = 1; x == 2; x + 1; print(x); }",
+        &[
+            (1, "this expression has no effect"),
+            (1, "this expression has no effect"),
+        ],
+    );
+    let loader = Mem::default();
+    let f = compile_source("main.src", "fn main() { var x = 1; x == 2; }", &loader).unwrap_err();
+    assert!(f.diagnostics.items[0].notes[0].contains("`=`"));
+}
