@@ -1,0 +1,560 @@
+//! The dispatch loop: one exhaustive `match` on [`Instr`].
+//!
+//! The hot state (`pc`, `sp`, `base`, the current code slice) lives in locals and is
+//! re-fetched from the frame records only on calls and returns. The value stack is passed
+//! in as `&mut Vec<u64>` taken out of the `Vm`, so the optimiser knows no other path writes
+//! it. Instructions that allocate end with `gc!()`, the only place a collection can start
+//! (see the GC invariant in the parent module).
+
+use std::sync::Arc;
+
+use super::{Unwind, Vm};
+use crate::format::Instr;
+use crate::natives::Native;
+use crate::runtime::host::{HostContext, HostOutcome};
+use crate::runtime::{arrays, host, maps, natives, strings};
+use crate::trap::TrapKind;
+use crate::value_fmt::push_value;
+
+const fn internal(what: &'static str) -> TrapKind {
+    TrapKind::Internal { what }
+}
+
+impl Vm {
+    /// Runs the innermost frame (from its stored `pc`, with stack top `sp`) and everything
+    /// it calls, until the frame count drops back to `stop`; returns the result of the
+    /// frame that returned last.
+    pub(super) fn run(
+        &mut self,
+        stack: &mut Vec<u64>,
+        stop: usize,
+        sp: usize,
+    ) -> Result<Option<u64>, Unwind> {
+        let module = Arc::clone(&self.module);
+        let funcs = &module.functions[..];
+        let Some(top) = self.frames.last().copied() else {
+            return Err(internal("run without a frame").into());
+        };
+        let Some(mut func) = funcs.get(top.func as usize) else {
+            return Err(internal("frame of a function index out of range").into());
+        };
+        let mut code: &[Instr] = &func.code;
+        let mut pc = top.pc;
+        let mut base = top.base;
+        let mut sp = sp;
+
+        // Traps: `pc` has already moved past the failing instruction.
+        macro_rules! fail {
+            ($kind:expr) => {
+                return Err(self.trap($kind, Some(pc - 1)))
+            };
+        }
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(kind) => fail!(kind),
+                }
+            };
+        }
+        macro_rules! gc {
+            () => {
+                if self.heap.should_collect() {
+                    self.collect(stack, pc, sp);
+                }
+            };
+        }
+        macro_rules! pop {
+            () => {{
+                sp -= 1;
+                stack[sp]
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                let v = $v;
+                stack[sp] = v;
+                sp += 1;
+            }};
+        }
+        macro_rules! top {
+            () => {
+                stack[sp - 1]
+            };
+        }
+        macro_rules! ibin {
+            ($a:ident, $b:ident => $e:expr) => {{
+                let $b = stack[sp - 1] as i64;
+                let $a = stack[sp - 2] as i64;
+                stack[sp - 2] = $e;
+                sp -= 1;
+            }};
+        }
+        macro_rules! fbin {
+            ($a:ident, $b:ident => $e:expr) => {{
+                let $b = f64::from_bits(stack[sp - 1]);
+                let $a = f64::from_bits(stack[sp - 2]);
+                stack[sp - 2] = $e;
+                sp -= 1;
+            }};
+        }
+        macro_rules! sbin {
+            ($a:ident, $b:ident => $e:expr) => {{
+                let hb = stack[sp - 1];
+                let ha = stack[sp - 2];
+                let $a = self.heap.str(ha);
+                let $b = self.heap.str(hb);
+                stack[sp - 2] = $e as u64;
+                sp -= 1;
+            }};
+        }
+
+        loop {
+            let Some(&instr) = code.get(pc) else {
+                pc += 1;
+                fail!(internal("execution ran past the end of a function"));
+            };
+            pc += 1;
+            match instr {
+                Instr::Nop {} => {}
+
+                // ---- constants
+                Instr::IConst { value } => push!(value as u64),
+                Instr::FConst { value } => push!(value.0),
+                Instr::BConst { value } => push!((value != 0) as u64),
+                Instr::SConst { index } => {
+                    let h = tri!(
+                        self.const_strs
+                            .get(index as usize)
+                            .copied()
+                            .ok_or(internal("string constant out of range"))
+                    );
+                    push!(h)
+                }
+                Instr::FnRef { func } => push!(func as u64),
+
+                // ---- locals, globals, stack shuffling
+                Instr::LocalGet { index } => push!(stack[base + index as usize]),
+                Instr::LocalSet { index } => {
+                    let v = pop!();
+                    stack[base + index as usize] = v;
+                }
+                Instr::GlobalGet { index } => {
+                    let i = index as usize;
+                    let v = self.globals[i];
+                    if v == 0 && module.global_is_ref.get(i).copied().unwrap_or(false) {
+                        let name = module.module.globals[i].name.clone();
+                        fail!(TrapKind::GlobalUninit { name });
+                    }
+                    push!(v)
+                }
+                Instr::GlobalSet { index } => {
+                    let v = pop!();
+                    self.globals[index as usize] = v;
+                }
+                Instr::Pop {} => sp -= 1,
+                Instr::Dup {} => push!(top!()),
+
+                // ---- int arithmetic
+                Instr::IAdd {} => ibin!(a, b => a.wrapping_add(b) as u64),
+                Instr::ISub {} => ibin!(a, b => a.wrapping_sub(b) as u64),
+                Instr::IMul {} => ibin!(a, b => a.wrapping_mul(b) as u64),
+                Instr::IDiv {} => {
+                    if top!() == 0 {
+                        fail!(TrapKind::DivisionByZero);
+                    }
+                    ibin!(a, b => a.wrapping_div(b) as u64)
+                }
+                Instr::IRem {} => {
+                    if top!() == 0 {
+                        fail!(TrapKind::DivisionByZero);
+                    }
+                    ibin!(a, b => a.wrapping_rem(b) as u64)
+                }
+                Instr::INeg {} => top!() = (top!() as i64).wrapping_neg() as u64,
+                Instr::IAnd {} => ibin!(a, b => (a & b) as u64),
+                Instr::IOr {} => ibin!(a, b => (a | b) as u64),
+                Instr::IXor {} => ibin!(a, b => (a ^ b) as u64),
+                Instr::IShl {} => ibin!(a, b => a.wrapping_shl(b as u32 & 63) as u64),
+                Instr::IShr {} => ibin!(a, b => a.wrapping_shr(b as u32 & 63) as u64),
+                Instr::IEq {} => ibin!(a, b => (a == b) as u64),
+                Instr::INe {} => ibin!(a, b => (a != b) as u64),
+                Instr::ILt {} => ibin!(a, b => (a < b) as u64),
+                Instr::ILe {} => ibin!(a, b => (a <= b) as u64),
+                Instr::IGt {} => ibin!(a, b => (a > b) as u64),
+                Instr::IGe {} => ibin!(a, b => (a >= b) as u64),
+
+                // ---- float arithmetic
+                Instr::FAdd {} => fbin!(a, b => (a + b).to_bits()),
+                Instr::FSub {} => fbin!(a, b => (a - b).to_bits()),
+                Instr::FMul {} => fbin!(a, b => (a * b).to_bits()),
+                Instr::FDiv {} => fbin!(a, b => (a / b).to_bits()),
+                Instr::FRem {} => fbin!(a, b => (a % b).to_bits()),
+                Instr::FNeg {} => top!() = (-f64::from_bits(top!())).to_bits(),
+                Instr::FEq {} => fbin!(a, b => (a == b) as u64),
+                Instr::FNe {} => fbin!(a, b => (a != b) as u64),
+                Instr::FLt {} => fbin!(a, b => (a < b) as u64),
+                Instr::FLe {} => fbin!(a, b => (a <= b) as u64),
+                Instr::FGt {} => fbin!(a, b => (a > b) as u64),
+                Instr::FGe {} => fbin!(a, b => (a >= b) as u64),
+
+                // ---- bool
+                Instr::BNot {} => top!() ^= 1,
+                Instr::BEq {} => ibin!(a, b => (a == b) as u64),
+                Instr::BNe {} => ibin!(a, b => (a != b) as u64),
+
+                // ---- strings
+                Instr::SConcat {} => {
+                    let b = pop!();
+                    let a = top!();
+                    top!() = tri!(strings::concat(&mut self.heap, a, b));
+                    gc!();
+                }
+                Instr::SEq {} => sbin!(a, b => a == b),
+                Instr::SNe {} => sbin!(a, b => a != b),
+                Instr::SLt {} => sbin!(a, b => a < b),
+                Instr::SLe {} => sbin!(a, b => a <= b),
+                Instr::SGt {} => sbin!(a, b => a > b),
+                Instr::SGe {} => sbin!(a, b => a >= b),
+                Instr::SSplit { type_: _ } => {
+                    let sep = pop!();
+                    let s = top!();
+                    top!() = tri!(strings::split(&mut self.heap, s, sep));
+                    gc!();
+                }
+                Instr::SChars { type_: _ } => {
+                    let s = top!();
+                    top!() = tri!(strings::chars(&mut self.heap, s));
+                    gc!();
+                }
+
+                // ---- identity comparison
+                Instr::REq {} => ibin!(a, b => (a == b) as u64),
+                Instr::RNe {} => ibin!(a, b => (a != b) as u64),
+
+                // ---- conversions
+                Instr::IToF {} => top!() = (top!() as i64 as f64).to_bits(),
+                // `as` saturates and maps NaN to 0, exactly the language's `int(f)`.
+                Instr::FToI {} => top!() = f64::from_bits(top!()) as i64 as u64,
+                Instr::ToStr { type_ } => {
+                    let kind = self.layouts.kind(type_);
+                    if kind != crate::heap::ValKind::Str {
+                        let mut text = String::new();
+                        push_value(&mut text, &self.heap, &module.module, kind, top!());
+                        top!() = tri!(self.heap.alloc_str(text.into())) as u64;
+                        gc!();
+                    }
+                }
+
+                // ---- control
+                Instr::Jmp { target } => pc = target as usize,
+                Instr::JmpIf { target } => {
+                    if pop!() != 0 {
+                        pc = target as usize;
+                    }
+                }
+                Instr::JmpIfNot { target } => {
+                    if pop!() == 0 {
+                        pc = target as usize;
+                    }
+                }
+                Instr::Ret {} => {
+                    let result = if func.result.is_some() {
+                        Some(stack[sp - 1])
+                    } else {
+                        None
+                    };
+                    let Some(done) = self.frames.pop() else {
+                        fail!(internal("return without a frame"));
+                    };
+                    if self.frames.len() <= stop {
+                        return Ok(result);
+                    }
+                    let Some(&caller) = self.frames.last() else {
+                        fail!(internal("return without a caller"));
+                    };
+                    sp = done.ret;
+                    if let Some(v) = result {
+                        push!(v);
+                    }
+                    func = &funcs[caller.func as usize];
+                    code = &func.code;
+                    pc = caller.pc + 1;
+                    base = caller.base;
+                }
+                Instr::Call { func: callee } => {
+                    let Some(f) = funcs.get(callee as usize) else {
+                        fail!(internal("call of a function index out of range"));
+                    };
+                    let new_base = sp - f.param_count as usize;
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = pc - 1;
+                    }
+                    sp = tri!(self.push_frame(stack, callee, new_base, new_base));
+                    func = f;
+                    code = &func.code;
+                    pc = 0;
+                    base = new_base;
+                }
+                Instr::CallRef {} => {
+                    let Some(nargs) = func.call_ref_args((pc - 1) as u32) else {
+                        fail!(internal("call.ref without an argument count"));
+                    };
+                    let new_base = sp - nargs as usize;
+                    let callee = stack[new_base - 1] as u32;
+                    let Some(f) = funcs.get(callee as usize) else {
+                        fail!(internal("call.ref of a function index out of range"));
+                    };
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = pc - 1;
+                    }
+                    sp = tri!(self.push_frame(stack, callee, new_base, new_base - 1));
+                    func = f;
+                    code = &func.code;
+                    pc = 0;
+                    base = new_base;
+                }
+                Instr::CallHost { import } => {
+                    let Some(&hf) = self.imports.get(import as usize) else {
+                        fail!(internal("import out of range"));
+                    };
+                    let n = hf.params().len();
+                    let cx = HostContext {
+                        heap: &mut self.heap,
+                        args: &self.config.args,
+                    };
+                    let outcome = tri!(host::call(hf, &stack[sp - n..sp], cx));
+                    sp -= n;
+                    match outcome {
+                        HostOutcome::Return(Some(v)) => push!(v),
+                        HostOutcome::Return(None) => {}
+                        HostOutcome::Exit(code) => return Err(Unwind::Exit(code)),
+                    }
+                    gc!();
+                }
+                Instr::CallNative { native } => {
+                    let Some(n) = Native::from_id(native) else {
+                        fail!(internal("unknown native"));
+                    };
+                    let k = n.params().len();
+                    let r = tri!(natives::call(
+                        n,
+                        &stack[sp - k..sp],
+                        &mut self.heap,
+                        &mut self.out
+                    ));
+                    sp -= k;
+                    if let Some(v) = r {
+                        push!(v);
+                    }
+                    gc!();
+                }
+
+                // ---- arrays
+                Instr::ArrNew { type_, count } => {
+                    let n = count as usize;
+                    let elem = self.layouts.elem(type_);
+                    let h = tri!(arrays::new_array(&mut self.heap, elem, &stack[sp - n..sp]));
+                    sp -= n;
+                    push!(h);
+                    gc!();
+                }
+                Instr::ArrFill { type_ } => {
+                    let v = pop!();
+                    let n = top!() as i64;
+                    let elem = self.layouts.elem(type_);
+                    top!() = tri!(arrays::fill(&mut self.heap, elem, n, v));
+                    gc!();
+                }
+                Instr::ArrGet {} => {
+                    let i = pop!() as i64;
+                    top!() = tri!(arrays::get(&self.heap, top!(), i));
+                }
+                Instr::ArrSet {} => {
+                    let v = pop!();
+                    let i = pop!() as i64;
+                    let a = pop!();
+                    tri!(arrays::set(&mut self.heap, a, i, v));
+                }
+                Instr::ArrLen {} => {
+                    top!() = tri!(self.heap.array(top!())).items.len() as u64;
+                }
+                Instr::ArrPush {} => {
+                    let v = pop!();
+                    let a = pop!();
+                    tri!(arrays::push(&mut self.heap, a, v));
+                    gc!();
+                }
+                Instr::ArrPop {} => top!() = tri!(arrays::pop(&mut self.heap, top!())),
+                Instr::ArrInsert {} => {
+                    let v = pop!();
+                    let i = pop!() as i64;
+                    let a = pop!();
+                    tri!(arrays::insert(&mut self.heap, a, i, v));
+                    gc!();
+                }
+                Instr::ArrRemove {} => {
+                    let i = pop!() as i64;
+                    top!() = tri!(arrays::remove(&mut self.heap, top!(), i));
+                }
+                Instr::ArrSlice {} => {
+                    let end = pop!() as i64;
+                    let start = pop!() as i64;
+                    top!() = tri!(arrays::slice(&mut self.heap, top!(), start, end));
+                    gc!();
+                }
+                Instr::ArrContains {} => {
+                    let v = pop!();
+                    top!() = (tri!(arrays::index_of(&self.heap, top!(), v)) >= 0) as u64;
+                }
+                Instr::ArrIndexOf {} => {
+                    let v = pop!();
+                    top!() = tri!(arrays::index_of(&self.heap, top!(), v)) as u64;
+                }
+                Instr::ArrReverse {} => {
+                    let a = pop!();
+                    tri!(arrays::reverse(&mut self.heap, a));
+                }
+                Instr::ArrSort {} => {
+                    let a = pop!();
+                    tri!(arrays::sort(&mut self.heap, a));
+                }
+                Instr::ArrSortBy {} => {
+                    // The array and comparator stay on the operand stack (rooted by this
+                    // instruction's stack map) while guest comparators run above them.
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = pc - 1;
+                    }
+                    let f = stack[sp - 1] as u32;
+                    let a = stack[sp - 2];
+                    self.sort_by(stack, sp, a, f)?;
+                    sp -= 2;
+                }
+                Instr::ArrJoin {} => {
+                    let sep = pop!();
+                    top!() = tri!(strings::join(&mut self.heap, top!(), sep));
+                    gc!();
+                }
+
+                // ---- maps
+                Instr::MapNew { type_, count } => {
+                    let n = count as usize * 2;
+                    let (k, v) = self.layouts.map_kinds(type_);
+                    let h = tri!(maps::new_map(&mut self.heap, k, v, &stack[sp - n..sp]));
+                    sp -= n;
+                    push!(h);
+                    gc!();
+                }
+                Instr::MapGet {} => {
+                    let k = pop!();
+                    top!() = tri!(maps::get(&self.heap, top!(), k));
+                }
+                Instr::MapGetOr {} => {
+                    let d = pop!();
+                    let k = pop!();
+                    top!() = tri!(maps::get_or(&self.heap, top!(), k, d));
+                }
+                Instr::MapSet {} => {
+                    let v = pop!();
+                    let k = pop!();
+                    let m = pop!();
+                    tri!(self.heap.map_set(m, k, v));
+                    gc!();
+                }
+                Instr::MapHas {} => {
+                    let k = pop!();
+                    top!() = tri!(maps::has(&self.heap, top!(), k)) as u64;
+                }
+                Instr::MapRemove {} => {
+                    let k = pop!();
+                    top!() = tri!(maps::remove(&mut self.heap, top!(), k));
+                }
+                Instr::MapLen {} => top!() = tri!(self.heap.map(top!())).len() as u64,
+                Instr::MapKeys { type_: _ } => {
+                    top!() = tri!(maps::to_array(&mut self.heap, top!(), false));
+                    gc!();
+                }
+                Instr::MapValues { type_: _ } => {
+                    top!() = tri!(maps::to_array(&mut self.heap, top!(), true));
+                    gc!();
+                }
+                Instr::MapKeyAt {} => {
+                    let i = pop!() as i64;
+                    top!() = tri!(maps::at(&self.heap, top!(), i, false));
+                }
+                Instr::MapValueAt {} => {
+                    let i = pop!() as i64;
+                    top!() = tri!(maps::at(&self.heap, top!(), i, true));
+                }
+
+                // ---- structs
+                Instr::StructNew { type_ } => {
+                    let n = self.layouts.fields(type_).len();
+                    let fields: Box<[u64]> = stack[sp - n..sp].into();
+                    let h = tri!(self.heap.alloc_struct(type_, fields));
+                    sp -= n;
+                    push!(h as u64);
+                    gc!();
+                }
+                Instr::FieldGet { index } => {
+                    let s = tri!(self.heap.struct_(top!()));
+                    top!() = tri!(
+                        s.fields
+                            .get(index as usize)
+                            .copied()
+                            .ok_or(internal("field index out of range"))
+                    );
+                }
+                Instr::FieldSet { index } => {
+                    let v = pop!();
+                    let s = pop!();
+                    let obj = tri!(self.heap.struct_mut(s));
+                    let slot = tri!(
+                        obj.fields
+                            .get_mut(index as usize)
+                            .ok_or(internal("field index out of range"))
+                    );
+                    *slot = v;
+                }
+            }
+        }
+    }
+
+    /// `xs.sort_by(f)`: a stable merge sort of a snapshot of the elements, calling the guest
+    /// comparator `f` for each comparison, then storing the sorted snapshot back. The
+    /// snapshot is rooted in `temp_roots` for the duration, so the comparator may allocate
+    /// (and even mutate `xs` through another path) without anything being freed under us.
+    fn sort_by(&mut self, stack: &mut Vec<u64>, sp: usize, arr: u64, f: u32) -> Result<(), Unwind> {
+        if self.reentry >= super::MAX_NATIVE_REENTRY {
+            let limit = self.config.max_call_depth;
+            return Err(self.trap(TrapKind::StackOverflow { limit }, None));
+        }
+        let (mut items, is_ref) = match self.heap.array(arr) {
+            Ok(a) => (a.items.clone(), a.elem.is_ref()),
+            Err(kind) => return Err(self.trap(kind, None)),
+        };
+        let mark = self.temp_roots.len();
+        if is_ref {
+            self.temp_roots.extend_from_slice(&items);
+        }
+        self.reentry += 1;
+        let result: Result<(), Unwind> = arrays::merge_sort_by(&mut items, |x, y| {
+            let r = self.call_in(stack, sp, f, &[x, y])?;
+            Ok((r.unwrap_or(0) as i64).cmp(&0))
+        });
+        self.reentry -= 1;
+        self.temp_roots.truncate(mark);
+        result?;
+        match self.heap.array_mut(arr) {
+            Ok(a) => {
+                let before = a.items.capacity();
+                a.items.clear();
+                a.items.extend_from_slice(&items);
+                let grown = a.items.capacity().saturating_sub(before);
+                self.heap.account(grown * 8);
+                Ok(())
+            }
+            Err(kind) => Err(self.trap(kind, None)),
+        }
+    }
+}
