@@ -251,12 +251,24 @@ impl fmt::Display for TraceFrame {
     }
 }
 
+/// Frames shown at each end of a long trace.
+const TRACE_ENDS: usize = 20;
+
 /// Renders the trap exactly as the runner prints it on stderr: `runtime error: <message>`
-/// then one `    at <frame>` line per frame, innermost first, each line ending in `\n`.
+/// then one `    at <frame>` line per frame, innermost first, each line ending in `\n`. A
+/// trace longer than 50 frames (deep recursion) shows its first and last 20 frames around a
+/// `    ... N more frames` line; [`Trap::trace`] keeps them all.
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "runtime error: {}", self.kind)?;
-        for frame in &self.trace {
+        let n = self.trace.len();
+        for (i, frame) in self.trace.iter().enumerate() {
+            if n > 50 && i >= TRACE_ENDS && i < n - TRACE_ENDS {
+                if i == TRACE_ENDS {
+                    writeln!(f, "    ... {} more frames", n - 2 * TRACE_ENDS)?;
+                }
+                continue;
+            }
             writeln!(f, "    at {frame}")?;
         }
         Ok(())

@@ -42,6 +42,9 @@ impl Vm {
         let mut pc = top.pc;
         let mut base = top.base;
         let mut sp = sp;
+        // The stack as a plain slice (pointer and length in registers); re-derived after
+        // anything that may grow the `Vec`.
+        let mut st: &mut [u64] = &mut stack[..];
 
         // Traps: `pc` has already moved past the failing instruction.
         macro_rules! fail {
@@ -60,51 +63,51 @@ impl Vm {
         macro_rules! gc {
             () => {
                 if self.heap.should_collect() {
-                    self.collect(stack, pc, sp);
+                    self.collect(st, pc, sp);
                 }
             };
         }
         macro_rules! pop {
             () => {{
                 sp -= 1;
-                stack[sp]
+                st[sp]
             }};
         }
         macro_rules! push {
             ($v:expr) => {{
                 let v = $v;
-                stack[sp] = v;
+                st[sp] = v;
                 sp += 1;
             }};
         }
         macro_rules! top {
             () => {
-                stack[sp - 1]
+                st[sp - 1]
             };
         }
         macro_rules! ibin {
             ($a:ident, $b:ident => $e:expr) => {{
-                let $b = stack[sp - 1] as i64;
-                let $a = stack[sp - 2] as i64;
-                stack[sp - 2] = $e;
+                let $b = st[sp - 1] as i64;
+                let $a = st[sp - 2] as i64;
+                st[sp - 2] = $e;
                 sp -= 1;
             }};
         }
         macro_rules! fbin {
             ($a:ident, $b:ident => $e:expr) => {{
-                let $b = f64::from_bits(stack[sp - 1]);
-                let $a = f64::from_bits(stack[sp - 2]);
-                stack[sp - 2] = $e;
+                let $b = f64::from_bits(st[sp - 1]);
+                let $a = f64::from_bits(st[sp - 2]);
+                st[sp - 2] = $e;
                 sp -= 1;
             }};
         }
         macro_rules! sbin {
             ($a:ident, $b:ident => $e:expr) => {{
-                let hb = stack[sp - 1];
-                let ha = stack[sp - 2];
+                let hb = st[sp - 1];
+                let ha = st[sp - 2];
                 let $a = self.heap.str(ha);
                 let $b = self.heap.str(hb);
-                stack[sp - 2] = $e as u64;
+                st[sp - 2] = $e as u64;
                 sp -= 1;
             }};
         }
@@ -134,10 +137,10 @@ impl Vm {
                 Instr::FnRef { func } => push!(func as u64),
 
                 // ---- locals, globals, stack shuffling
-                Instr::LocalGet { index } => push!(stack[base + index as usize]),
+                Instr::LocalGet { index } => push!(st[base + index as usize]),
                 Instr::LocalSet { index } => {
                     let v = pop!();
-                    stack[base + index as usize] = v;
+                    st[base + index as usize] = v;
                 }
                 Instr::GlobalGet { index } => {
                     let i = index as usize;
@@ -260,7 +263,7 @@ impl Vm {
                 }
                 Instr::Ret {} => {
                     let result = if func.result.is_some() {
-                        Some(stack[sp - 1])
+                        Some(st[sp - 1])
                     } else {
                         None
                     };
@@ -291,6 +294,7 @@ impl Vm {
                         fr.pc = pc - 1;
                     }
                     sp = tri!(self.push_frame(stack, callee, new_base, new_base));
+                    st = &mut stack[..];
                     func = f;
                     code = &func.code;
                     pc = 0;
@@ -301,7 +305,7 @@ impl Vm {
                         fail!(internal("call.ref without an argument count"));
                     };
                     let new_base = sp - nargs as usize;
-                    let callee = stack[new_base - 1] as u32;
+                    let callee = st[new_base - 1] as u32;
                     let Some(f) = funcs.get(callee as usize) else {
                         fail!(internal("call.ref of a function index out of range"));
                     };
@@ -309,6 +313,7 @@ impl Vm {
                         fr.pc = pc - 1;
                     }
                     sp = tri!(self.push_frame(stack, callee, new_base, new_base - 1));
+                    st = &mut stack[..];
                     func = f;
                     code = &func.code;
                     pc = 0;
@@ -323,7 +328,7 @@ impl Vm {
                         heap: &mut self.heap,
                         args: &self.config.args,
                     };
-                    let outcome = tri!(host::call(hf, &stack[sp - n..sp], cx));
+                    let outcome = tri!(host::call(hf, &st[sp - n..sp], cx));
                     sp -= n;
                     match outcome {
                         HostOutcome::Return(Some(v)) => push!(v),
@@ -339,7 +344,7 @@ impl Vm {
                     let k = n.params().len();
                     let r = tri!(natives::call(
                         n,
-                        &stack[sp - k..sp],
+                        &st[sp - k..sp],
                         &mut self.heap,
                         &mut self.out
                     ));
@@ -354,7 +359,7 @@ impl Vm {
                 Instr::ArrNew { type_, count } => {
                     let n = count as usize;
                     let elem = self.layouts.elem(type_);
-                    let h = tri!(arrays::new_array(&mut self.heap, elem, &stack[sp - n..sp]));
+                    let h = tri!(arrays::new_array(&mut self.heap, elem, &st[sp - n..sp]));
                     sp -= n;
                     push!(h);
                     gc!();
@@ -425,9 +430,10 @@ impl Vm {
                     if let Some(fr) = self.frames.last_mut() {
                         fr.pc = pc - 1;
                     }
-                    let f = stack[sp - 1] as u32;
-                    let a = stack[sp - 2];
+                    let f = st[sp - 1] as u32;
+                    let a = st[sp - 2];
                     self.sort_by(stack, sp, a, f)?;
+                    st = &mut stack[..];
                     sp -= 2;
                 }
                 Instr::ArrJoin {} => {
@@ -440,7 +446,7 @@ impl Vm {
                 Instr::MapNew { type_, count } => {
                     let n = count as usize * 2;
                     let (k, v) = self.layouts.map_kinds(type_);
-                    let h = tri!(maps::new_map(&mut self.heap, k, v, &stack[sp - n..sp]));
+                    let h = tri!(maps::new_map(&mut self.heap, k, v, &st[sp - n..sp]));
                     sp -= n;
                     push!(h);
                     gc!();
@@ -490,7 +496,7 @@ impl Vm {
                 // ---- structs
                 Instr::StructNew { type_ } => {
                     let n = self.layouts.fields(type_).len();
-                    let fields: Box<[u64]> = stack[sp - n..sp].into();
+                    let fields: Box<[u64]> = st[sp - n..sp].into();
                     let h = tri!(self.heap.alloc_struct(type_, fields));
                     sp -= n;
                     push!(h as u64);
