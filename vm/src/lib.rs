@@ -13,3 +13,4 @@ pub mod runtime;
 pub mod trap;
 pub mod value_fmt;
 pub mod verified;
+pub mod verifier;
