@@ -109,7 +109,7 @@ fn array_traps() {
             "index -1 out of bounds for length 2",
         ),
         (
-            vec![ic(3), ic(0), I::ArrInsert {}],
+            vec![ic(3), ic(0), I::ArrInsert {}, ic(0)],
             "insert index 3 out of bounds for length 2",
         ),
         (

@@ -35,7 +35,7 @@ impl ValKind {
 /// The runtime summary of one type id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TypeLayout {
-    /// `int`, `float`, `bool`, `str` or a function type.
+    /// `int`, `float`, `bool` or `str`.
     Scalar(ValKind),
     /// An array with this element kind.
     Array(ValKind),
@@ -43,6 +43,8 @@ pub enum TypeLayout {
     Map(ValKind, ValKind),
     /// A struct with these field kinds.
     Struct(Box<[ValKind]>),
+    /// A function type with this many parameters.
+    Func(usize),
 }
 
 /// [`TypeLayout`] for every type id of a module.
@@ -73,6 +75,7 @@ impl Layouts {
                 TypeDef::Struct(s) => {
                     TypeLayout::Struct(s.fields.iter().map(|f| kind(f.ty)).collect())
                 }
+                TypeDef::Func(f) => TypeLayout::Func(f.params.len()),
                 _ => TypeLayout::Scalar(kind(id as u32)),
             })
             .collect();
@@ -91,6 +94,7 @@ impl Layouts {
     pub fn kind(&self, ty: u32) -> ValKind {
         match self.get(ty) {
             TypeLayout::Scalar(k) => *k,
+            TypeLayout::Func(_) => ValKind::Func,
             TypeLayout::Array(_) | TypeLayout::Map(..) | TypeLayout::Struct(_) => ValKind::Ref,
         }
     }
@@ -110,6 +114,15 @@ impl Layouts {
         match self.get(ty) {
             TypeLayout::Map(k, v) => (*k, *v),
             _ => (ValKind::Int, ValKind::Int),
+        }
+    }
+
+    /// The parameter count of function type `ty` (0 if `ty` is not a function type).
+    #[inline]
+    pub fn param_count(&self, ty: u32) -> usize {
+        match self.get(ty) {
+            TypeLayout::Func(n) => *n,
+            _ => 0,
         }
     }
 

@@ -300,11 +300,9 @@ impl Vm {
                     pc = 0;
                     base = new_base;
                 }
-                Instr::CallRef {} => {
-                    let Some(nargs) = func.call_ref_args((pc - 1) as u32) else {
-                        fail!(internal("call.ref without an argument count"));
-                    };
-                    let new_base = sp - nargs as usize;
+                Instr::CallRef { type_ } => {
+                    let nargs = self.layouts.param_count(type_);
+                    let new_base = sp - nargs;
                     let callee = st[new_base - 1] as u32;
                     let Some(f) = funcs.get(callee as usize) else {
                         fail!(internal("call.ref of a function index out of range"));

@@ -1,10 +1,8 @@
 //! Hand-built modules for the interpreter tests.
 //!
-//! Until the verifier is merged, this builds a `VerifiedModule` directly: jump targets are
-//! written as instruction indices (and converted to byte offsets in the `Module` copy),
-//! local and global reference flags are exact, and the operand stack maps are conservative
-//! (every slot flagged): the collector is non-moving and bounds-checks handles, so an
-//! integer mistaken for a reference can only keep an object alive, never break anything.
+//! Tests write code with jump targets as instruction indices; `finish` converts them to byte
+//! offsets, gives instruction `i` source line `i + 1`, and runs the real verifier, so every
+//! module the interpreter tests run is one the verifier accepts (with exact stack maps).
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -15,13 +13,13 @@ use rvm_vm::format::{
 };
 use rvm_vm::interpreter::{SharedBuffer, Vm, VmConfig};
 use rvm_vm::trap::Trap;
-use rvm_vm::verified::{CallRefArgs, StackMap, VerifiedFunction, VerifiedModule};
+use rvm_vm::verified::VerifiedModule;
+use rvm_vm::verifier::verify;
 
 pub struct Builder {
     pub m: Module,
     /// Per function: its code with instruction-index jump targets.
     code: Vec<Vec<Instr>>,
-    call_ref_args: Vec<Vec<CallRefArgs>>,
 }
 
 pub const INT: TypeId = 0;
@@ -39,7 +37,6 @@ impl Builder {
         Builder {
             m,
             code: Vec::new(),
-            call_ref_args: Vec::new(),
         }
     }
 
@@ -110,7 +107,6 @@ impl Builder {
             lines: Vec::new(),
         });
         self.code.push(Vec::new());
-        self.call_ref_args.push(Vec::new());
         (self.m.functions.len() - 1) as u32
     }
 
@@ -121,12 +117,6 @@ impl Builder {
         func.locals = locals.to_vec();
         func.max_stack = code.len() as u32 + 4;
         self.code[f as usize] = code;
-    }
-
-    /// Declares the argument count of the `call.ref` at instruction `pc` of `f`.
-    pub fn call_ref(&mut self, f: u32, pc: u32, args: u32) {
-        self.call_ref_args[f as usize].push(CallRefArgs { pc, args });
-        self.call_ref_args[f as usize].sort_by_key(|c| c.pc);
     }
 
     pub fn func(
@@ -149,19 +139,11 @@ impl Builder {
         });
     }
 
-    fn is_ref(&self, ty: TypeId) -> bool {
-        matches!(
-            self.m.types[ty as usize],
-            TypeDef::Str | TypeDef::Array(_) | TypeDef::Map(..) | TypeDef::Struct(_)
-        )
-    }
-
     pub fn finish(mut self, main: Option<u32>, init: Option<u32>) -> Arc<VerifiedModule> {
         self.m.main = main;
         self.m.init = init;
-        let mut functions = Vec::new();
         for (i, code) in self.code.iter().enumerate() {
-            // Byte offsets of each instruction, then the module copy with byte targets.
+            // Byte offsets of each instruction, then the module's code with byte targets.
             let mut offsets = Vec::with_capacity(code.len() + 1);
             let mut at = 0u32;
             for ins in code {
@@ -197,37 +179,11 @@ impl Builder {
             let func = &mut self.m.functions[i];
             func.code = byte_code;
             func.lines = lines;
-            let (ty, declared, max_stack) = (func.ty, func.locals.clone(), func.max_stack);
-            let TypeDef::Func(sig) = self.m.types[ty as usize].clone() else {
-                unreachable!()
-            };
-            let all_locals: Vec<TypeId> =
-                sig.params.iter().chain(declared.iter()).copied().collect();
-            let local_is_ref = all_locals.iter().map(|&t| self.is_ref(t)).collect();
-            let stack_maps = (0..code.len() as u32)
-                .map(|pc| StackMap {
-                    pc,
-                    refs: vec![true; max_stack as usize],
-                })
-                .collect();
-            functions.push(VerifiedFunction {
-                code: code.clone(),
-                offsets,
-                param_count: sig.params.len() as u32,
-                local_count: all_locals.len() as u32,
-                local_is_ref,
-                max_stack,
-                result: sig.result,
-                stack_maps,
-                call_ref_args: self.call_ref_args[i].clone(),
-            });
         }
-        let global_is_ref = self.m.globals.iter().map(|g| self.is_ref(g.ty)).collect();
-        Arc::new(VerifiedModule {
-            module: self.m,
-            functions,
-            global_is_ref,
-        })
+        match verify(self.m) {
+            Ok(v) => Arc::new(v),
+            Err(e) => panic!("the test module does not verify: {e}"),
+        }
     }
 }
 
