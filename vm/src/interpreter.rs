@@ -24,6 +24,7 @@
 //! local reads as 0, which the collector skips.
 
 mod exec;
+mod prepare;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ use crate::heap::{Handle, Heap, HeapStats, Layouts};
 use crate::host::HostFn;
 use crate::runtime::output::Output;
 use crate::trap::{SourcePos, TraceFrame, Trap, TrapKind};
-use crate::verified::VerifiedModule;
+use crate::verified::{VerifiedFunction, VerifiedModule};
 
 pub use crate::runtime::output::SharedBuffer;
 
@@ -91,6 +92,8 @@ enum Unwind {
 /// all its state (heap, stacks, globals, output).
 pub struct Vm {
     module: Arc<VerifiedModule>,
+    /// Each function's code with superinstructions (see `prepare`).
+    prepared: Arc<[Box<[prepare::Op]>]>,
     config: VmConfig,
     layouts: Layouts,
     heap: Heap,
@@ -146,7 +149,13 @@ impl Vm {
             .ok_or(TrapKind::Internal {
                 what: "an import names no host function",
             })?;
+        let prepared = module
+            .functions
+            .iter()
+            .map(|f| prepare::prepare(&f.code))
+            .collect();
         Ok(Vm {
+            prepared,
             layouts: Layouts::new(m),
             globals: vec![0; m.globals.len()],
             heap,
@@ -284,18 +293,30 @@ impl Vm {
         }
         stack[sp..need].copy_from_slice(args);
         let stop = self.frames.len();
+        let module = Arc::clone(&self.module);
+        let f = module.functions.get(func as usize).ok_or_else(|| {
+            self.trap(
+                TrapKind::Internal {
+                    what: "call of a function index out of range",
+                },
+                None,
+            )
+        })?;
         let new_sp = self
-            .push_frame(stack, func, sp, sp)
+            .push_frame(stack, func, f, sp, sp)
             .map_err(|k| self.trap(k, None))?;
         self.run(stack, stop, new_sp)
     }
 
-    /// Pushes a frame for `func` whose locals start at `base` (arguments already there),
-    /// zeroing the declared locals; returns the new stack top.
+    /// Pushes a frame for function `func` (whose verified form is `f`) with its locals
+    /// starting at `base` (the arguments are already there), zeroing the declared locals;
+    /// returns the new stack top.
+    #[inline(always)]
     fn push_frame(
         &mut self,
         stack: &mut Vec<u64>,
         func: u32,
+        f: &VerifiedFunction,
         base: usize,
         ret: usize,
     ) -> Result<usize, TrapKind> {
@@ -304,19 +325,14 @@ impl Vm {
                 limit: self.config.max_call_depth,
             });
         }
-        let f = self
-            .module
-            .functions
-            .get(func as usize)
-            .ok_or(TrapKind::Internal {
-                what: "call of a function index out of range",
-            })?;
         let locals_end = base + f.local_count as usize;
         let need = locals_end + f.max_stack as usize;
         if stack.len() < need {
             grow(stack, need)?;
         }
-        stack[base + f.param_count as usize..locals_end].fill(0);
+        if f.param_count < f.local_count {
+            stack[base + f.param_count as usize..locals_end].fill(0);
+        }
         self.frames.push(Frame {
             func,
             pc: 0,
@@ -430,6 +446,8 @@ pub enum CallOutcome {
 }
 
 /// Grows the value stack to at least `need` slots (doubling), or reports out of memory.
+#[cold]
+#[inline(never)]
 fn grow(stack: &mut Vec<u64>, need: usize) -> Result<(), TrapKind> {
     let target = need.max(stack.len().saturating_mul(2));
     let extra = target - stack.len();

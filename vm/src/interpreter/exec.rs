@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::prepare::Op;
 use super::{Unwind, Vm};
 use crate::format::Instr;
 use crate::natives::Native;
@@ -38,7 +39,8 @@ impl Vm {
         let Some(mut func) = funcs.get(top.func as usize) else {
             return Err(internal("frame of a function index out of range").into());
         };
-        let mut code: &[Instr] = &func.code;
+        let prepared = Arc::clone(&self.prepared);
+        let mut code: &[Op] = &prepared[top.func as usize];
         let mut pc = top.pc;
         let mut base = top.base;
         let mut sp = sp;
@@ -112,20 +114,94 @@ impl Vm {
             }};
         }
 
+        // Returns from the current frame with `result` to the caller (or out of this run).
+        macro_rules! ret {
+            ($result:expr) => {{
+                let result = $result;
+                let Some(done) = self.frames.pop() else {
+                    fail!(internal("return without a frame"));
+                };
+                if self.frames.len() <= stop {
+                    return Ok(result);
+                }
+                let Some(&caller) = self.frames.last() else {
+                    fail!(internal("return without a caller"));
+                };
+                sp = done.ret;
+                if let Some(v) = result {
+                    push!(v);
+                }
+                func = &funcs[caller.func as usize];
+                code = &prepared[caller.func as usize];
+                pc = caller.pc + 1;
+                base = caller.base;
+            }};
+        }
+
         loop {
-            let Some(&instr) = code.get(pc) else {
+            let Some(&op) = code.get(pc) else {
                 pc += 1;
                 fail!(internal("execution ran past the end of a function"));
             };
             pc += 1;
-            match instr {
-                Instr::Nop {} => {}
+            match op {
+                // ---- superinstructions (see `prepare`); `pc` already counts the first
+                Op::LocalLocal { op, a, b } => {
+                    push!(op.eval(st[base + a.get()], st[base + b.get()]));
+                    pc += 2;
+                }
+                Op::LocalConst { op, a, v } => {
+                    push!(op.eval(st[base + a.get()], v.get()));
+                    pc += 2;
+                }
+                Op::LocalLocalSet { op, a, b, dst } => {
+                    st[base + dst.get()] = op.eval(st[base + a.get()], st[base + b.get()]);
+                    pc += 3;
+                }
+                Op::LocalConstSet { op, a, dst, v } => {
+                    st[base + dst.get()] = op.eval(st[base + a.get()], v.get());
+                    pc += 3;
+                }
+                Op::LocalLocalJmpNot { op, a, b, target } => {
+                    if op.eval(st[base + a.get()], st[base + b.get()]) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 3;
+                    }
+                }
+                Op::LocalConstJmpNot { op, a, target, v } => {
+                    if op.eval(st[base + a.get()], v.get()) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 3;
+                    }
+                }
+                Op::CmpJmpNot { op, target } => {
+                    sp -= 2;
+                    if op.eval(st[sp], st[sp + 1]) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 1;
+                    }
+                }
+                Op::LocalLocalGet { a, b } => {
+                    st[sp] = st[base + a.get()];
+                    st[sp + 1] = st[base + b.get()];
+                    sp += 2;
+                    pc += 1;
+                }
+                Op::RetLocal { a } => {
+                    let v = st[base + a.get()];
+                    ret!(Some(v));
+                }
+
+                Op::I(Instr::Nop {}) => {}
 
                 // ---- constants
-                Instr::IConst { value } => push!(value as u64),
-                Instr::FConst { value } => push!(value.0),
-                Instr::BConst { value } => push!((value != 0) as u64),
-                Instr::SConst { index } => {
+                Op::I(Instr::IConst { value }) => push!(value as u64),
+                Op::I(Instr::FConst { value }) => push!(value.0),
+                Op::I(Instr::BConst { value }) => push!((value != 0) as u64),
+                Op::I(Instr::SConst { index }) => {
                     let h = tri!(
                         self.const_strs
                             .get(index as usize)
@@ -134,15 +210,15 @@ impl Vm {
                     );
                     push!(h)
                 }
-                Instr::FnRef { func } => push!(func as u64),
+                Op::I(Instr::FnRef { func }) => push!(func as u64),
 
                 // ---- locals, globals, stack shuffling
-                Instr::LocalGet { index } => push!(st[base + index as usize]),
-                Instr::LocalSet { index } => {
+                Op::I(Instr::LocalGet { index }) => push!(st[base + index as usize]),
+                Op::I(Instr::LocalSet { index }) => {
                     let v = pop!();
                     st[base + index as usize] = v;
                 }
-                Instr::GlobalGet { index } => {
+                Op::I(Instr::GlobalGet { index }) => {
                     let i = index as usize;
                     let v = self.globals[i];
                     if v == 0 && module.global_is_ref.get(i).copied().unwrap_or(false) {
@@ -151,95 +227,95 @@ impl Vm {
                     }
                     push!(v)
                 }
-                Instr::GlobalSet { index } => {
+                Op::I(Instr::GlobalSet { index }) => {
                     let v = pop!();
                     self.globals[index as usize] = v;
                 }
-                Instr::Pop {} => sp -= 1,
-                Instr::Dup {} => push!(top!()),
+                Op::I(Instr::Pop {}) => sp -= 1,
+                Op::I(Instr::Dup {}) => push!(top!()),
 
                 // ---- int arithmetic
-                Instr::IAdd {} => ibin!(a, b => a.wrapping_add(b) as u64),
-                Instr::ISub {} => ibin!(a, b => a.wrapping_sub(b) as u64),
-                Instr::IMul {} => ibin!(a, b => a.wrapping_mul(b) as u64),
-                Instr::IDiv {} => {
+                Op::I(Instr::IAdd {}) => ibin!(a, b => a.wrapping_add(b) as u64),
+                Op::I(Instr::ISub {}) => ibin!(a, b => a.wrapping_sub(b) as u64),
+                Op::I(Instr::IMul {}) => ibin!(a, b => a.wrapping_mul(b) as u64),
+                Op::I(Instr::IDiv {}) => {
                     if top!() == 0 {
                         fail!(TrapKind::DivisionByZero);
                     }
                     ibin!(a, b => a.wrapping_div(b) as u64)
                 }
-                Instr::IRem {} => {
+                Op::I(Instr::IRem {}) => {
                     if top!() == 0 {
                         fail!(TrapKind::DivisionByZero);
                     }
                     ibin!(a, b => a.wrapping_rem(b) as u64)
                 }
-                Instr::INeg {} => top!() = (top!() as i64).wrapping_neg() as u64,
-                Instr::IAnd {} => ibin!(a, b => (a & b) as u64),
-                Instr::IOr {} => ibin!(a, b => (a | b) as u64),
-                Instr::IXor {} => ibin!(a, b => (a ^ b) as u64),
-                Instr::IShl {} => ibin!(a, b => a.wrapping_shl(b as u32 & 63) as u64),
-                Instr::IShr {} => ibin!(a, b => a.wrapping_shr(b as u32 & 63) as u64),
-                Instr::IEq {} => ibin!(a, b => (a == b) as u64),
-                Instr::INe {} => ibin!(a, b => (a != b) as u64),
-                Instr::ILt {} => ibin!(a, b => (a < b) as u64),
-                Instr::ILe {} => ibin!(a, b => (a <= b) as u64),
-                Instr::IGt {} => ibin!(a, b => (a > b) as u64),
-                Instr::IGe {} => ibin!(a, b => (a >= b) as u64),
+                Op::I(Instr::INeg {}) => top!() = (top!() as i64).wrapping_neg() as u64,
+                Op::I(Instr::IAnd {}) => ibin!(a, b => (a & b) as u64),
+                Op::I(Instr::IOr {}) => ibin!(a, b => (a | b) as u64),
+                Op::I(Instr::IXor {}) => ibin!(a, b => (a ^ b) as u64),
+                Op::I(Instr::IShl {}) => ibin!(a, b => a.wrapping_shl(b as u32 & 63) as u64),
+                Op::I(Instr::IShr {}) => ibin!(a, b => a.wrapping_shr(b as u32 & 63) as u64),
+                Op::I(Instr::IEq {}) => ibin!(a, b => (a == b) as u64),
+                Op::I(Instr::INe {}) => ibin!(a, b => (a != b) as u64),
+                Op::I(Instr::ILt {}) => ibin!(a, b => (a < b) as u64),
+                Op::I(Instr::ILe {}) => ibin!(a, b => (a <= b) as u64),
+                Op::I(Instr::IGt {}) => ibin!(a, b => (a > b) as u64),
+                Op::I(Instr::IGe {}) => ibin!(a, b => (a >= b) as u64),
 
                 // ---- float arithmetic
-                Instr::FAdd {} => fbin!(a, b => (a + b).to_bits()),
-                Instr::FSub {} => fbin!(a, b => (a - b).to_bits()),
-                Instr::FMul {} => fbin!(a, b => (a * b).to_bits()),
-                Instr::FDiv {} => fbin!(a, b => (a / b).to_bits()),
-                Instr::FRem {} => fbin!(a, b => (a % b).to_bits()),
-                Instr::FNeg {} => top!() = (-f64::from_bits(top!())).to_bits(),
-                Instr::FEq {} => fbin!(a, b => (a == b) as u64),
-                Instr::FNe {} => fbin!(a, b => (a != b) as u64),
-                Instr::FLt {} => fbin!(a, b => (a < b) as u64),
-                Instr::FLe {} => fbin!(a, b => (a <= b) as u64),
-                Instr::FGt {} => fbin!(a, b => (a > b) as u64),
-                Instr::FGe {} => fbin!(a, b => (a >= b) as u64),
+                Op::I(Instr::FAdd {}) => fbin!(a, b => (a + b).to_bits()),
+                Op::I(Instr::FSub {}) => fbin!(a, b => (a - b).to_bits()),
+                Op::I(Instr::FMul {}) => fbin!(a, b => (a * b).to_bits()),
+                Op::I(Instr::FDiv {}) => fbin!(a, b => (a / b).to_bits()),
+                Op::I(Instr::FRem {}) => fbin!(a, b => (a % b).to_bits()),
+                Op::I(Instr::FNeg {}) => top!() = (-f64::from_bits(top!())).to_bits(),
+                Op::I(Instr::FEq {}) => fbin!(a, b => (a == b) as u64),
+                Op::I(Instr::FNe {}) => fbin!(a, b => (a != b) as u64),
+                Op::I(Instr::FLt {}) => fbin!(a, b => (a < b) as u64),
+                Op::I(Instr::FLe {}) => fbin!(a, b => (a <= b) as u64),
+                Op::I(Instr::FGt {}) => fbin!(a, b => (a > b) as u64),
+                Op::I(Instr::FGe {}) => fbin!(a, b => (a >= b) as u64),
 
                 // ---- bool
-                Instr::BNot {} => top!() ^= 1,
-                Instr::BEq {} => ibin!(a, b => (a == b) as u64),
-                Instr::BNe {} => ibin!(a, b => (a != b) as u64),
+                Op::I(Instr::BNot {}) => top!() ^= 1,
+                Op::I(Instr::BEq {}) => ibin!(a, b => (a == b) as u64),
+                Op::I(Instr::BNe {}) => ibin!(a, b => (a != b) as u64),
 
                 // ---- strings
-                Instr::SConcat {} => {
+                Op::I(Instr::SConcat {}) => {
                     let b = pop!();
                     let a = top!();
                     top!() = tri!(strings::concat(&mut self.heap, a, b));
                     gc!();
                 }
-                Instr::SEq {} => sbin!(a, b => a == b),
-                Instr::SNe {} => sbin!(a, b => a != b),
-                Instr::SLt {} => sbin!(a, b => a < b),
-                Instr::SLe {} => sbin!(a, b => a <= b),
-                Instr::SGt {} => sbin!(a, b => a > b),
-                Instr::SGe {} => sbin!(a, b => a >= b),
-                Instr::SSplit { type_: _ } => {
+                Op::I(Instr::SEq {}) => sbin!(a, b => a == b),
+                Op::I(Instr::SNe {}) => sbin!(a, b => a != b),
+                Op::I(Instr::SLt {}) => sbin!(a, b => a < b),
+                Op::I(Instr::SLe {}) => sbin!(a, b => a <= b),
+                Op::I(Instr::SGt {}) => sbin!(a, b => a > b),
+                Op::I(Instr::SGe {}) => sbin!(a, b => a >= b),
+                Op::I(Instr::SSplit { type_: _ }) => {
                     let sep = pop!();
                     let s = top!();
                     top!() = tri!(strings::split(&mut self.heap, s, sep));
                     gc!();
                 }
-                Instr::SChars { type_: _ } => {
+                Op::I(Instr::SChars { type_: _ }) => {
                     let s = top!();
                     top!() = tri!(strings::chars(&mut self.heap, s));
                     gc!();
                 }
 
                 // ---- identity comparison
-                Instr::REq {} => ibin!(a, b => (a == b) as u64),
-                Instr::RNe {} => ibin!(a, b => (a != b) as u64),
+                Op::I(Instr::REq {}) => ibin!(a, b => (a == b) as u64),
+                Op::I(Instr::RNe {}) => ibin!(a, b => (a != b) as u64),
 
                 // ---- conversions
-                Instr::IToF {} => top!() = (top!() as i64 as f64).to_bits(),
+                Op::I(Instr::IToF {}) => top!() = (top!() as i64 as f64).to_bits(),
                 // `as` saturates and maps NaN to 0, exactly the language's `int(f)`.
-                Instr::FToI {} => top!() = f64::from_bits(top!()) as i64 as u64,
-                Instr::ToStr { type_ } => {
+                Op::I(Instr::FToI {}) => top!() = f64::from_bits(top!()) as i64 as u64,
+                Op::I(Instr::ToStr { type_ }) => {
                     let kind = self.layouts.kind(type_);
                     if kind != crate::heap::ValKind::Str {
                         let mut text = String::new();
@@ -250,42 +326,26 @@ impl Vm {
                 }
 
                 // ---- control
-                Instr::Jmp { target } => pc = target as usize,
-                Instr::JmpIf { target } => {
+                Op::I(Instr::Jmp { target }) => pc = target as usize,
+                Op::I(Instr::JmpIf { target }) => {
                     if pop!() != 0 {
                         pc = target as usize;
                     }
                 }
-                Instr::JmpIfNot { target } => {
+                Op::I(Instr::JmpIfNot { target }) => {
                     if pop!() == 0 {
                         pc = target as usize;
                     }
                 }
-                Instr::Ret {} => {
+                Op::I(Instr::Ret {}) => {
                     let result = if func.result.is_some() {
                         Some(st[sp - 1])
                     } else {
                         None
                     };
-                    let Some(done) = self.frames.pop() else {
-                        fail!(internal("return without a frame"));
-                    };
-                    if self.frames.len() <= stop {
-                        return Ok(result);
-                    }
-                    let Some(&caller) = self.frames.last() else {
-                        fail!(internal("return without a caller"));
-                    };
-                    sp = done.ret;
-                    if let Some(v) = result {
-                        push!(v);
-                    }
-                    func = &funcs[caller.func as usize];
-                    code = &func.code;
-                    pc = caller.pc + 1;
-                    base = caller.base;
+                    ret!(result);
                 }
-                Instr::Call { func: callee } => {
+                Op::I(Instr::Call { func: callee }) => {
                     let Some(f) = funcs.get(callee as usize) else {
                         fail!(internal("call of a function index out of range"));
                     };
@@ -293,14 +353,14 @@ impl Vm {
                     if let Some(fr) = self.frames.last_mut() {
                         fr.pc = pc - 1;
                     }
-                    sp = tri!(self.push_frame(stack, callee, new_base, new_base));
+                    sp = tri!(self.push_frame(stack, callee, f, new_base, new_base));
                     st = &mut stack[..];
                     func = f;
-                    code = &func.code;
+                    code = &prepared[callee as usize];
                     pc = 0;
                     base = new_base;
                 }
-                Instr::CallRef { type_ } => {
+                Op::I(Instr::CallRef { type_ }) => {
                     let nargs = self.layouts.param_count(type_);
                     let new_base = sp - nargs;
                     let callee = st[new_base - 1] as u32;
@@ -310,14 +370,14 @@ impl Vm {
                     if let Some(fr) = self.frames.last_mut() {
                         fr.pc = pc - 1;
                     }
-                    sp = tri!(self.push_frame(stack, callee, new_base, new_base - 1));
+                    sp = tri!(self.push_frame(stack, callee, f, new_base, new_base - 1));
                     st = &mut stack[..];
                     func = f;
-                    code = &func.code;
+                    code = &prepared[callee as usize];
                     pc = 0;
                     base = new_base;
                 }
-                Instr::CallHost { import } => {
+                Op::I(Instr::CallHost { import }) => {
                     let Some(&hf) = self.imports.get(import as usize) else {
                         fail!(internal("import out of range"));
                     };
@@ -335,7 +395,7 @@ impl Vm {
                     }
                     gc!();
                 }
-                Instr::CallNative { native } => {
+                Op::I(Instr::CallNative { native }) => {
                     let Some(n) = Native::from_id(native) else {
                         fail!(internal("unknown native"));
                     };
@@ -354,7 +414,7 @@ impl Vm {
                 }
 
                 // ---- arrays
-                Instr::ArrNew { type_, count } => {
+                Op::I(Instr::ArrNew { type_, count }) => {
                     let n = count as usize;
                     let elem = self.layouts.elem(type_);
                     let h = tri!(arrays::new_array(&mut self.heap, elem, &st[sp - n..sp]));
@@ -362,67 +422,67 @@ impl Vm {
                     push!(h);
                     gc!();
                 }
-                Instr::ArrFill { type_ } => {
+                Op::I(Instr::ArrFill { type_ }) => {
                     let v = pop!();
                     let n = top!() as i64;
                     let elem = self.layouts.elem(type_);
                     top!() = tri!(arrays::fill(&mut self.heap, elem, n, v));
                     gc!();
                 }
-                Instr::ArrGet {} => {
+                Op::I(Instr::ArrGet {}) => {
                     let i = pop!() as i64;
                     top!() = tri!(arrays::get(&self.heap, top!(), i));
                 }
-                Instr::ArrSet {} => {
+                Op::I(Instr::ArrSet {}) => {
                     let v = pop!();
                     let i = pop!() as i64;
                     let a = pop!();
                     tri!(arrays::set(&mut self.heap, a, i, v));
                 }
-                Instr::ArrLen {} => {
+                Op::I(Instr::ArrLen {}) => {
                     top!() = tri!(self.heap.array(top!())).items.len() as u64;
                 }
-                Instr::ArrPush {} => {
+                Op::I(Instr::ArrPush {}) => {
                     let v = pop!();
                     let a = pop!();
                     tri!(arrays::push(&mut self.heap, a, v));
                     gc!();
                 }
-                Instr::ArrPop {} => top!() = tri!(arrays::pop(&mut self.heap, top!())),
-                Instr::ArrInsert {} => {
+                Op::I(Instr::ArrPop {}) => top!() = tri!(arrays::pop(&mut self.heap, top!())),
+                Op::I(Instr::ArrInsert {}) => {
                     let v = pop!();
                     let i = pop!() as i64;
                     let a = pop!();
                     tri!(arrays::insert(&mut self.heap, a, i, v));
                     gc!();
                 }
-                Instr::ArrRemove {} => {
+                Op::I(Instr::ArrRemove {}) => {
                     let i = pop!() as i64;
                     top!() = tri!(arrays::remove(&mut self.heap, top!(), i));
                 }
-                Instr::ArrSlice {} => {
+                Op::I(Instr::ArrSlice {}) => {
                     let end = pop!() as i64;
                     let start = pop!() as i64;
                     top!() = tri!(arrays::slice(&mut self.heap, top!(), start, end));
                     gc!();
                 }
-                Instr::ArrContains {} => {
+                Op::I(Instr::ArrContains {}) => {
                     let v = pop!();
                     top!() = (tri!(arrays::index_of(&self.heap, top!(), v)) >= 0) as u64;
                 }
-                Instr::ArrIndexOf {} => {
+                Op::I(Instr::ArrIndexOf {}) => {
                     let v = pop!();
                     top!() = tri!(arrays::index_of(&self.heap, top!(), v)) as u64;
                 }
-                Instr::ArrReverse {} => {
+                Op::I(Instr::ArrReverse {}) => {
                     let a = pop!();
                     tri!(arrays::reverse(&mut self.heap, a));
                 }
-                Instr::ArrSort {} => {
+                Op::I(Instr::ArrSort {}) => {
                     let a = pop!();
                     tri!(arrays::sort(&mut self.heap, a));
                 }
-                Instr::ArrSortBy {} => {
+                Op::I(Instr::ArrSortBy {}) => {
                     // The array and comparator stay on the operand stack (rooted by this
                     // instruction's stack map) while guest comparators run above them.
                     if let Some(fr) = self.frames.last_mut() {
@@ -434,14 +494,14 @@ impl Vm {
                     st = &mut stack[..];
                     sp -= 2;
                 }
-                Instr::ArrJoin {} => {
+                Op::I(Instr::ArrJoin {}) => {
                     let sep = pop!();
                     top!() = tri!(strings::join(&mut self.heap, top!(), sep));
                     gc!();
                 }
 
                 // ---- maps
-                Instr::MapNew { type_, count } => {
+                Op::I(Instr::MapNew { type_, count }) => {
                     let n = count as usize * 2;
                     let (k, v) = self.layouts.map_kinds(type_);
                     let h = tri!(maps::new_map(&mut self.heap, k, v, &st[sp - n..sp]));
@@ -449,50 +509,50 @@ impl Vm {
                     push!(h);
                     gc!();
                 }
-                Instr::MapGet {} => {
+                Op::I(Instr::MapGet {}) => {
                     let k = pop!();
                     top!() = tri!(maps::get(&self.heap, top!(), k));
                 }
-                Instr::MapGetOr {} => {
+                Op::I(Instr::MapGetOr {}) => {
                     let d = pop!();
                     let k = pop!();
                     top!() = tri!(maps::get_or(&self.heap, top!(), k, d));
                 }
-                Instr::MapSet {} => {
+                Op::I(Instr::MapSet {}) => {
                     let v = pop!();
                     let k = pop!();
                     let m = pop!();
                     tri!(self.heap.map_set(m, k, v));
                     gc!();
                 }
-                Instr::MapHas {} => {
+                Op::I(Instr::MapHas {}) => {
                     let k = pop!();
                     top!() = tri!(maps::has(&self.heap, top!(), k)) as u64;
                 }
-                Instr::MapRemove {} => {
+                Op::I(Instr::MapRemove {}) => {
                     let k = pop!();
                     top!() = tri!(maps::remove(&mut self.heap, top!(), k));
                 }
-                Instr::MapLen {} => top!() = tri!(self.heap.map(top!())).len() as u64,
-                Instr::MapKeys { type_: _ } => {
+                Op::I(Instr::MapLen {}) => top!() = tri!(self.heap.map(top!())).len() as u64,
+                Op::I(Instr::MapKeys { type_: _ }) => {
                     top!() = tri!(maps::to_array(&mut self.heap, top!(), false));
                     gc!();
                 }
-                Instr::MapValues { type_: _ } => {
+                Op::I(Instr::MapValues { type_: _ }) => {
                     top!() = tri!(maps::to_array(&mut self.heap, top!(), true));
                     gc!();
                 }
-                Instr::MapKeyAt {} => {
+                Op::I(Instr::MapKeyAt {}) => {
                     let i = pop!() as i64;
                     top!() = tri!(maps::at(&self.heap, top!(), i, false));
                 }
-                Instr::MapValueAt {} => {
+                Op::I(Instr::MapValueAt {}) => {
                     let i = pop!() as i64;
                     top!() = tri!(maps::at(&self.heap, top!(), i, true));
                 }
 
                 // ---- structs
-                Instr::StructNew { type_ } => {
+                Op::I(Instr::StructNew { type_ }) => {
                     let n = self.layouts.fields(type_).len();
                     let fields: Box<[u64]> = st[sp - n..sp].into();
                     let h = tri!(self.heap.alloc_struct(type_, fields));
@@ -500,7 +560,7 @@ impl Vm {
                     push!(h as u64);
                     gc!();
                 }
-                Instr::FieldGet { index } => {
+                Op::I(Instr::FieldGet { index }) => {
                     let s = tri!(self.heap.struct_(top!()));
                     top!() = tri!(
                         s.fields
@@ -509,7 +569,7 @@ impl Vm {
                             .ok_or(internal("field index out of range"))
                     );
                 }
-                Instr::FieldSet { index } => {
+                Op::I(Instr::FieldSet { index }) => {
                     let v = pop!();
                     let s = pop!();
                     let obj = tri!(self.heap.struct_mut(s));
