@@ -30,7 +30,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::format::Module;
-use crate::heap::{Handle, Heap, HeapStats, Layouts};
+use crate::heap::{Heap, HeapStats, Layouts};
 use crate::host::HostFn;
 use crate::runtime::output::Output;
 use crate::trap::{SourcePos, TraceFrame, Trap, TrapKind};
@@ -40,6 +40,10 @@ pub use crate::runtime::output::SharedBuffer;
 
 /// Maximum nesting of native-to-guest re-entries (`sort_by` comparators calling `sort_by`).
 pub const MAX_NATIVE_REENTRY: usize = 32;
+
+/// The value stack never grows beyond this many slots (256 MiB): a module whose frames
+/// declare huge `max_stack`s gets a `stack overflow` trap rather than exhausting memory.
+pub const MAX_STACK_SLOTS: usize = 1 << 25;
 
 /// The default call-depth limit.
 pub const DEFAULT_MAX_CALL_DEPTH: usize = 10_000;
@@ -216,9 +220,11 @@ impl Vm {
     }
 
     /// Calls the exported function `name` with `args` (raw slots, one per parameter), after
-    /// running the initialiser if it has not run yet. `Ok(None)` for a function without a
-    /// result. `os.exit` inside the call surfaces as `Err(ExitRequested)`-style trap-free
-    /// outcome: see [`CallOutcome`].
+    /// running the initialiser if it has not run yet. A call that returns gives
+    /// [`CallOutcome::Return`] (with `None` for a function without a result); `os.exit`
+    /// inside the call gives [`CallOutcome::Exit`]. The VM stays usable after either, and
+    /// after a trap. Reference arguments must be live handles of this VM (e.g. from
+    /// [`Vm::alloc_str`]); a bad handle can make the call misbehave but never unsafe.
     pub fn call_export(&mut self, name: &str, args: &[u64]) -> Result<CallOutcome, Trap> {
         let result = self.call_export_inner(name, args);
         self.out.flush();
@@ -328,6 +334,11 @@ impl Vm {
         let locals_end = base + f.local_count as usize;
         let need = locals_end + f.max_stack as usize;
         if stack.len() < need {
+            if need > MAX_STACK_SLOTS {
+                return Err(TrapKind::StackOverflow {
+                    limit: self.config.max_call_depth,
+                });
+            }
             grow(stack, need)?;
         }
         if f.param_count < f.local_count {
@@ -449,7 +460,9 @@ pub enum CallOutcome {
 #[cold]
 #[inline(never)]
 fn grow(stack: &mut Vec<u64>, need: usize) -> Result<(), TrapKind> {
-    let target = need.max(stack.len().saturating_mul(2));
+    let target = need
+        .max(stack.len().saturating_mul(2))
+        .min(MAX_STACK_SLOTS.max(need));
     let extra = target - stack.len();
     stack
         .try_reserve(extra)
@@ -464,7 +477,7 @@ impl From<TrapKind> for Unwind {
     }
 }
 
-/// The handles of the string constants, for tests.
+/// Access to values, for embedders.
 impl Vm {
     /// The string behind a `str` slot (for embedders reading results).
     pub fn str_value(&self, v: u64) -> &str {
@@ -475,10 +488,5 @@ impl Vm {
     /// a root: pass it to a call before the next allocation.
     pub fn alloc_str(&mut self, s: &str) -> Result<u64, Trap> {
         Ok(self.heap.alloc_str(s.into())? as u64)
-    }
-
-    #[doc(hidden)]
-    pub fn const_str_handle(&self, index: usize) -> Option<Handle> {
-        self.const_strs.get(index).map(|&h| h as Handle)
     }
 }

@@ -502,3 +502,89 @@ fn function_references() {
     let r = run_both(b.finish(Some(main), None));
     assert_eq!(r.stdout, "42\n");
 }
+
+#[test]
+fn exported_functions_can_be_called_repeatedly() {
+    use rvm_vm::interpreter::{CallOutcome, SharedBuffer, Vm};
+    let mut b = Builder::new();
+    let g = b.global("calls", INT);
+    let init = b.func(
+        "$init",
+        &[],
+        None,
+        &[],
+        vec![ic(100), I::GlobalSet { index: g }, I::Ret {}],
+    );
+    let bang = b.str("!");
+    let shout = b.func(
+        "shout",
+        &[STR],
+        Some(STR),
+        &[],
+        vec![
+            I::GlobalGet { index: g },
+            ic(1),
+            I::IAdd {},
+            I::GlobalSet { index: g },
+            I::LocalGet { index: 0 },
+            I::CallNative {
+                native: Native::StrUpper.id(),
+            },
+            I::SConst { index: bang },
+            I::SConcat {},
+            I::Ret {},
+        ],
+    );
+    let count = b.func(
+        "count",
+        &[],
+        Some(INT),
+        &[],
+        vec![I::GlobalGet { index: g }, I::Ret {}],
+    );
+    let div = b.func(
+        "div",
+        &[INT, INT],
+        Some(INT),
+        &[],
+        vec![
+            I::LocalGet { index: 0 },
+            I::LocalGet { index: 1 },
+            I::IDiv {},
+            I::Ret {},
+        ],
+    );
+    b.export("shout", shout);
+    b.export("count", count);
+    b.export("div", div);
+    let m = b.finish(None, Some(init));
+    let mut vm = Vm::new(
+        m,
+        VmConfig {
+            gc_stress: true,
+            ..VmConfig::default()
+        },
+        Box::new(SharedBuffer::new()),
+        Box::new(SharedBuffer::new()),
+    )
+    .unwrap();
+    for word in ["hi", "there"] {
+        let s = vm.alloc_str(word).unwrap();
+        let CallOutcome::Return(Some(r)) = vm.call_export("shout", &[s]).unwrap() else {
+            panic!("no result");
+        };
+        assert_eq!(vm.str_value(r), format!("{}!", word.to_uppercase()));
+    }
+    let trap = vm.call_export("div", &[1, 0]).unwrap_err();
+    assert_eq!(trap.kind.to_string(), "division by zero");
+    assert_eq!(
+        vm.call_export("div", &[7, 2]).unwrap(),
+        CallOutcome::Return(Some(3))
+    );
+    assert_eq!(
+        vm.call_export("count", &[]).unwrap(),
+        CallOutcome::Return(Some(102))
+    );
+    assert!(vm.call_export("nope", &[]).is_err());
+    assert!(vm.call_export("div", &[1]).is_err());
+}

@@ -398,3 +398,60 @@ fn nested_sort_by_is_capped() {
     );
     assert!(t.trace.len() > 32, "{}", t.trace.len());
 }
+
+#[test]
+fn printing_a_deeply_nested_structure_does_not_recurse() {
+    // Link chain of depth 100_000, printed with to_str and measured.
+    let mut b = Builder::new();
+    let link = b.struct_ty("Link", &[]);
+    let next = b.array(link);
+    if let rvm_vm::format::TypeDef::Struct(s) = &mut b.m.types[link as usize] {
+        s.fields.push(rvm_vm::format::FieldDef {
+            name: "next".into(),
+            ty: next,
+        });
+    }
+    let main = b.func(
+        "main",
+        &[],
+        None,
+        &[link, INT],
+        vec![
+            I::ArrNew {
+                type_: next,
+                count: 0,
+            },
+            I::StructNew { type_: link },
+            I::LocalSet { index: 0 },
+            ic(0),
+            I::LocalSet { index: 1 },
+            I::LocalGet { index: 1 }, // 5
+            ic(100_000),
+            I::ILt {},
+            I::JmpIfNot { target: 19 },
+            I::LocalGet { index: 0 },
+            I::ArrNew {
+                type_: next,
+                count: 1,
+            },
+            I::StructNew { type_: link },
+            I::LocalSet { index: 0 },
+            I::LocalGet { index: 1 },
+            ic(1),
+            I::IAdd {},
+            I::LocalSet { index: 1 },
+            I::Jmp { target: 5 },
+            I::Nop {},
+            I::LocalGet { index: 0 }, // 19
+            I::ToStr { type_: link },
+            I::CallNative {
+                native: Native::StrLen.id(),
+            },
+            I::ToStr { type_: INT },
+            println(),
+            I::Ret {},
+        ],
+    );
+    let r = run(b.finish(Some(main), None));
+    assert_eq!(r.stdout, format!("{}\n", 14 * 100_001));
+}
