@@ -132,6 +132,11 @@ impl Builder {
         f
     }
 
+    /// Forgets the functions' code (after `m.functions` was cleared).
+    pub fn reset_code(&mut self) {
+        self.code.clear();
+    }
+
     pub fn export(&mut self, name: &str, func: u32) {
         self.m.exports.push(rvm_vm::format::Export {
             name: name.into(),
