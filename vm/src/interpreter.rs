@@ -69,6 +69,45 @@ impl Default for VmConfig {
     }
 }
 
+/// The module a VM runs: borrowed for the VM's lifetime (`Vm<'m>`, what a command-line run
+/// wants) or shared (`Vm<'static>`, what an embedder that keeps VMs around wants).
+#[derive(Clone, Debug)]
+pub enum ModuleRef<'m> {
+    /// Borrowed.
+    Borrowed(&'m VerifiedModule),
+    /// Shared ownership.
+    Shared(Arc<VerifiedModule>),
+}
+
+impl std::ops::Deref for ModuleRef<'_> {
+    type Target = VerifiedModule;
+
+    fn deref(&self) -> &VerifiedModule {
+        match self {
+            ModuleRef::Borrowed(m) => m,
+            ModuleRef::Shared(m) => m,
+        }
+    }
+}
+
+impl<'m> From<&'m VerifiedModule> for ModuleRef<'m> {
+    fn from(m: &'m VerifiedModule) -> ModuleRef<'m> {
+        ModuleRef::Borrowed(m)
+    }
+}
+
+impl From<Arc<VerifiedModule>> for ModuleRef<'static> {
+    fn from(m: Arc<VerifiedModule>) -> ModuleRef<'static> {
+        ModuleRef::Shared(m)
+    }
+}
+
+impl From<VerifiedModule> for ModuleRef<'static> {
+    fn from(m: VerifiedModule) -> ModuleRef<'static> {
+        ModuleRef::Shared(Arc::new(m))
+    }
+}
+
 /// One guest activation record.
 #[derive(Clone, Copy, Debug)]
 struct Frame {
@@ -94,8 +133,8 @@ enum Unwind {
 
 /// A virtual machine running one verified module. Create as many as you like: a VM owns
 /// all its state (heap, stacks, globals, output).
-pub struct Vm {
-    module: Arc<VerifiedModule>,
+pub struct Vm<'m> {
+    module: ModuleRef<'m>,
     /// Each function's code with superinstructions (see `prepare`).
     prepared: Arc<[Box<[prepare::Op]>]>,
     config: VmConfig,
@@ -119,7 +158,7 @@ pub struct Vm {
     initialized: bool,
 }
 
-impl std::fmt::Debug for Vm {
+impl std::fmt::Debug for Vm<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vm")
             .field("config", &self.config)
@@ -129,16 +168,17 @@ impl std::fmt::Debug for Vm {
     }
 }
 
-impl Vm {
-    /// A VM for `module`, printing to `stdout` and `stderr`. Allocates the string constants
+impl<'m> Vm<'m> {
+    /// A VM for `module` (a `&VerifiedModule`, an `Arc<VerifiedModule>` or an owned one), printing to `stdout` and `stderr`. Allocates the string constants
     /// and resolves the imports; fails only if an import names no host function (which the
     /// verifier rules out) or the constants do not fit in memory.
     pub fn new(
-        module: Arc<VerifiedModule>,
+        module: impl Into<ModuleRef<'m>>,
         config: VmConfig,
         stdout: Box<dyn Write + Send>,
         stderr: Box<dyn Write + Send>,
-    ) -> Result<Vm, Trap> {
+    ) -> Result<Vm<'m>, Trap> {
+        let module = module.into();
         let m = &module.module;
         let mut heap = Heap::new(config.gc_stress);
         let mut const_strs = Vec::with_capacity(m.strings.len());
@@ -299,7 +339,7 @@ impl Vm {
         }
         stack[sp..need].copy_from_slice(args);
         let stop = self.frames.len();
-        let module = Arc::clone(&self.module);
+        let module = self.module.clone();
         let f = module.functions.get(func as usize).ok_or_else(|| {
             self.trap(
                 TrapKind::Internal {
@@ -478,7 +518,7 @@ impl From<TrapKind> for Unwind {
 }
 
 /// Access to values, for embedders.
-impl Vm {
+impl Vm<'_> {
     /// The string behind a `str` slot (for embedders reading results).
     pub fn str_value(&self, v: u64) -> &str {
         self.heap.str(v)

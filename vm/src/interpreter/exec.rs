@@ -21,7 +21,7 @@ const fn internal(what: &'static str) -> TrapKind {
     TrapKind::Internal { what }
 }
 
-impl Vm {
+impl Vm<'_> {
     /// Runs the innermost frame (from its stored `pc`, with stack top `sp`) and everything
     /// it calls, until the frame count drops back to `stop`; returns the result of the
     /// frame that returned last.
@@ -31,7 +31,7 @@ impl Vm {
         stop: usize,
         sp: usize,
     ) -> Result<Option<u64>, Unwind> {
-        let module = Arc::clone(&self.module);
+        let module = self.module.clone();
         let funcs = &module.functions[..];
         let Some(top) = self.frames.last().copied() else {
             return Err(internal("run without a frame").into());
