@@ -154,6 +154,10 @@ pub struct Vm<'m> {
     temp_roots: Vec<u64>,
     /// Current native re-entry nesting.
     reentry: usize,
+    /// The frame count while `main` (run by [`Vm::run_main`]) is the innermost frame, so
+    /// that its `ret` can check the exit code with `main` still on the trace; `usize::MAX`
+    /// otherwise.
+    main_depth: usize,
     out: Output,
     initialized: bool,
 }
@@ -210,6 +214,7 @@ impl<'m> Vm<'m> {
             imports,
             temp_roots: Vec::new(),
             reentry: 0,
+            main_depth: usize::MAX,
             out: Output::new(stdout, stderr),
             initialized: false,
             config,
@@ -244,16 +249,13 @@ impl<'m> Vm<'m> {
         let Some(main) = self.module.module.main else {
             return Ok(0);
         };
-        match self.invoke(main, &[]) {
+        self.main_depth = self.frames.len() + 1;
+        let result = self.invoke(main, &[]);
+        self.main_depth = usize::MAX;
+        match result {
             Ok(None) => Ok(0),
-            Ok(Some(v)) => {
-                let code = v as i64;
-                if (0..=255).contains(&code) {
-                    Ok(code as i32)
-                } else {
-                    Err(Trap::new(TrapKind::ExitCodeOutOfRange { code }))
-                }
-            }
+            // `ret` has checked the range (see `main_depth`).
+            Ok(Some(v)) => Ok((v as i64).clamp(0, 255) as i32),
             Err(Unwind::Exit(code)) => Ok(code),
             Err(Unwind::Trap(t)) => Err(*t),
         }

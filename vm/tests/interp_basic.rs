@@ -186,8 +186,8 @@ fn main_result_is_the_exit_code() {
     let main = b.func("main", &[], Some(INT), &[], vec![ic(256), I::Ret {}]);
     let r = run(b.finish(Some(main), None));
     assert_eq!(
-        r.result.unwrap_err().kind.to_string(),
-        "exit code 256 out of range 0..=255"
+        r.result.unwrap_err().to_string(),
+        "runtime error: exit code 256 out of range 0..=255\n    at main (test.src:2:1)\n"
     );
 }
 

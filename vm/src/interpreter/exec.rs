@@ -118,6 +118,12 @@ impl Vm<'_> {
         macro_rules! ret {
             ($result:expr) => {{
                 let result = $result;
+                if self.frames.len() == self.main_depth {
+                    let code = result.unwrap_or(0) as i64;
+                    if !(0..=255).contains(&code) {
+                        fail!(TrapKind::ExitCodeOutOfRange { code });
+                    }
+                }
                 let Some(done) = self.frames.pop() else {
                     fail!(internal("return without a frame"));
                 };
