@@ -5,6 +5,7 @@ mod errors;
 mod mutate;
 mod programs;
 mod returns;
+mod semantics;
 
 use std::collections::HashMap;
 use std::io;
@@ -140,4 +141,39 @@ pub fn mnemonics(f: &Function) -> String {
         .map(|i| i.mnemonic())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A `Write` that appends to a shared buffer.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Compiles and runs `src`, returning standard output, or the first line of the trap.
+pub fn run(src: &str) -> String {
+    let c = compile(src);
+    let verified = rvm_vm::verifier::verify(c.module).expect("verifies");
+    let out = Capture::default();
+    let mut vm = rvm_vm::interpreter::Vm::new(
+        &verified,
+        rvm_vm::interpreter::VmConfig::default(),
+        Box::new(out.clone()),
+        Box::new(io::sink()),
+    )
+    .expect("vm");
+    let result = vm.run_main();
+    drop(vm);
+    let mut text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    if let Err(t) = result {
+        text.push_str(t.to_string().lines().next().unwrap_or(""));
+    }
+    text
 }
