@@ -26,8 +26,10 @@ use rvm_vm::format::{
 };
 use rvm_vm::host::{HostFn, HostType};
 
-/// Generates the module for a checked program.
-pub fn generate(program: &Program, sources: &SourceMap) -> Module {
+/// Generates the module for a checked program. `Err` carries the position of an
+/// expression the checker left erroneous without reporting it (a compiler bug, turned
+/// into a diagnostic rather than invalid bytecode).
+pub fn generate(program: &Program, sources: &SourceMap) -> Result<Module, Span> {
     let mut g = Gen {
         prog: program,
         sources,
@@ -35,6 +37,7 @@ pub fn generate(program: &Program, sources: &SourceMap) -> Module {
         type_map: vec![None; program.types.len()],
         imports: HashMap::new(),
         positions: Positions::default(),
+        broken: None,
     };
     g.module.files = sources.files().iter().map(|f| f.name.clone()).collect();
     g.add_structs();
@@ -60,7 +63,10 @@ pub fn generate(program: &Program, sources: &SourceMap) -> Module {
     }
     g.module.init = Some(0);
     g.module.main = Some(program.main + 1);
-    g.module
+    match g.broken {
+        Some(span) => Err(span),
+        None => Ok(g.module),
+    }
 }
 
 /// Module-wide state.
@@ -71,6 +77,8 @@ struct Gen<'p> {
     type_map: Vec<Option<TypeId>>,
     imports: HashMap<HostFn, u32>,
     positions: Positions,
+    /// The first erroneous expression met (see [`generate`]).
+    broken: Option<Span>,
 }
 
 /// Line and column of byte offsets, remembering the last answer so that the many positions

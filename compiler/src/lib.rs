@@ -128,7 +128,17 @@ fn check_and_generate(
             root: program.root,
         };
         let checked = check::check(&input, &program.sources, &mut diags);
-        checked.map(|p| codegen::generate(&p, &program.sources))
+        checked.and_then(|p| match codegen::generate(&p, &program.sources) {
+            Ok(m) => Some(m),
+            Err(span) => {
+                diags.push(
+                    diagnostics::Diagnostic::error("internal compiler error", span)
+                        .with_label("this expression could not be compiled")
+                        .with_note("please report this program as a bug"),
+                );
+                None
+            }
+        })
     };
     let ParsedProgram { sources, files, .. } = program;
     drop(files);

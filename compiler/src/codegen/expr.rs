@@ -178,7 +178,10 @@ impl FnGen<'_, '_> {
                 self.expr(obj);
                 self.em.emit(Instr::FieldGet { index: *index });
             }
-            ExprKind::Error => debug_assert!(false, "error expression reached code generation"),
+            ExprKind::Error => {
+                debug_assert!(false, "error expression reached code generation");
+                self.g.broken.get_or_insert(e.span);
+            }
         }
     }
 
