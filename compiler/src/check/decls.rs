@@ -133,10 +133,6 @@ impl<'a> Checker<'a, '_> {
                         self.declare(&mut scope, &g.name.name, decl, g.name.span);
                     }
                     Item::Struct(s) => {
-                        if builtin_type(&s.name.name).is_some() {
-                            let msg = format!("`{}` is a built-in type name", s.name.name);
-                            self.error(s.name.span, msg, "choose another name for this struct");
-                        }
                         let ty = self.types.new_struct(&s.name.name);
                         self.structs.push(StructEntry {
                             name: s.name.name.clone(),
@@ -277,8 +273,12 @@ impl<'a> Checker<'a, '_> {
         let sub = |c: &mut Self, t: &TypeExpr| c.resolve_type_depth(file, t, depth + 1);
         match &t.kind {
             TypeExprKind::Named(id) => {
+                // A struct named like a built-in type shadows it where it is visible.
                 if let Some(b) = builtin_type(&id.name) {
-                    return b;
+                    return match self.lookup_top(file, &id.name) {
+                        TopLookup::Found(Decl::Struct(s)) => self.structs[s as usize].ty,
+                        _ => b,
+                    };
                 }
                 match self.lookup_top(file, &id.name) {
                     TopLookup::Found(Decl::Struct(s)) => self.structs[s as usize].ty,

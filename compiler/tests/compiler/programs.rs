@@ -332,3 +332,17 @@ fn conditions_compile_to_jumps() {
     assert!(!m.contains("b.not"), "{m}");
     assert!(!m.contains("dup"), "{m}");
 }
+
+#[test]
+fn user_declarations_shadow_builtins() {
+    let out = run(r#"
+struct str { s: int }
+fn abs(x: int) -> int { return 100 + x; }
+fn main() {
+    let math = 3;
+    let v: str = str(s: math);
+    println(v.s + abs(-1));
+}
+"#);
+    assert_eq!(out, "102\n");
+}
