@@ -389,31 +389,49 @@ impl Checker<'_, '_> {
 }
 
 impl Checker<'_, '_> {
-    /// Computes which structs cannot be printed (they contain a function reference,
-    /// directly or through other types): the least fixpoint of "some field is not
-    /// printable", iterated to convergence (structs may be recursive).
+    /// Computes which structs cannot be printed: those containing a function reference,
+    /// directly or through other structs (which may be recursive). Linear in the size of
+    /// the struct declarations: "unprintable" spreads from the structs with a function
+    /// type in a field to every struct that contains them.
     pub(super) fn compute_printable(&mut self) {
         let n = self.structs.len();
-        self.unprintable = vec![false; n];
-        loop {
-            let mut changed = false;
-            for s in 0..n {
-                if self.unprintable[s] {
+        let mut unprintable = vec![false; n];
+        let mut users: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut work = Vec::new();
+        for (s, entry) in self.structs.iter().enumerate() {
+            let mut seen = std::collections::HashSet::new();
+            let mut stack: Vec<TyId> = entry.fields.iter().map(|(_, t, _)| *t).collect();
+            let mut has_fn = false;
+            while let Some(t) = stack.pop() {
+                if !seen.insert(t) {
                     continue;
                 }
-                let bad = self.structs[s]
-                    .fields
-                    .iter()
-                    .any(|(_, t, _)| !self.is_printable(*t));
-                if bad {
-                    self.unprintable[s] = true;
-                    changed = true;
+                match self.types.kind(t) {
+                    TyKind::Fn(..) => has_fn = true,
+                    TyKind::Array(e) => stack.push(*e),
+                    TyKind::Map(k, v) => stack.extend([*k, *v]),
+                    TyKind::Struct(d) => {
+                        if let Some(u) = users.get_mut(*d as usize) {
+                            u.push(s as u32);
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if !changed {
-                break;
+            if has_fn {
+                unprintable[s] = true;
+                work.push(s);
             }
         }
+        while let Some(s) = work.pop() {
+            for &u in &users[s] {
+                if !unprintable[u as usize] {
+                    unprintable[u as usize] = true;
+                    work.push(u as usize);
+                }
+            }
+        }
+        self.unprintable = unprintable;
     }
 
     /// Whether `to_str` accepts values of type `ty`.

@@ -460,3 +460,12 @@ fn only_calls_are_statements() {
     let f = compile_source("main.src", "fn main() { var x = 1; x == 2; }", &loader).unwrap_err();
     assert!(f.diagnostics.items[0].notes[0].contains("`=`"));
 }
+
+#[test]
+fn printability_spreads_through_structs() {
+    assert_errors(
+        "struct A { b: [B] }\nstruct B { c: [str: C] }\nstruct C { f: fn(int) }\nstruct D { a: A, d: [D] }\nfn main() {\n    let d: [D] = [];\n    println(d);\n}",
+        &[(7, "values of type `[D]` cannot be printed")],
+    );
+    compile("struct T { kids: [T], name: str }\nfn main() { println(T(kids: [], name: \"x\")); }");
+}
