@@ -249,6 +249,45 @@ impl Vm<'_> {
                     st[base + dst.get()] = v.get();
                     pc += 1;
                 }
+                Op::LocalField { a, index } => {
+                    let obj = tri!(self.heap.struct_(st[base + a.get()]));
+                    let v = tri!(
+                        obj.fields
+                            .get(index.get())
+                            .copied()
+                            .ok_or(internal("field index out of range"))
+                    );
+                    push!(v);
+                    pc += 1;
+                }
+                Op::LocalDupField { a, index } => {
+                    let h = st[base + a.get()];
+                    let obj = tri!(self.heap.struct_(h));
+                    let v = tri!(
+                        obj.fields
+                            .get(index.get())
+                            .copied()
+                            .ok_or(internal("field index out of range"))
+                    );
+                    push!(h);
+                    push!(v);
+                    pc += 2;
+                }
+                Op::LocalLocalArrGet { a, b } => {
+                    let arr = st[base + a.get()];
+                    let i = st[base + b.get()] as i64;
+                    match arrays::get(&self.heap, arr, i) {
+                        Ok(v) => {
+                            push!(v);
+                            pc += 2;
+                        }
+                        Err(kind) => {
+                            // Report the trap at the `arr.get` (`fail!` uses `pc - 1`).
+                            pc += 2;
+                            fail!(kind);
+                        }
+                    }
+                }
                 Op::RetLocal { a } => {
                     let v = st[base + a.get()];
                     ret!(Some(v));

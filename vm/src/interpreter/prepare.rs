@@ -7,15 +7,17 @@
 //! continues after it. The pattern's other instructions stay in place, one `Op::I` each, so
 //! a jump into the middle of a pattern still executes exactly the original instructions;
 //! and since instruction indices are unchanged, stack maps, line tables and traps need no
-//! translation. Only patterns that can neither trap nor allocate are fused (integer division
-//! and remainder only by a non-zero constant), so a fused op is never a point where a trace
-//! or a collection could observe the skipped `pc`s.
+//! translation. Only patterns that cannot allocate are fused, and all but one cannot trap
+//! (integer division and remainder only by a non-zero constant); the one that can (`L L
+//! arr.get`) sets `pc` to its `arr.get` before trapping, so traces are exact and no
+//! collection ever observes a skipped `pc`.
 //!
 //! The patterns, where `op` is a non-trapping `int` or `float` operation, `k` a constant
 //! (`i.const`, `f.const`, `b.const`) and `L` a `local.get`: `L L op`, `L k op`, `L op`,
 //! `k op`, each optionally followed by `local.set` (or, for comparisons, by `jmp.ifnot` /
 //! `jmp.if` after `L L` and `L k`); `op local.set`; `cmp jmp.ifnot|jmp.if`; `L L`;
-//! `L local.set`; `k local.set`; `L ret`.
+//! `L local.set`; `k local.set`; `L ret`; and the access forms `L field.get`,
+//! `L dup field.get` and `L L arr.get` (the last can trap, and reports the `arr.get`).
 
 use crate::format::Instr;
 
@@ -262,6 +264,12 @@ pub(super) enum Op {
     ConstSet { dst: U16, v: I64 },
     /// `L a; ret` (2).
     RetLocal { a: U16 },
+    /// `L a; field.get index` (2).
+    LocalField { a: U16, index: U16 },
+    /// `L a; dup; field.get index` (3): the start of `a.f op= x`.
+    LocalDupField { a: U16, index: U16 },
+    /// `L a; L b; arr.get` (3): may trap (bounds), reported at the `arr.get`.
+    LocalLocalArrGet { a: U16, b: U16 },
 }
 
 /// Prepares one function's verified code.
@@ -299,6 +307,25 @@ fn fuse(code: &[Instr]) -> Option<Op> {
         _ => None,
     };
     match (first, second) {
+        (Instr::LocalGet { index: a }, Instr::LocalGet { index: b })
+            if third == Some(&Instr::ArrGet {}) =>
+        {
+            Some(Op::LocalLocalArrGet {
+                a: u16_(*a),
+                b: u16_(*b),
+            })
+        }
+        (Instr::LocalGet { index: a }, Instr::FieldGet { index }) => Some(Op::LocalField {
+            a: u16_(*a),
+            index: u16_(*index),
+        }),
+        (Instr::LocalGet { index: a }, Instr::Dup {}) => match third {
+            Some(Instr::FieldGet { index }) => Some(Op::LocalDupField {
+                a: u16_(*a),
+                index: u16_(*index),
+            }),
+            _ => None,
+        },
         (Instr::LocalGet { index: a }, Instr::LocalGet { index: b }) => {
             let (a, b) = (u16_(*a), u16_(*b));
             let Some(op) = third.and_then(BinOp::of) else {
