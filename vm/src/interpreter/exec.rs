@@ -288,6 +288,13 @@ impl Vm<'_> {
                         }
                     }
                 }
+                Op::LocalsArrSet { a, b, c } => {
+                    let arr = st[base + a.get()];
+                    let i = st[base + b.get()] as i64;
+                    let v = st[base + c.get()];
+                    pc += 3;
+                    tri!(arrays::set(&mut self.heap, arr, i, v));
+                }
                 Op::RetLocal { a } => {
                     let v = st[base + a.get()];
                     ret!(Some(v));

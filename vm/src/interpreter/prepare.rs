@@ -7,9 +7,9 @@
 //! continues after it. The pattern's other instructions stay in place, one `Op::I` each, so
 //! a jump into the middle of a pattern still executes exactly the original instructions;
 //! and since instruction indices are unchanged, stack maps, line tables and traps need no
-//! translation. Only patterns that cannot allocate are fused, and all but one cannot trap
-//! (integer division and remainder only by a non-zero constant); the one that can (`L L
-//! arr.get`) sets `pc` to its `arr.get` before trapping, so traces are exact and no
+//! translation. Only patterns that cannot allocate are fused, and all but two cannot trap
+//! (integer division and remainder only by a non-zero constant); the two that can (`L L
+//! arr.get`, `L L L arr.set`) set `pc` to the array instruction before trapping, so traces are exact and no
 //! collection ever observes a skipped `pc`.
 //!
 //! The patterns, where `op` is a non-trapping `int` or `float` operation, `k` a constant
@@ -17,7 +17,8 @@
 //! `k op`, each optionally followed by `local.set` (or, for comparisons, by `jmp.ifnot` /
 //! `jmp.if` after `L L` and `L k`); `op local.set`; `cmp jmp.ifnot|jmp.if`; `L L`;
 //! `L local.set`; `k local.set`; `L ret`; and the access forms `L field.get`,
-//! `L dup field.get` and `L L arr.get` (the last can trap, and reports the `arr.get`).
+//! `L dup field.get`, `L L arr.get` and `L L L arr.set` (the last two can trap, and report
+//! the array instruction).
 
 use crate::format::Instr;
 
@@ -270,6 +271,8 @@ pub(super) enum Op {
     LocalDupField { a: U16, index: U16 },
     /// `L a; L b; arr.get` (3): may trap (bounds), reported at the `arr.get`.
     LocalLocalArrGet { a: U16, b: U16 },
+    /// `L a; L b; L c; arr.set` (4): `a[b] = c`; may trap, reported at the `arr.set`.
+    LocalsArrSet { a: U16, b: U16, c: U16 },
 }
 
 /// Prepares one function's verified code.
@@ -307,6 +310,19 @@ fn fuse(code: &[Instr]) -> Option<Op> {
         _ => None,
     };
     match (first, second) {
+        (Instr::LocalGet { index: a }, Instr::LocalGet { index: b })
+            if matches!(third, Some(Instr::LocalGet { .. }))
+                && fourth == Some(&Instr::ArrSet {}) =>
+        {
+            let Some(Instr::LocalGet { index: c }) = third else {
+                return None;
+            };
+            Some(Op::LocalsArrSet {
+                a: u16_(*a),
+                b: u16_(*b),
+                c: u16_(*c),
+            })
+        }
         (Instr::LocalGet { index: a }, Instr::LocalGet { index: b })
             if third == Some(&Instr::ArrGet {}) =>
         {
