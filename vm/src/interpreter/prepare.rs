@@ -8,9 +8,9 @@
 //! a jump into the middle of a pattern still executes exactly the original instructions;
 //! and since instruction indices are unchanged, stack maps, line tables and traps need no
 //! translation. Only patterns that cannot allocate are fused, and all but two cannot trap
-//! (integer division and remainder only by a non-zero constant); the two that can (`L L
-//! arr.get`, `L L L arr.set`) set `pc` to the array instruction before trapping, so traces are exact and no
-//! collection ever observes a skipped `pc`.
+//! (integer division and remainder only by a non-zero constant); the two that can
+//! (`L L arr.get`, `L L L arr.set`) set `pc` to the array instruction before trapping, so
+//! traces are exact and no collection ever observes a skipped `pc`.
 //!
 //! The patterns, where `op` is a non-trapping `int` or `float` operation, `k` a constant
 //! (`i.const`, `f.const`, `b.const`) and `L` a `local.get`: `L L op`, `L k op`, `L op`,
