@@ -197,3 +197,170 @@ impl SourceMap {
         (line as u32 + 1, col as u32 + 1)
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::{Error as FilesError, Files};
+use codespan_reporting::term;
+
+impl SourceMap {
+    fn file(&self, id: FileId) -> Result<&SourceText, FilesError> {
+        self.files.get(id.0 as usize).ok_or(FilesError::FileMissing)
+    }
+
+    fn line_start(&self, id: FileId, line_index: usize) -> Result<usize, FilesError> {
+        let f = self.file(id)?;
+        match line_index.cmp(&f.line_starts.len()) {
+            std::cmp::Ordering::Less => Ok(f.line_starts[line_index]),
+            std::cmp::Ordering::Equal => Ok(f.text.len()),
+            std::cmp::Ordering::Greater => Err(FilesError::LineTooLarge {
+                given: line_index,
+                max: f.line_starts.len() - 1,
+            }),
+        }
+    }
+
+    /// `span`'s byte range, clamped into its file and onto character boundaries, so that a
+    /// stray span can never make rendering panic.
+    fn clamp(&self, span: Span) -> std::ops::Range<usize> {
+        let Ok(f) = self.file(span.file) else {
+            return 0..0;
+        };
+        let fix = |mut i: usize| {
+            i = i.min(f.text.len());
+            while !f.text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = fix(span.start as usize);
+        start..fix(span.end as usize).max(start)
+    }
+}
+
+impl<'a> Files<'a> for SourceMap {
+    type FileId = FileId;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
+        Ok(&self.file(id)?.name)
+    }
+
+    fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
+        Ok(&self.file(id)?.text)
+    }
+
+    fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
+        let f = self.file(id)?;
+        Ok(f.line_starts.partition_point(|&s| s <= byte_index).max(1) - 1)
+    }
+
+    fn line_range(
+        &'a self,
+        id: FileId,
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, FilesError> {
+        let start = self.line_start(id, line_index)?;
+        let end = self.line_start(id, line_index + 1)?;
+        Ok(start..end)
+    }
+}
+
+impl Severity {
+    fn word(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl Diagnostic {
+    fn to_codespan(&self, sources: &SourceMap) -> cs::Diagnostic<FileId> {
+        let severity = match self.severity {
+            Severity::Error => cs::Severity::Error,
+            Severity::Warning => cs::Severity::Warning,
+        };
+        let mut labels = vec![
+            cs::Label::primary(self.span.file, sources.clamp(self.span))
+                .with_message(self.label.clone()),
+        ];
+        labels.extend(self.secondary.iter().map(|l| {
+            cs::Label::secondary(l.span.file, sources.clamp(l.span)).with_message(l.message.clone())
+        }));
+        cs::Diagnostic::new(severity)
+            .with_message(self.message.clone())
+            .with_labels(labels)
+            .with_notes(self.notes.clone())
+    }
+}
+
+impl Diagnostics {
+    /// Renders every diagnostic with codespan-reporting (`file:line:column`, the source
+    /// line, a caret, labels and notes; ANSI colours when `color`), followed, when there are
+    /// errors, by a summary line naming the first file of `sources` (the root):
+    /// ``error: could not compile `app.src` (2 errors)``.
+    pub fn render(&self, sources: &SourceMap, color: bool) -> String {
+        let config = term::Config::default();
+        let mut out = String::new();
+        for d in &self.items {
+            let diagnostic = d.to_codespan(sources);
+            let rendered = if color {
+                let mut writer = term::termcolor::Ansi::new(Vec::new());
+                term::emit_to_write_style(&mut writer, &config, sources, &diagnostic)
+                    .map(|()| String::from_utf8_lossy(&writer.into_inner()).into_owned())
+            } else {
+                term::emit_into_string(&config, sources, &diagnostic)
+            };
+            match rendered {
+                Ok(text) => out.push_str(&text),
+                // Only a span outside the map gets here; fall back to the short form.
+                Err(_) => {
+                    out.push_str(&d.render_short(sources));
+                    out.push('\n');
+                }
+            }
+        }
+        let errors = self.error_count();
+        if errors > 0 {
+            let root = sources.files().first().map_or("input", |f| f.name.as_str());
+            let plural = if errors == 1 { "" } else { "s" };
+            out.push_str(&format!(
+                "error: could not compile `{root}` ({errors} error{plural})\n"
+            ));
+        }
+        out
+    }
+
+    /// One line per diagnostic: `<file>:<line>:<column>: error: <message>` (1-based line
+    /// and column, the column counted in characters).
+    pub fn render_short(&self, sources: &SourceMap) -> String {
+        let mut out = String::new();
+        for d in &self.items {
+            out.push_str(&d.render_short(sources));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Diagnostic {
+    /// `<file>:<line>:<column>: error: <message>` (no trailing newline).
+    pub fn render_short(&self, sources: &SourceMap) -> String {
+        let (name, line, col) = match sources.file(self.span.file) {
+            Ok(f) => {
+                let (line, col) = sources.line_col(self.span.file, self.span.start);
+                (f.name.as_str(), line, col)
+            }
+            Err(_) => ("<unknown>", 0, 0),
+        };
+        format!(
+            "{name}:{line}:{col}: {}: {}",
+            self.severity.word(),
+            self.message
+        )
+    }
+}

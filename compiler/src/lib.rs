@@ -6,3 +6,6 @@
 
 pub mod ast;
 pub mod diagnostics;
+pub mod lexer;
+pub mod parser;
+pub mod program;

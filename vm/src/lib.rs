@@ -8,3 +8,4 @@ pub mod format;
 pub mod host;
 pub mod natives;
 pub mod verified;
+pub mod verifier;

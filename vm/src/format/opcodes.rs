@@ -365,8 +365,10 @@ opcodes! {
     Ret = 0x6b, "ret", {}, ("R ->");
     /// Calls function `func`: pops its arguments, pushes its result if any.
     Call = 0x6c, "call", { func: u32 }, ("args -> R");
-    /// Calls the function reference under the arguments.
-    CallRef = 0x6d, "call.ref", {}, ("fn args -> R");
+    /// Calls the function reference under the arguments. `type_` is the reference's
+    /// signature (a func type): it tells how many arguments lie above the reference, which
+    /// the runtime could not otherwise know (slots are untagged).
+    CallRef = 0x6d, "call.ref", { type_: u32 }, ("fn args -> R");
     /// Calls imported host function `import`.
     CallHost = 0x6e, "call.host", { import: u32 }, ("args -> R");
     /// Calls built-in native `native` (see `natives`).
