@@ -82,19 +82,7 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Why the verifier refused a module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyError {
-    message: String,
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for VerifyError {}
+pub use rvm_vm::verifier::VerifyError;
 
 fn unavailable(what: &str) -> CompileError {
     let mut sources = SourceMap::new();
@@ -118,10 +106,8 @@ pub(crate) fn compile_source(name: &str, _text: &str) -> Result<Module, CompileE
     Err(unavailable(name))
 }
 
-pub(crate) fn verify(_module: Module) -> Result<VerifiedModule, VerifyError> {
-    Err(VerifyError {
-        message: "the verifier is not part of this build yet".into(),
-    })
+pub(crate) fn verify(module: Module) -> Result<VerifiedModule, VerifyError> {
+    rvm_vm::verifier::verify(module)
 }
 
 pub(crate) fn run(_module: &VerifiedModule, _options: &RunOptions) -> Result<u8, Trap> {

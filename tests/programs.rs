@@ -160,7 +160,13 @@ fn check_run(label: &str, exp: &Expectations, out: &Output) -> Result<(), String
             problems.push(format!(
                 "expected stderr to start with\n    {want}\n  got\n    {first}"
             ));
-        } else if !out.stderr.lines().nth(1).unwrap_or("").starts_with("    at ") {
+        } else if !out
+            .stderr
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .starts_with("    at ")
+        {
             problems.push("the trap report has no stack trace (`    at ...` lines)".into());
         }
     }
@@ -168,7 +174,12 @@ fn check_run(label: &str, exp: &Expectations, out: &Output) -> Result<(), String
         return Ok(());
     }
     let mut report = format!("[{label}]\n  {}", problems.join("\n  "));
-    let stderr: String = out.stderr.lines().take(15).collect::<Vec<_>>().join("\n    ");
+    let stderr: String = out
+        .stderr
+        .lines()
+        .take(15)
+        .collect::<Vec<_>>()
+        .join("\n    ");
     if !stderr.is_empty() {
         report.push_str(&format!("\n  stderr:\n    {stderr}"));
     }
@@ -231,8 +242,8 @@ fn check_compile_errors(path: &Path, exp: &Expectations, out: &Output) -> Result
         }
     }
     for (f, l, m) in &diags {
-        let expected = f.ends_with(file_name.as_ref())
-            && exp.compile_errors.iter().any(|(line, _)| line == l);
+        let expected =
+            f.ends_with(file_name.as_ref()) && exp.compile_errors.iter().any(|(line, _)| line == l);
         if !expected {
             problems.push(format!("unexpected error {f}:{l}: {m}"));
         }
@@ -240,7 +251,12 @@ fn check_compile_errors(path: &Path, exp: &Expectations, out: &Output) -> Result
     if problems.is_empty() {
         return Ok(());
     }
-    let stderr: String = out.stderr.lines().take(20).collect::<Vec<_>>().join("\n    ");
+    let stderr: String = out
+        .stderr
+        .lines()
+        .take(20)
+        .collect::<Vec<_>>()
+        .join("\n    ");
     Err(format!(
         "[rvmc check --message-format=short]\n  {}\n  output:\n    {stderr}",
         problems.join("\n  ")
@@ -298,7 +314,9 @@ fn test_program(root: &Path, rel: &Path, tmp: &Path) -> Vec<String> {
         }
     }
 
-    let bc = tmp.join(rel.to_string_lossy().replace(['/', '\\'], "__")).with_extension("bc");
+    let bc = tmp
+        .join(rel.to_string_lossy().replace(['/', '\\'], "__"))
+        .with_extension("bc");
     let build = run(Command::new(RVMC)
         .current_dir(manifest)
         .args(["build", "--color=never"])
@@ -309,7 +327,12 @@ fn test_program(root: &Path, rel: &Path, tmp: &Path) -> Vec<String> {
         failures.push(format!(
             "[rvmc build] failed with {}:\n    {}",
             describe_exit(&build),
-            build.stderr.lines().take(10).collect::<Vec<_>>().join("\n    ")
+            build
+                .stderr
+                .lines()
+                .take(10)
+                .collect::<Vec<_>>()
+                .join("\n    ")
         ));
     } else {
         let out = run(Command::new(RVM)
