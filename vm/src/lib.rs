@@ -5,7 +5,12 @@
 //! `VerifiedModule` can be run, so the VM never executes unverified code.
 
 pub mod format;
+pub mod heap;
 pub mod host;
+pub mod interpreter;
 pub mod natives;
+pub mod runtime;
+pub mod trap;
+pub mod value_fmt;
 pub mod verified;
 pub mod verifier;

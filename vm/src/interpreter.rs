@@ -1,0 +1,534 @@
+//! The interpreter: runs a [`VerifiedModule`].
+//!
+//! **Shape.** All guest frames share one value stack (`Vec<u64>`): a frame is its locals
+//! (parameters first) followed by its operand stack. Calls push a [`Frame`] record on a
+//! separate `Vec` and continue in the same Rust loop, so guest recursion never grows the
+//! Rust stack; the configured call-depth limit (default 10000) turns runaway recursion into
+//! a clean `stack overflow` trap. Arguments are not copied: the caller's top operand slots
+//! become the callee's first locals. The only Rust-level re-entry is `arr.sort_by`, whose
+//! comparator is guest code; each nesting level counts toward the depth limit and the
+//! nesting itself is capped ([`MAX_NATIVE_REENTRY`]).
+//!
+//! **Trust.** The verifier has proven types, jump targets, indices and stack depths, so the
+//! loop performs no type checks; where a proven fact is still checked (slice indexing), a
+//! failure becomes [`TrapKind::Internal`], never a panic or undefined behaviour.
+//!
+//! **GC invariant** (what the root scan relies on, see [`Vm::collect`]): a collection only
+//! happens *between* instructions, right after an allocating instruction has pushed its
+//! result, with the current frame's `pc` at the next instruction, so that instruction's
+//! stack map describes its operand stack exactly. Every other frame is suspended at a call
+//! (`call`, `call.ref`) or at `arr.sort_by`, with its stored `pc` at that instruction; its
+//! live operand slots are the bottom of that instruction's stack map up to where the next
+//! frame's locals begin (the arguments already belong to the callee, which scans them as
+//! its parameters). Declared locals are zeroed on entry, so a not-yet-written reference
+//! local reads as 0, which the collector skips.
+
+mod exec;
+mod prepare;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::format::Module;
+use crate::heap::{Heap, HeapStats, Layouts};
+use crate::host::HostFn;
+use crate::runtime::output::Output;
+use crate::trap::{SourcePos, TraceFrame, Trap, TrapKind};
+use crate::verified::{VerifiedFunction, VerifiedModule};
+
+pub use crate::runtime::output::SharedBuffer;
+
+/// Maximum nesting of native-to-guest re-entries (`sort_by` comparators calling `sort_by`).
+pub const MAX_NATIVE_REENTRY: usize = 32;
+
+/// The value stack never grows beyond this many slots (256 MiB): a module whose frames
+/// declare huge `max_stack`s gets a `stack overflow` trap rather than exhausting memory.
+pub const MAX_STACK_SLOTS: usize = 1 << 25;
+
+/// The default call-depth limit.
+pub const DEFAULT_MAX_CALL_DEPTH: usize = 10_000;
+
+/// How a VM runs.
+#[derive(Clone, Debug)]
+pub struct VmConfig {
+    /// Frames the guest call stack may hold before trapping with `stack overflow`.
+    pub max_call_depth: usize,
+    /// Collect garbage at every allocation site (slow; for tests).
+    pub gc_stress: bool,
+    /// The program's command-line arguments (`os.args()`).
+    pub args: Vec<String>,
+}
+
+impl Default for VmConfig {
+    fn default() -> VmConfig {
+        VmConfig {
+            max_call_depth: DEFAULT_MAX_CALL_DEPTH,
+            gc_stress: false,
+            args: Vec::new(),
+        }
+    }
+}
+
+/// The module a VM runs: borrowed for the VM's lifetime (`Vm<'m>`, what a command-line run
+/// wants) or shared (`Vm<'static>`, what an embedder that keeps VMs around wants).
+#[derive(Clone, Debug)]
+pub enum ModuleRef<'m> {
+    /// Borrowed.
+    Borrowed(&'m VerifiedModule),
+    /// Shared ownership.
+    Shared(Arc<VerifiedModule>),
+}
+
+impl std::ops::Deref for ModuleRef<'_> {
+    type Target = VerifiedModule;
+
+    fn deref(&self) -> &VerifiedModule {
+        match self {
+            ModuleRef::Borrowed(m) => m,
+            ModuleRef::Shared(m) => m,
+        }
+    }
+}
+
+impl<'m> From<&'m VerifiedModule> for ModuleRef<'m> {
+    fn from(m: &'m VerifiedModule) -> ModuleRef<'m> {
+        ModuleRef::Borrowed(m)
+    }
+}
+
+impl From<Arc<VerifiedModule>> for ModuleRef<'static> {
+    fn from(m: Arc<VerifiedModule>) -> ModuleRef<'static> {
+        ModuleRef::Shared(m)
+    }
+}
+
+impl From<VerifiedModule> for ModuleRef<'static> {
+    fn from(m: VerifiedModule) -> ModuleRef<'static> {
+        ModuleRef::Shared(Arc::new(m))
+    }
+}
+
+/// One guest activation record.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    /// The function index.
+    func: u32,
+    /// The instruction being executed (for a suspended frame: its call instruction).
+    pc: usize,
+    /// Where its locals start in the value stack.
+    base: usize,
+    /// Where its result goes in the caller's operand stack (and the caller's stack top after
+    /// the return).
+    ret: usize,
+}
+
+/// Why guest execution stopped before returning normally.
+#[derive(Debug)]
+enum Unwind {
+    /// A trap, with its trace already built.
+    Trap(Box<Trap>),
+    /// `os.exit(code)`.
+    Exit(i32),
+}
+
+/// A virtual machine running one verified module. Create as many as you like: a VM owns
+/// all its state (heap, stacks, globals, output).
+pub struct Vm<'m> {
+    module: ModuleRef<'m>,
+    /// Each function's code with superinstructions (see `prepare`).
+    prepared: Arc<[Box<[prepare::Op]>]>,
+    config: VmConfig,
+    layouts: Layouts,
+    heap: Heap,
+    /// The value stack (taken out into a local while the loop runs).
+    stack: Vec<u64>,
+    /// The first free slot of the value stack between runs.
+    sp: usize,
+    frames: Vec<Frame>,
+    globals: Vec<u64>,
+    /// The handle of each string constant (permanent roots).
+    const_strs: Vec<u64>,
+    /// Each import resolved to its host function.
+    imports: Vec<HostFn>,
+    /// References held by natives across re-entry into guest code (`sort_by`).
+    temp_roots: Vec<u64>,
+    /// Current native re-entry nesting.
+    reentry: usize,
+    /// The frame count while `main` (run by [`Vm::run_main`]) is the innermost frame, so
+    /// that its `ret` can check the exit code with `main` still on the trace; `usize::MAX`
+    /// otherwise.
+    main_depth: usize,
+    out: Output,
+    initialized: bool,
+}
+
+impl std::fmt::Debug for Vm<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm")
+            .field("config", &self.config)
+            .field("frames", &self.frames.len())
+            .field("heap", &self.heap.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m> Vm<'m> {
+    /// A VM for `module` (a `&VerifiedModule`, an `Arc<VerifiedModule>` or an owned one), printing to `stdout` and `stderr`. Allocates the string constants
+    /// and resolves the imports; fails only if an import names no host function (which the
+    /// verifier rules out) or the constants do not fit in memory.
+    pub fn new(
+        module: impl Into<ModuleRef<'m>>,
+        config: VmConfig,
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
+    ) -> Result<Vm<'m>, Trap> {
+        let module = module.into();
+        let m = &module.module;
+        let mut heap = Heap::new(config.gc_stress);
+        let mut const_strs = Vec::with_capacity(m.strings.len());
+        for s in &m.strings {
+            const_strs.push(heap.alloc_str(s.as_str().into())? as u64);
+        }
+        let imports = m
+            .imports
+            .iter()
+            .map(|i| HostFn::lookup(&i.module, &i.name))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(TrapKind::Internal {
+                what: "an import names no host function",
+            })?;
+        let prepared = module
+            .functions
+            .iter()
+            .map(|f| prepare::prepare(&f.code))
+            .collect();
+        Ok(Vm {
+            prepared,
+            layouts: Layouts::new(m),
+            globals: vec![0; m.globals.len()],
+            heap,
+            stack: vec![0; 1024],
+            sp: 0,
+            frames: Vec::with_capacity(64),
+            const_strs,
+            imports,
+            temp_roots: Vec::new(),
+            reentry: 0,
+            main_depth: usize::MAX,
+            out: Output::new(stdout, stderr),
+            initialized: false,
+            config,
+            module,
+        })
+    }
+
+    /// The module this VM runs.
+    pub fn module(&self) -> &VerifiedModule {
+        &self.module
+    }
+
+    /// Heap statistics.
+    pub fn heap_stats(&self) -> HeapStats {
+        self.heap.stats()
+    }
+
+    /// Runs the initialiser (once) and then `main`, returning the exit code: 0, `main`'s
+    /// result, or the code given to `os.exit`. Standard output is flushed before returning.
+    pub fn run_main(&mut self) -> Result<i32, Trap> {
+        let result = self.run_main_inner();
+        self.out.flush();
+        result
+    }
+
+    fn run_main_inner(&mut self) -> Result<i32, Trap> {
+        match self.ensure_init() {
+            Ok(()) => {}
+            Err(Unwind::Exit(code)) => return Ok(code),
+            Err(Unwind::Trap(t)) => return Err(*t),
+        }
+        let Some(main) = self.module.module.main else {
+            return Ok(0);
+        };
+        self.main_depth = self.frames.len() + 1;
+        let result = self.invoke(main, &[]);
+        self.main_depth = usize::MAX;
+        match result {
+            Ok(None) => Ok(0),
+            // `ret` has checked the range (see `main_depth`).
+            Ok(Some(v)) => Ok((v as i64).clamp(0, 255) as i32),
+            Err(Unwind::Exit(code)) => Ok(code),
+            Err(Unwind::Trap(t)) => Err(*t),
+        }
+    }
+
+    /// Calls the exported function `name` with `args` (raw slots, one per parameter), after
+    /// running the initialiser if it has not run yet. A call that returns gives
+    /// [`CallOutcome::Return`] (with `None` for a function without a result); `os.exit`
+    /// inside the call gives [`CallOutcome::Exit`]. The VM stays usable after either, and
+    /// after a trap. Reference arguments must be live handles of this VM (e.g. from
+    /// [`Vm::alloc_str`]); a bad handle can make the call misbehave but never unsafe.
+    pub fn call_export(&mut self, name: &str, args: &[u64]) -> Result<CallOutcome, Trap> {
+        let result = self.call_export_inner(name, args);
+        self.out.flush();
+        result
+    }
+
+    fn call_export_inner(&mut self, name: &str, args: &[u64]) -> Result<CallOutcome, Trap> {
+        let bad = |reason: String| Trap::new(TrapKind::BadCall { reason });
+        let func = self
+            .module
+            .module
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.func)
+            .ok_or_else(|| bad(format!("no export named {name:?}")))?;
+        let params = self
+            .module
+            .functions
+            .get(func as usize)
+            .map_or(0, |f| f.param_count as usize);
+        if params != args.len() {
+            return Err(bad(format!(
+                "{name} takes {params} arguments, {} given",
+                args.len()
+            )));
+        }
+        let outcome = self.ensure_init().and_then(|()| self.invoke(func, args));
+        match outcome {
+            Ok(v) => Ok(CallOutcome::Return(v)),
+            Err(Unwind::Exit(code)) => Ok(CallOutcome::Exit(code)),
+            Err(Unwind::Trap(t)) => Err(*t),
+        }
+    }
+
+    fn ensure_init(&mut self) -> Result<(), Unwind> {
+        if self.initialized {
+            return Ok(());
+        }
+        self.initialized = true;
+        match self.module.module.init {
+            Some(init) => self.invoke(init, &[]).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs function `func` with `args` from the top level, leaving the VM's stacks as they
+    /// were whatever happens.
+    fn invoke(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Unwind> {
+        let depth = self.frames.len();
+        let sp = self.sp;
+        let mut stack = std::mem::take(&mut self.stack);
+        let result = self.call_in(&mut stack, sp, func, args);
+        self.stack = stack;
+        self.frames.truncate(depth);
+        self.sp = sp;
+        result
+    }
+
+    /// Calls `func` with `args` placed at `stack[sp..]` and runs it to completion (used at
+    /// the top level and by natives that call guest code).
+    fn call_in(
+        &mut self,
+        stack: &mut Vec<u64>,
+        sp: usize,
+        func: u32,
+        args: &[u64],
+    ) -> Result<Option<u64>, Unwind> {
+        let need = sp + args.len();
+        if stack.len() < need {
+            grow(stack, need).map_err(|k| self.trap(k, None))?;
+        }
+        stack[sp..need].copy_from_slice(args);
+        let stop = self.frames.len();
+        let module = self.module.clone();
+        let f = module.functions.get(func as usize).ok_or_else(|| {
+            self.trap(
+                TrapKind::Internal {
+                    what: "call of a function index out of range",
+                },
+                None,
+            )
+        })?;
+        let new_sp = self
+            .push_frame(stack, func, f, sp, sp)
+            .map_err(|k| self.trap(k, None))?;
+        self.run(stack, stop, new_sp)
+    }
+
+    /// Pushes a frame for function `func` (whose verified form is `f`) with its locals
+    /// starting at `base` (the arguments are already there), zeroing the declared locals;
+    /// returns the new stack top.
+    #[inline(always)]
+    fn push_frame(
+        &mut self,
+        stack: &mut Vec<u64>,
+        func: u32,
+        f: &VerifiedFunction,
+        base: usize,
+        ret: usize,
+    ) -> Result<usize, TrapKind> {
+        if self.frames.len() >= self.config.max_call_depth {
+            return Err(TrapKind::StackOverflow {
+                limit: self.config.max_call_depth,
+            });
+        }
+        let locals_end = base + f.local_count as usize;
+        let need = locals_end + f.max_stack as usize;
+        if stack.len() < need {
+            if need > MAX_STACK_SLOTS {
+                return Err(TrapKind::StackOverflow {
+                    limit: self.config.max_call_depth,
+                });
+            }
+            grow(stack, need)?;
+        }
+        if f.param_count < f.local_count {
+            stack[base + f.param_count as usize..locals_end].fill(0);
+        }
+        self.frames.push(Frame {
+            func,
+            pc: 0,
+            base,
+            ret,
+        });
+        Ok(locals_end)
+    }
+
+    /// Builds a trap from `kind` with the current guest stack trace. `top_pc` is the
+    /// instruction the innermost frame is executing, when it is not stored in the frame.
+    fn trap(&self, kind: TrapKind, top_pc: Option<usize>) -> Unwind {
+        let module = &self.module;
+        let m: &Module = &module.module;
+        let last = self.frames.len().wrapping_sub(1);
+        let trace = self
+            .frames
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, fr)| {
+                let pc = if i == last {
+                    top_pc.unwrap_or(fr.pc)
+                } else {
+                    fr.pc
+                };
+                let function = m.functions.get(fr.func as usize);
+                let position = module
+                    .functions
+                    .get(fr.func as usize)
+                    .and_then(|vf| vf.offsets.get(pc))
+                    .and_then(|&off| function.and_then(|f| f.position_at(off)))
+                    .map(|e| SourcePos {
+                        file: m
+                            .files
+                            .get(e.file as usize)
+                            .cloned()
+                            .unwrap_or_else(|| "<unknown>".into()),
+                        line: e.line,
+                        column: e.column,
+                    });
+                TraceFrame {
+                    function: function.map_or_else(|| "?".into(), |f| f.name.clone()),
+                    position,
+                }
+            })
+            .collect();
+        Unwind::Trap(Box::new(Trap { kind, trace }))
+    }
+
+    /// A full collection. `top_pc` is the next instruction of the innermost frame and `sp`
+    /// its stack top (see the GC invariant in the module docs).
+    fn collect(&mut self, stack: &[u64], top_pc: usize, sp: usize) {
+        let module = &*self.module;
+        let heap = &mut self.heap;
+        for &h in &self.const_strs {
+            heap.mark_root(h);
+        }
+        for (&v, &is_ref) in self.globals.iter().zip(&module.global_is_ref) {
+            if is_ref {
+                heap.mark_root(v);
+            }
+        }
+        for &v in &self.temp_roots {
+            heap.mark_root(v);
+        }
+        let n = self.frames.len();
+        for (i, fr) in self.frames.iter().enumerate() {
+            let Some(f) = module.functions.get(fr.func as usize) else {
+                continue;
+            };
+            let locals = stack.get(fr.base..).unwrap_or(&[]);
+            for (&v, &is_ref) in locals.iter().zip(&f.local_is_ref) {
+                if is_ref {
+                    heap.mark_root(v);
+                }
+            }
+            let (pc, top) = if i + 1 == n {
+                (top_pc, sp)
+            } else {
+                (fr.pc, self.frames[i + 1].base)
+            };
+            let ops_start = fr.base + f.local_count as usize;
+            let ops = stack.get(ops_start..top.max(ops_start)).unwrap_or(&[]);
+            for (&v, &is_ref) in ops.iter().zip(f.stack_map(pc as u32)) {
+                if is_ref {
+                    heap.mark_root(v);
+                }
+            }
+        }
+        heap.finish_collection(&self.layouts);
+    }
+
+    /// Runs a full collection now (only between runs; for tests and embedders).
+    pub fn collect_garbage(&mut self) {
+        let stack = std::mem::take(&mut self.stack);
+        if self.frames.is_empty() {
+            self.collect(&stack, 0, self.sp);
+        }
+        self.stack = stack;
+    }
+}
+
+/// How an exported function call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// It returned, with its result if it has one.
+    Return(Option<u64>),
+    /// The guest called `os.exit(code)`.
+    Exit(i32),
+}
+
+/// Grows the value stack to at least `need` slots (doubling), or reports out of memory.
+#[cold]
+#[inline(never)]
+fn grow(stack: &mut Vec<u64>, need: usize) -> Result<(), TrapKind> {
+    let target = need
+        .max(stack.len().saturating_mul(2))
+        .min(MAX_STACK_SLOTS.max(need));
+    let extra = target - stack.len();
+    stack
+        .try_reserve(extra)
+        .map_err(|_| TrapKind::OutOfMemory)?;
+    stack.resize(target, 0);
+    Ok(())
+}
+
+impl From<TrapKind> for Unwind {
+    fn from(kind: TrapKind) -> Unwind {
+        Unwind::Trap(Box::new(Trap::new(kind)))
+    }
+}
+
+/// Access to values, for embedders.
+impl Vm<'_> {
+    /// The string behind a `str` slot (for embedders reading results).
+    pub fn str_value(&self, v: u64) -> &str {
+        self.heap.str(v)
+    }
+
+    /// Allocates a string and returns its slot (for embedders passing arguments). It is not
+    /// a root: pass it to a call before the next allocation.
+    pub fn alloc_str(&mut self, s: &str) -> Result<u64, Trap> {
+        Ok(self.heap.alloc_str(s.into())? as u64)
+    }
+}

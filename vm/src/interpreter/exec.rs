@@ -1,0 +1,630 @@
+//! The dispatch loop: one exhaustive `match` on [`Instr`].
+//!
+//! The hot state (`pc`, `sp`, `base`, the current code slice) lives in locals and is
+//! re-fetched from the frame records only on calls and returns. The value stack is passed
+//! in as `&mut Vec<u64>` taken out of the `Vm`, so the optimiser knows no other path writes
+//! it. Instructions that allocate end with `gc!()`, the only place a collection can start
+//! (see the GC invariant in the parent module).
+
+use std::sync::Arc;
+
+use super::prepare::Op;
+use super::{Unwind, Vm};
+use crate::format::Instr;
+use crate::natives::Native;
+use crate::runtime::host::{HostContext, HostOutcome};
+use crate::runtime::{arrays, host, maps, natives, strings};
+use crate::trap::TrapKind;
+use crate::value_fmt::push_value;
+
+const fn internal(what: &'static str) -> TrapKind {
+    TrapKind::Internal { what }
+}
+
+impl Vm<'_> {
+    /// Runs the innermost frame (from its stored `pc`, with stack top `sp`) and everything
+    /// it calls, until the frame count drops back to `stop`; returns the result of the
+    /// frame that returned last.
+    pub(super) fn run(
+        &mut self,
+        stack: &mut Vec<u64>,
+        stop: usize,
+        sp: usize,
+    ) -> Result<Option<u64>, Unwind> {
+        let module = self.module.clone();
+        let funcs = &module.functions[..];
+        let Some(top) = self.frames.last().copied() else {
+            return Err(internal("run without a frame").into());
+        };
+        let Some(mut func) = funcs.get(top.func as usize) else {
+            return Err(internal("frame of a function index out of range").into());
+        };
+        let prepared = Arc::clone(&self.prepared);
+        let mut code: &[Op] = &prepared[top.func as usize];
+        let mut pc = top.pc;
+        let mut base = top.base;
+        let mut sp = sp;
+        // The stack as a plain slice (pointer and length in registers); re-derived after
+        // anything that may grow the `Vec`.
+        let mut st: &mut [u64] = &mut stack[..];
+
+        // Traps: `pc` has already moved past the failing instruction.
+        macro_rules! fail {
+            ($kind:expr) => {
+                return Err(self.trap($kind, Some(pc - 1)))
+            };
+        }
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(kind) => fail!(kind),
+                }
+            };
+        }
+        macro_rules! gc {
+            () => {
+                if self.heap.should_collect() {
+                    self.collect(st, pc, sp);
+                }
+            };
+        }
+        macro_rules! pop {
+            () => {{
+                sp -= 1;
+                st[sp]
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                let v = $v;
+                st[sp] = v;
+                sp += 1;
+            }};
+        }
+        macro_rules! top {
+            () => {
+                st[sp - 1]
+            };
+        }
+        macro_rules! ibin {
+            ($a:ident, $b:ident => $e:expr) => {{
+                let $b = st[sp - 1] as i64;
+                let $a = st[sp - 2] as i64;
+                st[sp - 2] = $e;
+                sp -= 1;
+            }};
+        }
+        macro_rules! fbin {
+            ($a:ident, $b:ident => $e:expr) => {{
+                let $b = f64::from_bits(st[sp - 1]);
+                let $a = f64::from_bits(st[sp - 2]);
+                st[sp - 2] = $e;
+                sp -= 1;
+            }};
+        }
+        macro_rules! sbin {
+            ($a:ident, $b:ident => $e:expr) => {{
+                let hb = st[sp - 1];
+                let ha = st[sp - 2];
+                let $a = self.heap.str(ha);
+                let $b = self.heap.str(hb);
+                st[sp - 2] = $e as u64;
+                sp -= 1;
+            }};
+        }
+
+        // Returns from the current frame with `result` to the caller (or out of this run).
+        macro_rules! ret {
+            ($result:expr) => {{
+                let result = $result;
+                if self.frames.len() == self.main_depth {
+                    let code = result.unwrap_or(0) as i64;
+                    if !(0..=255).contains(&code) {
+                        fail!(TrapKind::ExitCodeOutOfRange { code });
+                    }
+                }
+                let Some(done) = self.frames.pop() else {
+                    fail!(internal("return without a frame"));
+                };
+                if self.frames.len() <= stop {
+                    return Ok(result);
+                }
+                let Some(&caller) = self.frames.last() else {
+                    fail!(internal("return without a caller"));
+                };
+                sp = done.ret;
+                if let Some(v) = result {
+                    push!(v);
+                }
+                func = &funcs[caller.func as usize];
+                code = &prepared[caller.func as usize];
+                pc = caller.pc + 1;
+                base = caller.base;
+            }};
+        }
+
+        loop {
+            let Some(&op) = code.get(pc) else {
+                pc += 1;
+                fail!(internal("execution ran past the end of a function"));
+            };
+            pc += 1;
+            match op {
+                // ---- superinstructions (see `prepare`); `pc` already counts the first
+                Op::LocalLocal { op, a, b } => {
+                    push!(op.eval(st[base + a.get()], st[base + b.get()]));
+                    pc += 2;
+                }
+                Op::LocalConst { op, a, v } => {
+                    push!(op.eval(st[base + a.get()], v.get()));
+                    pc += 2;
+                }
+                Op::LocalLocalSet { op, a, b, dst } => {
+                    st[base + dst.get()] = op.eval(st[base + a.get()], st[base + b.get()]);
+                    pc += 3;
+                }
+                Op::LocalConstSet { op, a, dst, v } => {
+                    st[base + dst.get()] = op.eval(st[base + a.get()], v.get());
+                    pc += 3;
+                }
+                Op::LocalLocalJmpNot { op, a, b, target } => {
+                    if op.eval(st[base + a.get()], st[base + b.get()]) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 3;
+                    }
+                }
+                Op::LocalConstJmpNot { op, a, target, v } => {
+                    if op.eval(st[base + a.get()], v.get()) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 3;
+                    }
+                }
+                Op::CmpJmpNot { op, target } => {
+                    sp -= 2;
+                    if op.eval(st[sp], st[sp + 1]) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 1;
+                    }
+                }
+                Op::LocalLocalGet { a, b } => {
+                    st[sp] = st[base + a.get()];
+                    st[sp + 1] = st[base + b.get()];
+                    sp += 2;
+                    pc += 1;
+                }
+                Op::RetLocal { a } => {
+                    let v = st[base + a.get()];
+                    ret!(Some(v));
+                }
+
+                Op::I(Instr::Nop {}) => {}
+
+                // ---- constants
+                Op::I(Instr::IConst { value }) => push!(value as u64),
+                Op::I(Instr::FConst { value }) => push!(value.0),
+                Op::I(Instr::BConst { value }) => push!((value != 0) as u64),
+                Op::I(Instr::SConst { index }) => {
+                    let h = tri!(
+                        self.const_strs
+                            .get(index as usize)
+                            .copied()
+                            .ok_or(internal("string constant out of range"))
+                    );
+                    push!(h)
+                }
+                Op::I(Instr::FnRef { func }) => push!(func as u64),
+
+                // ---- locals, globals, stack shuffling
+                Op::I(Instr::LocalGet { index }) => push!(st[base + index as usize]),
+                Op::I(Instr::LocalSet { index }) => {
+                    let v = pop!();
+                    st[base + index as usize] = v;
+                }
+                Op::I(Instr::GlobalGet { index }) => {
+                    let i = index as usize;
+                    let v = self.globals[i];
+                    if v == 0 && module.global_is_ref.get(i).copied().unwrap_or(false) {
+                        let name = module.module.globals[i].name.clone();
+                        fail!(TrapKind::GlobalUninit { name });
+                    }
+                    push!(v)
+                }
+                Op::I(Instr::GlobalSet { index }) => {
+                    let v = pop!();
+                    self.globals[index as usize] = v;
+                }
+                Op::I(Instr::Pop {}) => sp -= 1,
+                Op::I(Instr::Dup {}) => push!(top!()),
+
+                // ---- int arithmetic
+                Op::I(Instr::IAdd {}) => ibin!(a, b => a.wrapping_add(b) as u64),
+                Op::I(Instr::ISub {}) => ibin!(a, b => a.wrapping_sub(b) as u64),
+                Op::I(Instr::IMul {}) => ibin!(a, b => a.wrapping_mul(b) as u64),
+                Op::I(Instr::IDiv {}) => {
+                    if top!() == 0 {
+                        fail!(TrapKind::DivisionByZero);
+                    }
+                    ibin!(a, b => a.wrapping_div(b) as u64)
+                }
+                Op::I(Instr::IRem {}) => {
+                    if top!() == 0 {
+                        fail!(TrapKind::DivisionByZero);
+                    }
+                    ibin!(a, b => a.wrapping_rem(b) as u64)
+                }
+                Op::I(Instr::INeg {}) => top!() = (top!() as i64).wrapping_neg() as u64,
+                Op::I(Instr::IAnd {}) => ibin!(a, b => (a & b) as u64),
+                Op::I(Instr::IOr {}) => ibin!(a, b => (a | b) as u64),
+                Op::I(Instr::IXor {}) => ibin!(a, b => (a ^ b) as u64),
+                Op::I(Instr::IShl {}) => ibin!(a, b => a.wrapping_shl(b as u32 & 63) as u64),
+                Op::I(Instr::IShr {}) => ibin!(a, b => a.wrapping_shr(b as u32 & 63) as u64),
+                Op::I(Instr::IEq {}) => ibin!(a, b => (a == b) as u64),
+                Op::I(Instr::INe {}) => ibin!(a, b => (a != b) as u64),
+                Op::I(Instr::ILt {}) => ibin!(a, b => (a < b) as u64),
+                Op::I(Instr::ILe {}) => ibin!(a, b => (a <= b) as u64),
+                Op::I(Instr::IGt {}) => ibin!(a, b => (a > b) as u64),
+                Op::I(Instr::IGe {}) => ibin!(a, b => (a >= b) as u64),
+
+                // ---- float arithmetic
+                Op::I(Instr::FAdd {}) => fbin!(a, b => (a + b).to_bits()),
+                Op::I(Instr::FSub {}) => fbin!(a, b => (a - b).to_bits()),
+                Op::I(Instr::FMul {}) => fbin!(a, b => (a * b).to_bits()),
+                Op::I(Instr::FDiv {}) => fbin!(a, b => (a / b).to_bits()),
+                Op::I(Instr::FRem {}) => fbin!(a, b => (a % b).to_bits()),
+                Op::I(Instr::FNeg {}) => top!() = (-f64::from_bits(top!())).to_bits(),
+                Op::I(Instr::FEq {}) => fbin!(a, b => (a == b) as u64),
+                Op::I(Instr::FNe {}) => fbin!(a, b => (a != b) as u64),
+                Op::I(Instr::FLt {}) => fbin!(a, b => (a < b) as u64),
+                Op::I(Instr::FLe {}) => fbin!(a, b => (a <= b) as u64),
+                Op::I(Instr::FGt {}) => fbin!(a, b => (a > b) as u64),
+                Op::I(Instr::FGe {}) => fbin!(a, b => (a >= b) as u64),
+
+                // ---- bool
+                Op::I(Instr::BNot {}) => top!() ^= 1,
+                Op::I(Instr::BEq {}) => ibin!(a, b => (a == b) as u64),
+                Op::I(Instr::BNe {}) => ibin!(a, b => (a != b) as u64),
+
+                // ---- strings
+                Op::I(Instr::SConcat {}) => {
+                    let b = pop!();
+                    let a = top!();
+                    top!() = tri!(strings::concat(&mut self.heap, a, b));
+                    gc!();
+                }
+                Op::I(Instr::SEq {}) => sbin!(a, b => a == b),
+                Op::I(Instr::SNe {}) => sbin!(a, b => a != b),
+                Op::I(Instr::SLt {}) => sbin!(a, b => a < b),
+                Op::I(Instr::SLe {}) => sbin!(a, b => a <= b),
+                Op::I(Instr::SGt {}) => sbin!(a, b => a > b),
+                Op::I(Instr::SGe {}) => sbin!(a, b => a >= b),
+                Op::I(Instr::SSplit { type_: _ }) => {
+                    let sep = pop!();
+                    let s = top!();
+                    top!() = tri!(strings::split(&mut self.heap, s, sep));
+                    gc!();
+                }
+                Op::I(Instr::SChars { type_: _ }) => {
+                    let s = top!();
+                    top!() = tri!(strings::chars(&mut self.heap, s));
+                    gc!();
+                }
+
+                // ---- identity comparison
+                Op::I(Instr::REq {}) => ibin!(a, b => (a == b) as u64),
+                Op::I(Instr::RNe {}) => ibin!(a, b => (a != b) as u64),
+
+                // ---- conversions
+                Op::I(Instr::IToF {}) => top!() = (top!() as i64 as f64).to_bits(),
+                // `as` saturates and maps NaN to 0, exactly the language's `int(f)`.
+                Op::I(Instr::FToI {}) => top!() = f64::from_bits(top!()) as i64 as u64,
+                Op::I(Instr::ToStr { type_ }) => {
+                    let kind = self.layouts.kind(type_);
+                    if kind != crate::heap::ValKind::Str {
+                        let mut text = String::new();
+                        push_value(&mut text, &self.heap, &module.module, kind, top!());
+                        top!() = tri!(self.heap.alloc_str(text.into())) as u64;
+                        gc!();
+                    }
+                }
+
+                // ---- control
+                Op::I(Instr::Jmp { target }) => pc = target as usize,
+                Op::I(Instr::JmpIf { target }) => {
+                    if pop!() != 0 {
+                        pc = target as usize;
+                    }
+                }
+                Op::I(Instr::JmpIfNot { target }) => {
+                    if pop!() == 0 {
+                        pc = target as usize;
+                    }
+                }
+                Op::I(Instr::Ret {}) => {
+                    let result = if func.result.is_some() {
+                        Some(st[sp - 1])
+                    } else {
+                        None
+                    };
+                    ret!(result);
+                }
+                Op::I(Instr::Call { func: callee }) => {
+                    let Some(f) = funcs.get(callee as usize) else {
+                        fail!(internal("call of a function index out of range"));
+                    };
+                    let new_base = sp - f.param_count as usize;
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = pc - 1;
+                    }
+                    sp = tri!(self.push_frame(stack, callee, f, new_base, new_base));
+                    st = &mut stack[..];
+                    func = f;
+                    code = &prepared[callee as usize];
+                    pc = 0;
+                    base = new_base;
+                }
+                Op::I(Instr::CallRef { type_ }) => {
+                    let nargs = self.layouts.param_count(type_);
+                    let new_base = sp - nargs;
+                    let callee = st[new_base - 1] as u32;
+                    let Some(f) = funcs.get(callee as usize) else {
+                        fail!(internal("call.ref of a function index out of range"));
+                    };
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = pc - 1;
+                    }
+                    sp = tri!(self.push_frame(stack, callee, f, new_base, new_base - 1));
+                    st = &mut stack[..];
+                    func = f;
+                    code = &prepared[callee as usize];
+                    pc = 0;
+                    base = new_base;
+                }
+                Op::I(Instr::CallHost { import }) => {
+                    let Some(&hf) = self.imports.get(import as usize) else {
+                        fail!(internal("import out of range"));
+                    };
+                    let n = hf.params().len();
+                    let cx = HostContext {
+                        heap: &mut self.heap,
+                        args: &self.config.args,
+                    };
+                    let outcome = tri!(host::call(hf, &st[sp - n..sp], cx));
+                    sp -= n;
+                    match outcome {
+                        HostOutcome::Return(Some(v)) => push!(v),
+                        HostOutcome::Return(None) => {}
+                        HostOutcome::Exit(code) => return Err(Unwind::Exit(code)),
+                    }
+                    gc!();
+                }
+                Op::I(Instr::CallNative { native }) => {
+                    let Some(n) = Native::from_id(native) else {
+                        fail!(internal("unknown native"));
+                    };
+                    let k = n.params().len();
+                    let r = tri!(natives::call(
+                        n,
+                        &st[sp - k..sp],
+                        &mut self.heap,
+                        &mut self.out
+                    ));
+                    sp -= k;
+                    if let Some(v) = r {
+                        push!(v);
+                    }
+                    gc!();
+                }
+
+                // ---- arrays
+                Op::I(Instr::ArrNew { type_, count }) => {
+                    let n = count as usize;
+                    let elem = self.layouts.elem(type_);
+                    let h = tri!(arrays::new_array(&mut self.heap, elem, &st[sp - n..sp]));
+                    sp -= n;
+                    push!(h);
+                    gc!();
+                }
+                Op::I(Instr::ArrFill { type_ }) => {
+                    let v = pop!();
+                    let n = top!() as i64;
+                    let elem = self.layouts.elem(type_);
+                    top!() = tri!(arrays::fill(&mut self.heap, elem, n, v));
+                    gc!();
+                }
+                Op::I(Instr::ArrGet {}) => {
+                    let i = pop!() as i64;
+                    top!() = tri!(arrays::get(&self.heap, top!(), i));
+                }
+                Op::I(Instr::ArrSet {}) => {
+                    let v = pop!();
+                    let i = pop!() as i64;
+                    let a = pop!();
+                    tri!(arrays::set(&mut self.heap, a, i, v));
+                }
+                Op::I(Instr::ArrLen {}) => {
+                    top!() = tri!(self.heap.array(top!())).items.len() as u64;
+                }
+                Op::I(Instr::ArrPush {}) => {
+                    let v = pop!();
+                    let a = pop!();
+                    tri!(arrays::push(&mut self.heap, a, v));
+                    gc!();
+                }
+                Op::I(Instr::ArrPop {}) => top!() = tri!(arrays::pop(&mut self.heap, top!())),
+                Op::I(Instr::ArrInsert {}) => {
+                    let v = pop!();
+                    let i = pop!() as i64;
+                    let a = pop!();
+                    tri!(arrays::insert(&mut self.heap, a, i, v));
+                    gc!();
+                }
+                Op::I(Instr::ArrRemove {}) => {
+                    let i = pop!() as i64;
+                    top!() = tri!(arrays::remove(&mut self.heap, top!(), i));
+                }
+                Op::I(Instr::ArrSlice {}) => {
+                    let end = pop!() as i64;
+                    let start = pop!() as i64;
+                    top!() = tri!(arrays::slice(&mut self.heap, top!(), start, end));
+                    gc!();
+                }
+                Op::I(Instr::ArrContains {}) => {
+                    let v = pop!();
+                    top!() = (tri!(arrays::index_of(&self.heap, top!(), v)) >= 0) as u64;
+                }
+                Op::I(Instr::ArrIndexOf {}) => {
+                    let v = pop!();
+                    top!() = tri!(arrays::index_of(&self.heap, top!(), v)) as u64;
+                }
+                Op::I(Instr::ArrReverse {}) => {
+                    let a = pop!();
+                    tri!(arrays::reverse(&mut self.heap, a));
+                }
+                Op::I(Instr::ArrSort {}) => {
+                    let a = pop!();
+                    tri!(arrays::sort(&mut self.heap, a));
+                }
+                Op::I(Instr::ArrSortBy {}) => {
+                    // The array and comparator stay on the operand stack (rooted by this
+                    // instruction's stack map) while guest comparators run above them.
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = pc - 1;
+                    }
+                    let f = st[sp - 1] as u32;
+                    let a = st[sp - 2];
+                    self.sort_by(stack, sp, a, f)?;
+                    st = &mut stack[..];
+                    sp -= 2;
+                }
+                Op::I(Instr::ArrJoin {}) => {
+                    let sep = pop!();
+                    top!() = tri!(strings::join(&mut self.heap, top!(), sep));
+                    gc!();
+                }
+
+                // ---- maps
+                Op::I(Instr::MapNew { type_, count }) => {
+                    let n = count as usize * 2;
+                    let (k, v) = self.layouts.map_kinds(type_);
+                    let h = tri!(maps::new_map(&mut self.heap, k, v, &st[sp - n..sp]));
+                    sp -= n;
+                    push!(h);
+                    gc!();
+                }
+                Op::I(Instr::MapGet {}) => {
+                    let k = pop!();
+                    top!() = tri!(maps::get(&self.heap, top!(), k));
+                }
+                Op::I(Instr::MapGetOr {}) => {
+                    let d = pop!();
+                    let k = pop!();
+                    top!() = tri!(maps::get_or(&self.heap, top!(), k, d));
+                }
+                Op::I(Instr::MapSet {}) => {
+                    let v = pop!();
+                    let k = pop!();
+                    let m = pop!();
+                    tri!(self.heap.map_set(m, k, v));
+                    gc!();
+                }
+                Op::I(Instr::MapHas {}) => {
+                    let k = pop!();
+                    top!() = tri!(maps::has(&self.heap, top!(), k)) as u64;
+                }
+                Op::I(Instr::MapRemove {}) => {
+                    let k = pop!();
+                    top!() = tri!(maps::remove(&mut self.heap, top!(), k));
+                }
+                Op::I(Instr::MapLen {}) => top!() = tri!(self.heap.map(top!())).len() as u64,
+                Op::I(Instr::MapKeys { type_: _ }) => {
+                    top!() = tri!(maps::to_array(&mut self.heap, top!(), false));
+                    gc!();
+                }
+                Op::I(Instr::MapValues { type_: _ }) => {
+                    top!() = tri!(maps::to_array(&mut self.heap, top!(), true));
+                    gc!();
+                }
+                Op::I(Instr::MapKeyAt {}) => {
+                    let i = pop!() as i64;
+                    top!() = tri!(maps::at(&self.heap, top!(), i, false));
+                }
+                Op::I(Instr::MapValueAt {}) => {
+                    let i = pop!() as i64;
+                    top!() = tri!(maps::at(&self.heap, top!(), i, true));
+                }
+
+                // ---- structs
+                Op::I(Instr::StructNew { type_ }) => {
+                    let n = self.layouts.fields(type_).len();
+                    let fields: Box<[u64]> = st[sp - n..sp].into();
+                    let h = tri!(self.heap.alloc_struct(type_, fields));
+                    sp -= n;
+                    push!(h as u64);
+                    gc!();
+                }
+                Op::I(Instr::FieldGet { index }) => {
+                    let s = tri!(self.heap.struct_(top!()));
+                    top!() = tri!(
+                        s.fields
+                            .get(index as usize)
+                            .copied()
+                            .ok_or(internal("field index out of range"))
+                    );
+                }
+                Op::I(Instr::FieldSet { index }) => {
+                    let v = pop!();
+                    let s = pop!();
+                    let obj = tri!(self.heap.struct_mut(s));
+                    let slot = tri!(
+                        obj.fields
+                            .get_mut(index as usize)
+                            .ok_or(internal("field index out of range"))
+                    );
+                    *slot = v;
+                }
+            }
+        }
+    }
+
+    /// `xs.sort_by(f)`: a stable merge sort of a snapshot of the elements, calling the guest
+    /// comparator `f` for each comparison, then storing the sorted snapshot back. The
+    /// snapshot is rooted in `temp_roots` for the duration, so the comparator may allocate
+    /// (and even mutate `xs` through another path) without anything being freed under us.
+    fn sort_by(&mut self, stack: &mut Vec<u64>, sp: usize, arr: u64, f: u32) -> Result<(), Unwind> {
+        if self.reentry >= super::MAX_NATIVE_REENTRY {
+            let limit = self.config.max_call_depth;
+            return Err(self.trap(TrapKind::StackOverflow { limit }, None));
+        }
+        let (mut items, is_ref) = match self.heap.array(arr) {
+            Ok(a) => (a.items.clone(), a.elem.is_ref()),
+            Err(kind) => return Err(self.trap(kind, None)),
+        };
+        let mark = self.temp_roots.len();
+        if is_ref {
+            self.temp_roots.extend_from_slice(&items);
+        }
+        self.reentry += 1;
+        let result: Result<(), Unwind> = arrays::merge_sort_by(&mut items, |x, y| {
+            let r = self.call_in(stack, sp, f, &[x, y])?;
+            Ok((r.unwrap_or(0) as i64).cmp(&0))
+        });
+        self.reentry -= 1;
+        self.temp_roots.truncate(mark);
+        result?;
+        match self.heap.array_mut(arr) {
+            Ok(a) => {
+                let before = a.items.capacity();
+                a.items.clear();
+                a.items.extend_from_slice(&items);
+                let grown = a.items.capacity().saturating_sub(before);
+                self.heap.account(grown * 8);
+                Ok(())
+            }
+            Err(kind) => Err(self.trap(kind, None)),
+        }
+    }
+}
