@@ -5,9 +5,9 @@
 //! ([`compiler`] and [`vm`]) and offers the few calls that cover the common path:
 //!
 //! ```no_run
-//! let module = rvm::compile_file("examples/hello.src").map_err(|e| e.render_short())?;
-//! let verified = rvm::verify(module)?;
-//! let status = rvm::run(&verified, &rvm::RunOptions::default());
+//! let compiled = rvm::compile_file("examples/hello.src")?;
+//! let verified = rvm::verify(compiled.module)?;
+//! let status = rvm::run(verified.into(), &rvm::RunOptions::default())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -20,30 +20,35 @@
 #![deny(missing_docs)]
 
 pub mod cli;
-mod engine;
 
-use std::fmt;
+use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use rvm_compiler as compiler;
 pub use rvm_vm as vm;
 
-use rvm_vm::format::{DecodeError, Module};
-use rvm_vm::verified::VerifiedModule;
+pub use rvm_compiler::{CompileFailure, Compiled};
+pub use rvm_vm::trap::{Trap, TrapKind};
+pub use rvm_vm::verifier::VerifyError;
 
-pub use engine::{CompileError, VerifyError};
+use rvm_vm::format::{DecodeError, Module};
+use rvm_vm::interpreter::{Vm, VmConfig};
+use rvm_vm::verified::VerifiedModule;
 
 /// Compiles the source file at `path`, following its imports, into a bytecode module.
 ///
-/// The module is not verified yet; pass it to [`verify`] before running it.
-pub fn compile_file(path: impl AsRef<Path>) -> Result<Module, CompileError> {
-    engine::compile_path(path.as_ref())
+/// The module is not verified yet; pass it to [`verify`] before running it. The error holds
+/// every diagnostic found, renderable with
+/// [`Diagnostics::render`](compiler::diagnostics::Diagnostics::render).
+pub fn compile_file(path: impl AsRef<Path>) -> Result<Compiled, CompileFailure> {
+    rvm_compiler::compile_path(path.as_ref())
 }
 
 /// Compiles source text held in memory. `name` is the file name shown in diagnostics and
-/// the base for resolving imports.
-pub fn compile_source(name: &str, text: &str) -> Result<Module, CompileError> {
-    engine::compile_source(name, text)
+/// where relative imports start from (they are read from the file system).
+pub fn compile_source(name: &str, text: &str) -> Result<Compiled, CompileFailure> {
+    rvm_compiler::compile_source(name, text, &rvm_compiler::program::FsLoader)
 }
 
 /// Why bytes could not be turned into a runnable module.
@@ -57,15 +62,15 @@ pub enum LoadError {
     Verify(#[from] VerifyError),
 }
 
-/// Decodes and verifies a `.bc` file's bytes.
+/// Decodes and verifies a `.bc` file's bytes: the only way from bytes to a runnable module.
 pub fn load_bytecode(bytes: &[u8]) -> Result<VerifiedModule, LoadError> {
     let module = rvm_vm::format::decode(bytes)?;
-    Ok(engine::verify(module)?)
+    Ok(rvm_vm::verifier::verify(module)?)
 }
 
 /// Verifies a module (for example one just compiled), so that it can be run.
 pub fn verify(module: Module) -> Result<VerifiedModule, VerifyError> {
-    engine::verify(module)
+    rvm_vm::verifier::verify(module)
 }
 
 /// Which execution tiers a run may use.
@@ -118,61 +123,35 @@ impl Default for RunOptions {
     }
 }
 
-/// A runtime trap: what went wrong and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Trap {
-    /// The message, e.g. `division by zero`.
-    pub message: String,
-    /// Whether the trap is a stack overflow (exit code 71 rather than 70).
-    pub stack_overflow: bool,
-    /// The call stack, innermost frame first.
-    pub frames: Vec<Frame>,
+/// Runs a verified module with the process's standard output and error: its global
+/// initialiser, then `main`. Returns the exit status: `main`'s result when it returns an
+/// `int`, the code given to `os.exit`, or 0. A trap's exit code is [`Trap::exit_code`].
+pub fn run(module: Arc<VerifiedModule>, options: &RunOptions) -> Result<u8, Trap> {
+    run_with_output(
+        module,
+        options,
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+    )
 }
 
-/// One frame of a trap's stack trace.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
-    /// The bytecode function's name (`main`, `Point.norm`, `$init`).
-    pub function: String,
-    /// The source position, when the module has line information for it.
-    pub position: Option<Position>,
-}
-
-/// A position in a source file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Position {
-    /// The file name as recorded by the compiler.
-    pub file: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-}
-
-impl fmt::Display for Trap {
-    /// The trap report exactly as `rvm` prints it on standard error (without a final
-    /// newline): `runtime error: MSG` then one `    at FUNCTION (FILE:LINE:COLUMN)` line per
-    /// frame, innermost first.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "runtime error: {}", self.message)?;
-        for frame in &self.frames {
-            match &frame.position {
-                Some(p) => write!(
-                    f,
-                    "\n    at {} ({}:{}:{})",
-                    frame.function, p.file, p.line, p.column
-                )?,
-                None => write!(f, "\n    at {}", frame.function)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Trap {}
-
-/// Runs a verified module: its global initialiser, then `main`. Returns the exit status:
-/// `main`'s result when it returns an `int`, the code given to `os.exit`, or 0.
-pub fn run(module: &VerifiedModule, options: &RunOptions) -> Result<u8, Trap> {
-    engine::run(module, options)
+/// Like [`run`], writing the program's output to the given streams (for example to capture
+/// it in memory with [`vm::interpreter::SharedBuffer`]).
+pub fn run_with_output(
+    module: Arc<VerifiedModule>,
+    options: &RunOptions,
+    stdout: Box<dyn Write + Send>,
+    stderr: Box<dyn Write + Send>,
+) -> Result<u8, Trap> {
+    let config = VmConfig {
+        max_call_depth: options.max_stack as usize,
+        gc_stress: options.gc_stress,
+        args: options.args.clone(),
+    };
+    // Every JIT mode interprets until the JIT tier exists.
+    let _ = options.jit;
+    let mut vm = Vm::new(module, config, stdout, stderr)?;
+    let code = vm.run_main()?;
+    // The VM guarantees 0..=255 (anything else is a trap); clamp rather than trust blindly.
+    Ok(u8::try_from(code).unwrap_or(u8::MAX))
 }

@@ -8,7 +8,7 @@ use rvm_vm::format::{MAGIC, Module};
 use rvm_vm::verified::VerifiedModule;
 
 use super::{ColorChoice, Failure, MessageFormat, exit, output};
-use crate::{CompileError, LoadError};
+use crate::{CompileFailure, Compiled, LoadError};
 
 /// The text of an I/O error without Rust's ` (os error N)` suffix.
 pub(crate) fn io_reason(err: &io::Error) -> String {
@@ -59,52 +59,71 @@ pub(crate) fn invalid_bytecode(path: &Path, why: impl std::fmt::Display) -> Fail
     )
 }
 
-/// Prints compile diagnostics to standard error and returns the exit-65 failure.
+/// Prints diagnostics to standard error in the chosen format.
+fn print_diagnostics(
+    diagnostics: &rvm_compiler::diagnostics::Diagnostics,
+    sources: &rvm_compiler::diagnostics::SourceMap,
+    format: MessageFormat,
+    color: ColorChoice,
+) {
+    let text = match format {
+        MessageFormat::Human => diagnostics.render(sources, color.for_stderr()),
+        MessageFormat::Short => diagnostics.render_short(sources),
+    };
+    output::stderr(&text);
+}
+
+/// Prints compile diagnostics and returns the exit-65 failure.
 pub(crate) fn report_compile_error(
-    tool: &str,
-    path: &Path,
-    err: &CompileError,
+    err: &CompileFailure,
     format: MessageFormat,
     color: ColorChoice,
 ) -> Failure {
-    match format {
-        MessageFormat::Human => {
-            output::stderr(&err.render(color.for_stderr()));
-            let n = err.error_count();
-            output::stderr(&format!(
-                "{tool}: could not compile `{}` ({n} error{})\n",
-                path.display(),
-                if n == 1 { "" } else { "s" }
-            ));
-        }
-        MessageFormat::Short => output::stderr(&err.render_short()),
-    }
+    print_diagnostics(&err.diagnostics, &err.sources, format, color);
     Failure::silent(exit::COMPILE)
 }
 
-/// Compiles a source file; diagnostics are printed, failure is exit code 65.
+/// Compiles a source file; diagnostics are printed, failure is exit code 65. Warnings are
+/// printed when `warnings` is true (by `rvmc`; `rvm` runs the program without them).
 pub(crate) fn compile(
-    tool: &str,
     path: &Path,
     format: MessageFormat,
     color: ColorChoice,
+    warnings: bool,
 ) -> Result<Module, Failure> {
-    crate::compile_file(path).map_err(|e| report_compile_error(tool, path, &e, format, color))
+    match crate::compile_file(path) {
+        Ok(Compiled {
+            module,
+            sources,
+            warnings: found,
+        }) => {
+            if warnings && !found.items.is_empty() {
+                print_diagnostics(&found, &sources, format, color);
+            }
+            Ok(module)
+        }
+        Err(e) => Err(report_compile_error(&e, format, color)),
+    }
 }
 
-/// Reads a program (source or bytecode) and returns its module without verifying it.
-pub(crate) fn load_unverified(tool: &str, path: &Path) -> Result<Module, Failure> {
+/// Reads a program (source or bytecode) and returns its module, not verified, with the
+/// size of its encoding.
+pub(crate) fn load_unverified(path: &Path) -> Result<(Module, usize), Failure> {
     let bytes = read(path)?;
     match classify(path, bytes)? {
-        Program::Bytecode(bytes) => {
-            rvm_vm::format::decode(&bytes).map_err(|e| invalid_bytecode(path, e))
+        Program::Bytecode(bytes) => rvm_vm::format::decode(&bytes)
+            .map(|m| (m, bytes.len()))
+            .map_err(|e| invalid_bytecode(path, e)),
+        Program::Source => {
+            let module = compile(path, MessageFormat::Human, ColorChoice::Auto, false)?;
+            let size = rvm_vm::format::encode(&module).len();
+            Ok((module, size))
         }
-        Program::Source => compile(tool, path, MessageFormat::Human, ColorChoice::Auto),
     }
 }
 
 /// Reads a program (source or bytecode) and returns it verified, ready to run.
-pub(crate) fn load_verified(tool: &str, path: &Path) -> Result<VerifiedModule, Failure> {
+pub(crate) fn load_verified(path: &Path) -> Result<VerifiedModule, Failure> {
     let bytes = read(path)?;
     match classify(path, bytes)? {
         Program::Bytecode(bytes) => crate::load_bytecode(&bytes).map_err(|e| match e {
@@ -112,7 +131,7 @@ pub(crate) fn load_verified(tool: &str, path: &Path) -> Result<VerifiedModule, F
             LoadError::Verify(e) => invalid_bytecode(path, e),
         }),
         Program::Source => {
-            let module = compile(tool, path, MessageFormat::Human, ColorChoice::Auto)?;
+            let module = compile(path, MessageFormat::Human, ColorChoice::Auto, false)?;
             crate::verify(module).map_err(|e| internal_verify_error(path, e))
         }
     }

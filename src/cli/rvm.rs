@@ -5,7 +5,7 @@
 //! `rvm app.bc --help` passes `--help` to `app`.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -157,12 +157,12 @@ pub fn execute(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Some(Command::Run(RunCommand { run, program })) => run_program(&run, program),
         Some(Command::Disasm { file }) => {
-            let module = input::load_unverified("rvm", &file)?;
-            print(&crate::engine::disassemble(&module))
+            let (module, _) = input::load_unverified(&file)?;
+            print(&rvm_vm::format::disasm::disassemble(&module))
         }
         Some(Command::Inspect { file }) => {
-            let module = input::load_unverified("rvm", &file)?;
-            print(&crate::engine::inspect(&module))
+            let (module, size) = input::load_unverified(&file)?;
+            print(&rvm_vm::format::disasm::inspect(&module, size))
         }
         None if cli.program.is_empty() => {
             let help = Cli::command().render_help().to_string();
@@ -191,14 +191,14 @@ fn run_program(flags: &RunFlags, mut program: Vec<OsString>) -> Result<u8, Failu
         ));
     }
     let args = program_args(program)?;
-    let module = input::load_verified("rvm", &file)?;
+    let module = input::load_verified(&file)?;
     let options = RunOptions {
         args,
         jit: flags.jit.into(),
         max_stack: flags.max_stack,
         gc_stress: flags.gc_stress,
     };
-    run_verified(&file, &module, &options)
+    run_verified(module, &options)
 }
 
 /// The program's arguments must be UTF-8 (they become `str` values).
@@ -220,20 +220,17 @@ fn program_args(raw: Vec<OsString>) -> Result<Vec<String>, Failure> {
         .collect()
 }
 
+/// Runs the module; a trap is reported on standard error in the contract's format.
 fn run_verified(
-    _file: &Path,
-    module: &rvm_vm::verified::VerifiedModule,
+    module: rvm_vm::verified::VerifiedModule,
     options: &RunOptions,
 ) -> Result<u8, Failure> {
-    match crate::run(module, options) {
+    match crate::run(std::sync::Arc::new(module), options) {
         Ok(code) => Ok(code),
         Err(trap) => {
-            output::stderr(&format!("{trap}\n"));
-            Err(Failure::silent(if trap.stack_overflow {
-                exit::STACK_OVERFLOW
-            } else {
-                exit::TRAP
-            }))
+            output::stderr(&trap.to_string());
+            let code = u8::try_from(trap.exit_code()).unwrap_or(exit::TRAP);
+            Err(Failure::silent(code))
         }
     }
 }

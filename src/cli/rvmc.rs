@@ -153,7 +153,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
 /// Compiles and verifies (a module that fails verification is a compiler bug).
 fn compile(file: &Path, report: ReportFlags) -> Result<rvm_vm::format::Module, Failure> {
     input::read(file)?;
-    let module = input::compile("rvmc", file, report.message_format, report.color)?;
+    let module = input::compile(file, report.message_format, report.color, true)?;
     crate::verify(module.clone()).map_err(|e| input::internal_verify_error(file, e))?;
     Ok(module)
 }
