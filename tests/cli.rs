@@ -510,8 +510,13 @@ fn short_message_format_is_one_line_per_error() {
     ]);
     assert_code(&out, 65);
     let err = stderr(&out);
-    let lines: Vec<&str> = err.lines().collect();
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
     assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        err.lines()
+            .all(|l| l.contains(": error: ") || l.contains(": warning: ")),
+        "only diagnostic lines:\n{err}"
+    );
     let shown = src.display().to_string();
     assert!(lines[0].starts_with(&format!("{shown}:2:")), "{err}");
     assert!(lines[0].contains(": error: "), "{err}");
