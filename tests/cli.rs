@@ -569,6 +569,27 @@ fn build_writes_next_to_the_source_or_to_o() {
 }
 
 #[test]
+fn warnings_are_shown_by_rvmc_but_not_when_running() {
+    let dir = scratch("warnings");
+    let src = write(
+        &dir,
+        "unused.src",
+        "fn main() {\n    let x = 1;\n    println(\"ok\");\n}\n",
+    );
+    let out = rvm([&src]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "ok\n");
+    assert_eq!(stderr(&out), "", "running shows no warnings");
+    let out = rvmc([
+        "check".as_ref(),
+        "--message-format=short".as_ref(),
+        src.as_os_str(),
+    ]);
+    assert_code(&out, 0);
+    assert!(stderr(&out).contains(":2:9: warning: "), "{}", stderr(&out));
+}
+
+#[test]
 fn build_to_an_unwritable_place_exits_66() {
     let dir = scratch("unwritable");
     let src = write(&dir, "ok.src", "fn main() {\n}\n");
