@@ -569,6 +569,20 @@ fn build_writes_next_to_the_source_or_to_o() {
 }
 
 #[test]
+fn rvmc_refuses_bytecode_input() {
+    let dir = scratch("rvmc_bytecode");
+    let path = dir.join("hello.bc");
+    std::fs::write(&path, encode(&hello_module())).unwrap();
+    let out = rvmc([Path::new("build"), path.as_path()]);
+    assert_code(&out, 64);
+    assert!(
+        stderr(&out).contains("already bytecode"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn warnings_are_shown_by_rvmc_but_not_when_running() {
     let dir = scratch("warnings");
     let src = write(

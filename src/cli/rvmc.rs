@@ -152,7 +152,15 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
 
 /// Compiles and verifies (a module that fails verification is a compiler bug).
 fn compile(file: &Path, report: ReportFlags) -> Result<rvm_vm::format::Module, Failure> {
-    input::read(file)?;
+    if input::read(file)?.starts_with(&rvm_vm::format::MAGIC) {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "`{}` is already bytecode (rvmc compiles source files)",
+                file.display()
+            ),
+        ));
+    }
     let module = input::compile(file, report.message_format, report.color, true)?;
     crate::verify(module.clone()).map_err(|e| input::internal_verify_error(file, e))?;
     Ok(module)
