@@ -133,6 +133,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             output,
             report,
         } => {
+            let module = compile(&file, report)?;
             let out = output.unwrap_or_else(|| file.with_extension("bc"));
             if out == file {
                 return Err(Failure::new(
@@ -143,7 +144,6 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                     ),
                 ));
             }
-            let module = compile(&file, report)?;
             write_output(&out, &rvm_vm::format::encode(&module))
         }
         Command::Check { file, report } => compile(&file, report).map(|_| ()),
