@@ -568,6 +568,30 @@ fn build_writes_next_to_the_source_or_to_o() {
     assert!(stdout(&out).is_empty() && stderr(&out).is_empty());
 }
 
+#[cfg(unix)]
+#[test]
+fn non_utf8_program_arguments_are_usage_errors() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("non_utf8_args");
+    let path = dir.join("hello.bc");
+    std::fs::write(&path, encode(&hello_module())).unwrap();
+    let bad = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let out = rvm([path.as_os_str(), bad]);
+    assert_code(&out, 64);
+    assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+}
+
+#[test]
+fn non_utf8_source_is_a_compile_error() {
+    let dir = scratch("non_utf8_source");
+    let path = dir.join("latin1.src");
+    std::fs::write(&path, b"fn main() {\n    println(\"caf\xe9\");\n}\n").unwrap();
+    let out = rvm([&path]);
+    assert_code(&out, 65);
+    assert!(stderr(&out).contains("UTF-8"), "{}", stderr(&out));
+    assert_no_panic(&out);
+}
+
 #[test]
 fn rvmc_refuses_bytecode_input() {
     let dir = scratch("rvmc_bytecode");
