@@ -32,6 +32,8 @@ pub mod exit {
     pub const TRAP: u8 = 70;
     /// The program exceeded the call depth limit.
     pub const STACK_OVERFLOW: u8 = 71;
+    /// The program asked for more memory than the process can get.
+    pub const OUT_OF_MEMORY: u8 = 72;
 }
 
 /// A failed tool run: the exit code and the message for standard error.

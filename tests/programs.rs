@@ -143,7 +143,9 @@ fn check_run(label: &str, exp: &Expectations, out: &Output) -> Result<(), String
         problems.push(stdout_diff(&exp.stdout, &actual));
     }
     let want_code = match &exp.runtime_error {
+        Some(_) if exp.exit.is_some() => exp.exit.unwrap_or(70),
         Some(msg) if msg.starts_with("stack overflow") => 71,
+        Some(msg) if msg == "out of memory" => 72,
         Some(_) => 70,
         None => exp.exit.unwrap_or(0),
     };

@@ -25,7 +25,8 @@ Exit codes:
   0-255  the program's own (main's result or os.exit)
   64     usage error            65  compile error (source input)
   66     cannot read the file   67  invalid bytecode (decode or verification)
-  70     runtime trap           71  stack overflow (call depth limit)";
+  70     runtime trap           71  stack overflow (call depth limit)
+  72     out of memory";
 
 /// Command-line interface of `rvm`.
 #[derive(Debug, Parser)]
