@@ -12,6 +12,7 @@ mod input;
 mod output;
 
 use std::fmt;
+use std::io::IsTerminal;
 
 /// Exit codes shared by `rvm` and `rvmc` (documented in the README and the spec).
 ///
@@ -34,6 +35,38 @@ pub mod exit {
     pub const STACK_OVERFLOW: u8 = 71;
     /// The program asked for more memory than the process can get.
     pub const OUT_OF_MEMORY: u8 = 72;
+}
+
+/// Prints a clap outcome: help and version to standard output (exit 0), errors to standard
+/// error (exit 64, the usage-error code, rather than clap's 2).
+pub(crate) fn report_clap_error(e: clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    let ensure_newline = |mut s: String| {
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s
+    };
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let text = if std::io::stdout().is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            output::stdout(&ensure_newline(text));
+            exit::OK
+        }
+        _ => {
+            let text = if std::io::stderr().is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            output::stderr(&ensure_newline(text));
+            exit::USAGE
+        }
+    }
 }
 
 /// A failed tool run: the exit code and the message for standard error.
@@ -84,7 +117,6 @@ pub enum ColorChoice {
 impl ColorChoice {
     /// Whether to colour output written to standard error.
     pub fn for_stderr(self) -> bool {
-        use std::io::IsTerminal;
         match self {
             ColorChoice::Auto => std::io::stderr().is_terminal(),
             ColorChoice::Always => true,

@@ -149,7 +149,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, u8> {
     let matches = Cli::command().try_get_matches_from(args);
     match matches.and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => Ok(cli),
-        Err(e) => Err(super::rvmc::report_clap_error(e)),
+        Err(e) => Err(super::report_clap_error(e)),
     }
 }
 

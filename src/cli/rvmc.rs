@@ -1,7 +1,6 @@
 //! `rvmc`: compile source to bytecode (`build`) or only check it (`check`).
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -80,7 +79,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let matches = Cli::command().try_get_matches_from(args);
     let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
-        Err(e) => return report_clap_error(e),
+        Err(e) => return super::report_clap_error(e),
     };
     match execute(cli) {
         Ok(()) => exit::OK,
@@ -89,38 +88,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 output::stderr(&format!("rvmc: {}\n", f.message));
             }
             f.code
-        }
-    }
-}
-
-/// Prints a clap outcome: help and version to standard output (exit 0), errors to standard
-/// error (exit 64, the usage-error code, rather than clap's 2).
-pub(crate) fn report_clap_error(e: clap::Error) -> u8 {
-    use clap::error::ErrorKind;
-    let ensure_newline = |mut s: String| {
-        if !s.ends_with('\n') {
-            s.push('\n');
-        }
-        s
-    };
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let text = if std::io::stdout().is_terminal() {
-                e.render().ansi().to_string()
-            } else {
-                e.render().to_string()
-            };
-            output::stdout(&ensure_newline(text));
-            exit::OK
-        }
-        _ => {
-            let text = if std::io::stderr().is_terminal() {
-                e.render().ansi().to_string()
-            } else {
-                e.render().to_string()
-            };
-            output::stderr(&ensure_newline(text));
-            exit::USAGE
         }
     }
 }
