@@ -588,3 +588,67 @@ fn exported_functions_can_be_called_repeatedly() {
     assert!(vm.call_export("nope", &[]).is_err());
     assert!(vm.call_export("div", &[1]).is_err());
 }
+
+#[test]
+fn fused_array_access_traps_at_the_arr_get() {
+    let mut b = Builder::new();
+    let ia = b.array(INT);
+    let main = b.func(
+        "main",
+        &[],
+        None,
+        &[ia, INT],
+        vec![
+            ic(1),
+            I::ArrNew {
+                type_: ia,
+                count: 1,
+            },
+            I::LocalSet { index: 0 },
+            ic(3),
+            I::LocalSet { index: 1 },
+            I::LocalGet { index: 0 }, // 5: fused `L L arr.get`
+            I::LocalGet { index: 1 },
+            I::ArrGet {}, // 7 -> line 8
+            I::Pop {},
+            I::Ret {},
+        ],
+    );
+    let text = trap_of(b, main);
+    assert_eq!(
+        text,
+        "runtime error: index 3 out of bounds for length 1\n    at main (test.src:8:1)\n"
+    );
+}
+
+#[test]
+fn fused_array_store_traps_at_the_arr_set() {
+    let mut b = Builder::new();
+    let ia = b.array(INT);
+    let main = b.func(
+        "main",
+        &[],
+        None,
+        &[ia, INT],
+        vec![
+            ic(1),
+            I::ArrNew {
+                type_: ia,
+                count: 1,
+            },
+            I::LocalSet { index: 0 },
+            ic(-1),
+            I::LocalSet { index: 1 },
+            I::LocalGet { index: 0 }, // 5: fused `L L L arr.set`
+            I::LocalGet { index: 1 },
+            I::LocalGet { index: 1 },
+            I::ArrSet {}, // 8 -> line 9
+            I::Ret {},
+        ],
+    );
+    let text = trap_of(b, main);
+    assert_eq!(
+        text,
+        "runtime error: index -1 out of bounds for length 1\n    at main (test.src:9:1)\n"
+    );
+}

@@ -156,16 +156,8 @@ impl Vm<'_> {
                     push!(op.eval(st[base + a.get()], st[base + b.get()]));
                     pc += 2;
                 }
-                Op::LocalConst { op, a, v } => {
-                    push!(op.eval(st[base + a.get()], v.get()));
-                    pc += 2;
-                }
                 Op::LocalLocalSet { op, a, b, dst } => {
                     st[base + dst.get()] = op.eval(st[base + a.get()], st[base + b.get()]);
-                    pc += 3;
-                }
-                Op::LocalConstSet { op, a, dst, v } => {
-                    st[base + dst.get()] = op.eval(st[base + a.get()], v.get());
                     pc += 3;
                 }
                 Op::LocalLocalJmpNot { op, a, b, target } => {
@@ -175,6 +167,21 @@ impl Vm<'_> {
                         pc += 3;
                     }
                 }
+                Op::LocalLocalJmpIf { op, a, b, target } => {
+                    if op.eval(st[base + a.get()], st[base + b.get()]) != 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 3;
+                    }
+                }
+                Op::LocalConst { op, a, v } => {
+                    push!(op.eval(st[base + a.get()], v.get()));
+                    pc += 2;
+                }
+                Op::LocalConstSet { op, a, dst, v } => {
+                    st[base + dst.get()] = op.eval(st[base + a.get()], v.get());
+                    pc += 3;
+                }
                 Op::LocalConstJmpNot { op, a, target, v } => {
                     if op.eval(st[base + a.get()], v.get()) == 0 {
                         pc = target.get();
@@ -182,9 +189,47 @@ impl Vm<'_> {
                         pc += 3;
                     }
                 }
+                Op::LocalConstJmpIf { op, a, target, v } => {
+                    if op.eval(st[base + a.get()], v.get()) != 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 3;
+                    }
+                }
+                Op::StackLocal { op, a } => {
+                    top!() = op.eval(top!(), st[base + a.get()]);
+                    pc += 1;
+                }
+                Op::StackLocalSet { op, a, dst } => {
+                    let x = pop!();
+                    st[base + dst.get()] = op.eval(x, st[base + a.get()]);
+                    pc += 2;
+                }
+                Op::StackConst { op, v } => {
+                    top!() = op.eval(top!(), v.get());
+                    pc += 1;
+                }
+                Op::StackConstSet { op, dst, v } => {
+                    let x = pop!();
+                    st[base + dst.get()] = op.eval(x, v.get());
+                    pc += 2;
+                }
+                Op::BinSet { op, dst } => {
+                    sp -= 2;
+                    st[base + dst.get()] = op.eval(st[sp], st[sp + 1]);
+                    pc += 1;
+                }
                 Op::CmpJmpNot { op, target } => {
                     sp -= 2;
                     if op.eval(st[sp], st[sp + 1]) == 0 {
+                        pc = target.get();
+                    } else {
+                        pc += 1;
+                    }
+                }
+                Op::CmpJmpIf { op, target } => {
+                    sp -= 2;
+                    if op.eval(st[sp], st[sp + 1]) != 0 {
                         pc = target.get();
                     } else {
                         pc += 1;
@@ -195,6 +240,60 @@ impl Vm<'_> {
                     st[sp + 1] = st[base + b.get()];
                     sp += 2;
                     pc += 1;
+                }
+                Op::LocalMove { a, dst } => {
+                    st[base + dst.get()] = st[base + a.get()];
+                    pc += 1;
+                }
+                Op::ConstSet { dst, v } => {
+                    st[base + dst.get()] = v.get();
+                    pc += 1;
+                }
+                Op::LocalField { a, index } => {
+                    let obj = tri!(self.heap.struct_(st[base + a.get()]));
+                    let v = tri!(
+                        obj.fields
+                            .get(index.get())
+                            .copied()
+                            .ok_or(internal("field index out of range"))
+                    );
+                    push!(v);
+                    pc += 1;
+                }
+                Op::LocalDupField { a, index } => {
+                    let h = st[base + a.get()];
+                    let obj = tri!(self.heap.struct_(h));
+                    let v = tri!(
+                        obj.fields
+                            .get(index.get())
+                            .copied()
+                            .ok_or(internal("field index out of range"))
+                    );
+                    push!(h);
+                    push!(v);
+                    pc += 2;
+                }
+                Op::LocalLocalArrGet { a, b } => {
+                    let arr = st[base + a.get()];
+                    let i = st[base + b.get()] as i64;
+                    match arrays::get(&self.heap, arr, i) {
+                        Ok(v) => {
+                            push!(v);
+                            pc += 2;
+                        }
+                        Err(kind) => {
+                            // Report the trap at the `arr.get` (`fail!` uses `pc - 1`).
+                            pc += 2;
+                            fail!(kind);
+                        }
+                    }
+                }
+                Op::LocalsArrSet { a, b, c } => {
+                    let arr = st[base + a.get()];
+                    let i = st[base + b.get()] as i64;
+                    let v = st[base + c.get()];
+                    pc += 3;
+                    tri!(arrays::set(&mut self.heap, arr, i, v));
                 }
                 Op::RetLocal { a } => {
                     let v = st[base + a.get()];
