@@ -4,8 +4,10 @@
 //! callbacks: nested block comments and string literals (escapes and `${...}` interpolations,
 //! which nest braces and may contain further string literals). Lexing never stops at an
 //! error: each problem becomes a [`Diagnostic`] and a harmless stand-in is produced (a bad
-//! number lexes as `0`, a bad character is dropped), so the parser still sees the rest of
-//! the file and one run reports as much as possible.
+//! number lexes as `0`, a name with non-ASCII letters as an identifier, a bad character is
+//! dropped), so the parser still sees the rest of the file and one run reports as much as
+//! possible. String literals end at the line's end: an unclosed one is reported without
+//! swallowing the rest of the file.
 //!
 //! The interpolated expressions of a string literal are parsed here, while lexing, by
 //! re-running the lexer and the expression parser on the byte range of the `${...}`: the
@@ -501,6 +503,16 @@ fn interpolation_end(s: &[u8], open: usize) -> Result<usize, usize> {
     Err(s.len())
 }
 
+/// The tokens of a file or an interpolation.
+#[derive(Debug, Default)]
+pub struct Lexed {
+    /// The tokens, in order.
+    pub tokens: Vec<Spanned>,
+    /// Offsets of characters dropped as invalid (a syntax error right after one is a
+    /// consequence, not news, so the parser stays quiet about it).
+    pub dropped: Vec<usize>,
+}
+
 /// Lexes `text[range]` (positions stay offsets into `text`), reporting problems into
 /// `diags`. String interpolations are parsed on the way (`nest` is how deep inside other
 /// interpolations this range is). Returns `None` when brackets nest too deeply to parse.
@@ -510,19 +522,22 @@ pub fn lex(
     range: Range<usize>,
     nest: u32,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Vec<Spanned>> {
+) -> Option<Lexed> {
     let Some(source) = text.get(..range.end) else {
-        return Some(Vec::new());
+        return Some(Lexed::default());
     };
-    let mut lexer = Tok::lexer(source);
-    if range.start > 0 && source.is_char_boundary(range.start) {
-        lexer.bump(range.start);
+    if range.start > range.end || !source.is_char_boundary(range.start) {
+        return Some(Lexed::default());
     }
+    let mut lexer = Tok::lexer(source);
+    lexer.bump(range.start);
     let mut tokens = Vec::new();
+    let mut dropped = Vec::new();
     let mut depth = 0u32;
     let mut too_deep = false;
     while let Some(result) = lexer.next() {
         let span = lexer.span();
+        let (mut start, mut end) = (span.start, span.end);
         for (r, message) in lexer.extras.errors.drain(..) {
             diags.push(Diagnostic::error(message, Span::new(file, r.start, r.end)));
         }
@@ -534,24 +549,53 @@ pub fn lex(
             Ok(tok) => tok,
             Err(LexError::BadNumber(message)) => {
                 diags.push(
-                    Diagnostic::error(message, Span::new(file, span.start, span.end))
+                    Diagnostic::error(message, Span::new(file, start, end))
                         .with_label("invalid number"),
                 );
                 Tok::Int(0)
             }
             Err(LexError::UnexpectedChar) => {
                 let c = source
-                    .get(span.start..)
+                    .get(start..)
                     .and_then(|s| s.chars().next())
                     .unwrap_or('?');
-                diags.push(
-                    Diagnostic::error(
-                        format!("unexpected character `{}`", c.escape_debug()),
-                        Span::new(file, span.start, span.end.max(span.start + 1)),
-                    )
-                    .with_label("not valid here"),
-                );
-                continue;
+                if c.is_alphabetic() {
+                    // A name with non-ASCII letters: one error for the whole name, which
+                    // then lexes as an identifier so that parsing goes on undisturbed.
+                    let rest = source.get(end..).unwrap_or("");
+                    let more: usize = rest
+                        .chars()
+                        .take_while(|&c| c.is_alphanumeric() || c == '_')
+                        .map(char::len_utf8)
+                        .sum();
+                    lexer.bump(more);
+                    end += more;
+                    if let Some(&(s, Tok::Ident(_), e)) = tokens.last()
+                        && e == start
+                    {
+                        tokens.pop();
+                        start = s;
+                    }
+                    let name = source.get(start..end).unwrap_or("").to_string();
+                    diags.push(
+                        Diagnostic::error(
+                            format!("identifiers must be ASCII: `{name}`"),
+                            Span::new(file, start, end),
+                        )
+                        .with_label("use letters `A-Z`, `a-z`, digits and `_`"),
+                    );
+                    Tok::Ident(name)
+                } else {
+                    diags.push(
+                        Diagnostic::error(
+                            format!("unexpected character `{}`", c.escape_debug()),
+                            Span::new(file, start, end.max(start + 1)),
+                        )
+                        .with_label("not valid here"),
+                    );
+                    dropped.push(start);
+                    continue;
+                }
             }
         };
         match tok {
@@ -564,7 +608,7 @@ pub fn lex(
                         "expression nested too deeply"
                     };
                     diags.push(
-                        Diagnostic::error(what, Span::new(file, span.start, span.end))
+                        Diagnostic::error(what, Span::new(file, start, end))
                             .with_label(format!("more than {MAX_NESTING} levels of nesting")),
                     );
                     too_deep = true;
@@ -574,10 +618,17 @@ pub fn lex(
             _ => {}
         }
         if !too_deep {
-            tokens.push((span.start, tok, span.end));
+            tokens.push((start, tok, end));
         }
     }
-    if too_deep { None } else { Some(tokens) }
+    for (r, message) in lexer.extras.errors.drain(..) {
+        diags.push(Diagnostic::error(message, Span::new(file, r.start, r.end)));
+    }
+    if too_deep {
+        None
+    } else {
+        Some(Lexed { tokens, dropped })
+    }
 }
 
 fn resolve_interpolations(
@@ -600,12 +651,19 @@ fn resolve_interpolations(
         }
         return;
     }
-    for (index, range) in pending.into_iter().rev() {
-        if let Some((expr, depth)) =
-            crate::parser::parse_interpolation(file, text, range, nest + 1, diags)
-        {
-            lit.depth = lit.depth.max(depth);
-            lit.parts.insert(index, StrPart::Expr(expr));
+    // Merge the parsed expressions in at their indices (in one pass: a literal may have
+    // very many interpolations).
+    let literal = std::mem::take(&mut lit.parts);
+    let mut pending = pending.into_iter().peekable();
+    for (i, part) in literal.into_iter().map(Some).chain([None]).enumerate() {
+        while let Some((_, range)) = pending.next_if(|(index, _)| *index <= i) {
+            if let Some((expr, depth)) =
+                crate::parser::parse_interpolation(file, text, range, nest + 1, diags)
+            {
+                lit.depth = lit.depth.max(depth);
+                lit.parts.push(StrPart::Expr(expr));
+            }
         }
+        lit.parts.extend(part);
     }
 }

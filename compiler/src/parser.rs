@@ -7,7 +7,7 @@
 //! Errors never stop the parse early. lalrpop's error recovery (the `!` token) resumes at
 //! the next statement inside a block and at the next item at top level, so one run reports
 //! the syntax errors of every function. Each error becomes a [`Diagnostic`] worded for
-//! people ("expected one of `;` or an operator, found `let`"), at the offending token.
+//! people ("expected `;` or an operator, found `let`"), at the offending token.
 //!
 //! Expression trees are bounded too: each expression carries its depth while it is built
 //! ([`E`]) and a tree deeper than [`MAX_EXPR_DEPTH`] is reported once and replaced by a leaf,
@@ -30,18 +30,28 @@ lalrpop_util::lalrpop_mod!(
 #[cfg(test)]
 mod tests;
 
+/// At most this many syntax errors are reported per file (hostile input could otherwise
+/// produce one per byte).
+pub const MAX_ERRORS_PER_FILE: usize = 100;
+
 /// The deepest expression tree the parser builds (operators, calls, fields, literals).
 pub const MAX_EXPR_DEPTH: u32 = 256;
+
+/// The deepest statement tree the parser builds (blocks, loops, `else if` chains), counting
+/// the expressions inside, so a function body is at most this many levels deep in all.
+pub const MAX_STMT_DEPTH: u32 = 512;
 
 /// Parses one file's text. Every problem is pushed to `diags` (sorted by position); the
 /// returned tree holds whatever parsed, so later phases can report more errors.
 pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> SourceFile {
     let mut out = Vec::new();
-    let items = match lexer::lex(file, text, 0..text.len(), 0, &mut out) {
-        Some(tokens) => {
-            let mut st = State::new(file, text, &tokens);
+    // A byte-order mark is not part of the program.
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let items = match lexer::lex(file, text, start..text.len(), 0, &mut out) {
+        Some(lexed) => {
+            let mut st = State::new(file, text, &lexed);
             let result = grammar::SourceFileParser::new()
-                .parse(&mut st, tokens.iter().cloned().map(Ok::<_, Diagnostic>));
+                .parse(&mut st, lexed.tokens.into_iter().map(Ok::<_, Diagnostic>));
             let items = match result {
                 Ok(items) => items,
                 Err(e) => {
@@ -55,6 +65,15 @@ pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> SourceFi
         None => Vec::new(),
     };
     out.sort_by_key(|d| (d.span.start, d.span.end));
+    if out.len() > MAX_ERRORS_PER_FILE {
+        let hidden = out.len() - MAX_ERRORS_PER_FILE;
+        let span = out[MAX_ERRORS_PER_FILE].span;
+        out.truncate(MAX_ERRORS_PER_FILE);
+        out.push(Diagnostic::error(
+            format!("too many syntax errors in this file; {hidden} more not shown"),
+            span,
+        ));
+    }
     diags.items.extend(out);
     SourceFile { file, items }
 }
@@ -69,11 +88,11 @@ pub(crate) fn parse_interpolation(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Expr, u32)> {
     let end = range.end;
-    let tokens = lexer::lex(file, text, range, nest, diags)?;
-    let mut st = State::new(file, text, &tokens);
+    let lexed = lexer::lex(file, text, range, nest, diags)?;
+    let mut st = State::new(file, text, &lexed);
     st.eof = Some(end);
     let result = grammar::InterpolationParser::new()
-        .parse(&mut st, tokens.iter().cloned().map(Ok::<_, Diagnostic>));
+        .parse(&mut st, lexed.tokens.into_iter().map(Ok::<_, Diagnostic>));
     let failed = st.failed || result.is_err();
     let value = match result {
         Ok(e) => Some((e.e, e.d)),
@@ -89,27 +108,41 @@ pub(crate) fn parse_interpolation(
 /// An expression under construction: the node, its depth, and whether it is a bare
 /// (unparenthesised) comparison, for the "comparisons cannot be chained" check.
 #[derive(Debug)]
-pub struct E {
+pub(crate) struct E {
     pub(crate) e: Expr,
     pub(crate) d: u32,
-    cmp: bool,
+    cmp: Cmp,
+}
+
+/// Whether an expression is an unparenthesised comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmp {
+    /// Not a comparison (or parenthesised).
+    No,
+    /// `a < b`
+    Bare,
+    /// `a < b < c`, already reported (a longer chain is not reported again).
+    Chained,
 }
 
 impl E {
     /// `(e)`: the same node, no longer a bare comparison.
     pub(crate) fn parenthesized(mut self) -> E {
-        self.cmp = false;
+        self.cmp = Cmp::No;
         self
     }
 }
 
 /// The parser's side state, threaded through the grammar actions.
 #[derive(Debug)]
-pub struct State<'t> {
+pub(crate) struct State<'t> {
     file: FileId,
     text: &'t str,
-    /// Token start offsets, to count how far apart two errors are.
+    /// Token start and end offsets, to count how far apart two errors are.
     starts: Vec<usize>,
+    ends: Vec<usize>,
+    /// Offsets of characters the lexer dropped.
+    dropped: Vec<usize>,
     /// Where "end of input" is, for an interpolation (its closing `}`).
     eof: Option<usize>,
     diags: Vec<Diagnostic>,
@@ -125,11 +158,13 @@ pub struct State<'t> {
 const ERROR_GAP: usize = 2;
 
 impl<'t> State<'t> {
-    fn new(file: FileId, text: &'t str, tokens: &[lexer::Spanned]) -> State<'t> {
+    fn new(file: FileId, text: &'t str, lexed: &lexer::Lexed) -> State<'t> {
         State {
             file,
             text,
-            starts: tokens.iter().map(|t| t.0).collect(),
+            starts: lexed.tokens.iter().map(|t| t.0).collect(),
+            ends: lexed.tokens.iter().map(|t| t.2).collect(),
+            dropped: lexed.dropped.clone(),
             eof: None,
             diags: Vec::new(),
             last_error: None,
@@ -189,10 +224,16 @@ impl<'t> State<'t> {
             }
         };
         let index = self.starts.partition_point(|&s| s < start);
-        if let Some(last) = self.last_error
-            && index < last + ERROR_GAP
-            && !self.diags.is_empty()
-        {
+        // A character dropped since the previous token explains this error already.
+        let previous_end = index
+            .checked_sub(1)
+            .and_then(|i| self.ends.get(i))
+            .copied()
+            .unwrap_or(0);
+        let first_dropped = self.dropped.partition_point(|&d| d < previous_end);
+        let after_dropped = self.dropped.get(first_dropped).is_some_and(|&d| d <= start);
+        let cascade = self.last_error.is_some_and(|last| index < last + ERROR_GAP);
+        if after_dropped || (cascade && !self.diags.is_empty()) {
             self.last_error = Some(index);
             return Some(index);
         }
@@ -212,10 +253,73 @@ impl<'t> State<'t> {
         Some(index)
     }
 
-    pub(crate) fn stmt(&self, l: usize, r: usize, kind: StmtKind) -> Stmt {
-        Stmt {
-            kind,
-            span: self.span(l, r),
+    /// Builds a statement whose parts have depth `child_depth`, or (after one diagnostic)
+    /// an empty block when statements nest too deeply.
+    pub(crate) fn stmt(
+        &mut self,
+        l: usize,
+        r: usize,
+        child_depth: u32,
+        kind: StmtKind,
+    ) -> (Stmt, u32) {
+        let span = self.span(l, r);
+        let d = child_depth + 1;
+        if d > MAX_STMT_DEPTH {
+            self.too_deep(
+                span,
+                "statements nested too deeply",
+                MAX_STMT_DEPTH,
+                "blocks or `else if` branches",
+            );
+            let empty = Block {
+                stmts: Vec::new(),
+                span,
+            };
+            return (
+                Stmt {
+                    kind: StmtKind::Block(empty),
+                    span,
+                },
+                1,
+            );
+        }
+        (Stmt { kind, span }, d)
+    }
+
+    /// `{ stmts }`, dropping the statements that failed to parse.
+    pub(crate) fn block(
+        &mut self,
+        l: usize,
+        r: usize,
+        stmts: Vec<Option<(Stmt, u32)>>,
+    ) -> (Block, u32) {
+        let mut d = 0;
+        let stmts = stmts
+            .into_iter()
+            .flatten()
+            .map(|(s, sd)| {
+                d = d.max(sd);
+                s
+            })
+            .collect();
+        (
+            Block {
+                stmts,
+                span: self.span(l, r),
+            },
+            d + 1,
+        )
+    }
+
+    /// Reports (once per file) that the tree would be too deep.
+    fn too_deep(&mut self, span: Span, message: &str, limit: u32, what: &str) {
+        self.failed = true;
+        if !self.reported_depth {
+            self.reported_depth = true;
+            self.diags.push(
+                Diagnostic::error(message, span)
+                    .with_label(format!("more than {limit} levels of {what}")),
+            );
         }
     }
 
@@ -225,28 +329,25 @@ impl<'t> State<'t> {
         let span = self.span(l, r);
         let d = child_depth + 1;
         if d > MAX_EXPR_DEPTH {
-            if !self.reported_depth {
-                self.reported_depth = true;
-                self.failed = true;
-                self.diags.push(
-                    Diagnostic::error("expression nested too deeply", span).with_label(format!(
-                        "more than {MAX_EXPR_DEPTH} levels of operators, calls or literals"
-                    )),
-                );
-            }
+            self.too_deep(
+                span,
+                "expression nested too deeply",
+                MAX_EXPR_DEPTH,
+                "operators, calls or literals",
+            );
             return E {
                 e: Expr {
                     kind: ExprKind::Int(0),
                     span,
                 },
                 d: 1,
-                cmp: false,
+                cmp: Cmp::No,
             };
         }
         E {
             e: Expr { kind, span },
             d,
-            cmp: false,
+            cmp: Cmp::No,
         }
     }
 
@@ -271,7 +372,8 @@ impl<'t> State<'t> {
         a: E,
         b: E,
     ) -> E {
-        if a.cmp {
+        let chained = a.cmp != Cmp::No;
+        if a.cmp == Cmp::Bare {
             self.failed = true;
             self.diags.push(
                 Diagnostic::error("comparison operators cannot be chained", self.span(ol, or))
@@ -283,7 +385,7 @@ impl<'t> State<'t> {
             );
         }
         let mut e = self.binary(l, r, op, a, b);
-        e.cmp = true;
+        e.cmp = if chained { Cmp::Chained } else { Cmp::Bare };
         e
     }
 
@@ -361,10 +463,13 @@ impl<'t> State<'t> {
         second: Option<Ident>,
         start: E,
         range: Option<(bool, E)>,
-        body: Block,
-    ) -> Stmt {
+        body: (Block, u32),
+    ) -> (Stmt, u32) {
+        let (body, body_depth) = body;
+        let mut d = start.d.max(body_depth);
         let kind = match range {
             Some((inclusive, end)) => {
+                d = d.max(end.d);
                 if let Some(second) = &second {
                     self.failed = true;
                     self.diags.push(
@@ -390,7 +495,7 @@ impl<'t> State<'t> {
                 body,
             },
         };
-        self.stmt(l, r, kind)
+        self.stmt(l, r, d, kind)
     }
 
     /// `import "path" [as alias];` — the path must be a plain string.
@@ -447,6 +552,33 @@ const BINARY_OPS: &[&str] = &[
     "\">=\"", "\"&&\"", "\"||\"", "\"&\"", "\"|\"", "\"^\"", "\"<<\"", "\">>\"",
 ];
 
+/// Keywords and `{` that start a statement (with the expression starts).
+const STMT_START: &[&str] = &[
+    "\"let\"",
+    "\"var\"",
+    "\"if\"",
+    "\"while\"",
+    "\"for\"",
+    "\"break\"",
+    "\"continue\"",
+    "\"return\"",
+    "\"{\"",
+];
+
+/// Keywords that start an item.
+const ITEM_START: &[&str] = &[
+    "\"fn\"",
+    "\"let\"",
+    "\"var\"",
+    "\"const\"",
+    "\"struct\"",
+    "\"impl\"",
+    "\"import\"",
+];
+
+/// Tokens that start a type.
+const TYPE_START: &[&str] = &["Ident", "\"[\"", "\"fn\""];
+
 /// Compound assignment operators, as lalrpop names them.
 const ASSIGN_OPS: &[&str] = &["\"=\"", "\"+=\"", "\"-=\"", "\"*=\"", "\"/=\"", "\"%=\""];
 
@@ -456,12 +588,18 @@ fn describe_expected(expected: &[String]) -> Option<String> {
     let exprs = has_all(EXPR_START);
     let ops = has_all(BINARY_OPS);
     let assigns = has_all(ASSIGN_OPS);
+    let stmts = exprs && has_all(STMT_START);
+    let item = has_all(ITEM_START);
+    let ty = !exprs && !item && has_all(TYPE_START);
     let mut items: Vec<String> = Vec::new();
     for e in expected {
         let e = e.as_str();
         if (exprs && EXPR_START.contains(&e))
             || (ops && (BINARY_OPS.contains(&e) || e == "\".\"" || e == "\"(\"" || e == "\"[\""))
             || (assigns && ASSIGN_OPS.contains(&e))
+            || (stmts && STMT_START.contains(&e))
+            || (item && ITEM_START.contains(&e))
+            || (ty && TYPE_START.contains(&e))
         {
             continue;
         }
@@ -479,7 +617,15 @@ fn describe_expected(expected: &[String]) -> Option<String> {
     if assigns {
         items.push("`=`".to_string());
     }
-    if exprs {
+    if item {
+        items.push("an item".to_string());
+    }
+    if ty {
+        items.push("a type".to_string());
+    }
+    if stmts {
+        items.push("a statement".to_string());
+    } else if exprs {
         items.push("an expression".to_string());
     }
     if ops {
@@ -488,9 +634,9 @@ fn describe_expected(expected: &[String]) -> Option<String> {
     match items.len() {
         0 => None,
         1 => items.pop(),
-        n => {
+        2 => Some(format!("{} or {}", items[0], items[1])),
+        _ => {
             let last = items.pop().unwrap_or_default();
-            let _ = n;
             Some(format!("one of {} or {last}", items.join(", ")))
         }
     }

@@ -9,6 +9,7 @@
 //! The layout is documented in `spec/bytecode.md`; the constants below are its source.
 
 mod decode;
+pub mod disasm;
 mod encode;
 pub mod opcodes;
 
@@ -218,45 +219,60 @@ impl Module {
     }
 
     /// A readable rendering of type `id` (`[int]`, `[str: float]`, `Point`, `fn(int) -> int`),
-    /// or `<type #id>` when out of range.
+    /// or `<type #id>` when out of range. At most 64 type nodes are spelled out (the rest
+    /// print as `...`), so a crafted table of nested wide function types cannot make the
+    /// name exponentially long.
     pub fn type_name(&self, id: TypeId) -> String {
-        self.type_name_depth(id, 0)
+        let mut out = String::new();
+        let mut budget = 64u32;
+        self.write_type_name(id, &mut out, &mut budget);
+        out
     }
 
-    fn type_name_depth(&self, id: TypeId, depth: u32) -> String {
-        if depth > 16 {
-            return "...".into();
+    fn write_type_name(&self, id: TypeId, out: &mut String, budget: &mut u32) {
+        if *budget == 0 {
+            out.push_str("...");
+            return;
         }
+        *budget -= 1;
         let Some(ty) = self.types.get(id as usize) else {
-            return format!("<type #{id}>");
+            out.push_str(&format!("<type #{id}>"));
+            return;
         };
         match ty {
-            TypeDef::Int => "int".into(),
-            TypeDef::Float => "float".into(),
-            TypeDef::Bool => "bool".into(),
-            TypeDef::Str => "str".into(),
-            TypeDef::Array(e) => format!("[{}]", self.type_name_depth(*e, depth + 1)),
-            TypeDef::Map(k, v) => format!(
-                "[{}: {}]",
-                self.type_name_depth(*k, depth + 1),
-                self.type_name_depth(*v, depth + 1)
-            ),
-            TypeDef::Struct(s) => s.name.clone(),
+            TypeDef::Int => out.push_str("int"),
+            TypeDef::Float => out.push_str("float"),
+            TypeDef::Bool => out.push_str("bool"),
+            TypeDef::Str => out.push_str("str"),
+            TypeDef::Array(e) => {
+                out.push('[');
+                self.write_type_name(*e, out, budget);
+                out.push(']');
+            }
+            TypeDef::Map(k, v) => {
+                out.push('[');
+                self.write_type_name(*k, out, budget);
+                out.push_str(": ");
+                self.write_type_name(*v, out, budget);
+                out.push(']');
+            }
+            TypeDef::Struct(s) => out.push_str(&s.name),
             TypeDef::Func(f) => {
-                let params: Vec<String> = f
-                    .params
-                    .iter()
-                    .map(|p| self.type_name_depth(*p, depth + 1))
-                    .collect();
-                match f.result {
-                    Some(r) => {
-                        format!(
-                            "fn({}) -> {}",
-                            params.join(", "),
-                            self.type_name_depth(r, depth + 1)
-                        )
+                out.push_str("fn(");
+                for (i, p) in f.params.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
                     }
-                    None => format!("fn({})", params.join(", ")),
+                    if *budget == 0 {
+                        out.push_str("...");
+                        break;
+                    }
+                    self.write_type_name(*p, out, budget);
+                }
+                out.push(')');
+                if let Some(r) = f.result {
+                    out.push_str(" -> ");
+                    self.write_type_name(r, out, budget);
                 }
             }
         }

@@ -24,7 +24,7 @@ pub struct VerifiedModule {
 #[derive(Debug)]
 pub struct VerifiedFunction {
     /// The code, with every jump target rewritten from a byte offset to an index into this
-    /// vector.
+    /// vector. Instructions that no path reaches were not verified and are replaced by `nop`.
     pub code: Vec<Instr>,
     /// The byte offset in the original code of each instruction (for line tables).
     pub offsets: Vec<u32>,
@@ -42,6 +42,19 @@ pub struct VerifiedFunction {
     /// the operand stack holds at least one heap reference. An instruction without an entry
     /// has none.
     pub stack_maps: Vec<StackMap>,
+    /// For every `call.ref` instruction, sorted by `pc`: the number of arguments it passes.
+    /// The function reference sits just below them, and without the types (gone at run
+    /// time) the interpreter could not otherwise find it.
+    pub call_ref_args: Vec<CallRefArgs>,
+}
+
+/// The argument count of the `call.ref` at instruction `pc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallRefArgs {
+    /// The instruction index.
+    pub pc: u32,
+    /// The number of arguments (the referenced function's parameter count).
+    pub args: u32,
 }
 
 /// Which operand stack slots hold heap references before instruction `pc` executes.
@@ -60,5 +73,13 @@ impl VerifiedFunction {
             Ok(i) => &self.stack_maps[i].refs,
             Err(_) => &[],
         }
+    }
+
+    /// The argument count of the `call.ref` at instruction `pc`, if there is one.
+    pub fn call_ref_args(&self, pc: u32) -> Option<u32> {
+        self.call_ref_args
+            .binary_search_by_key(&pc, |c| c.pc)
+            .ok()
+            .map(|i| self.call_ref_args[i].args)
     }
 }

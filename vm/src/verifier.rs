@@ -72,7 +72,8 @@
 //! **What the output holds.** Jump targets become instruction indices; instructions that
 //! no path reaches are never checked and are replaced by `nop`, so every instruction a
 //! consumer sees was verified. Stack maps record, for every reachable instruction before
-//! which the stack holds a reference, which slots do.
+//! which the stack holds a reference, which slots do; `call_ref_args` gives each
+//! `call.ref`'s argument count.
 
 mod code;
 mod instr;

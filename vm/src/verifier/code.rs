@@ -15,7 +15,7 @@ use std::collections::BinaryHeap;
 use super::types::{Ty, Types};
 use super::{Budget, MAX_BITSET_WORDS, Rule, VerifyError, module};
 use crate::format::{Function, Instr, Module};
-use crate::verified::{StackMap, VerifiedFunction};
+use crate::verified::{CallRefArgs, StackMap, VerifiedFunction};
 
 /// Everything the transfer function needs to know about the function being verified.
 pub(super) struct FnCx<'a, 'm> {
@@ -263,6 +263,17 @@ pub(super) fn verify_function(
         }
     }
     maps.sort_unstable_by_key(|m| m.pc);
+    let call_ref_args = code
+        .iter()
+        .enumerate()
+        .filter_map(|(pc, instr)| match *instr {
+            Instr::CallRef { type_ } => types.func_of_id(type_).map(|sig| CallRefArgs {
+                pc: pc as u32,
+                args: sig.params.len() as u32,
+            }),
+            _ => None,
+        })
+        .collect();
     let FnCx {
         offsets, locals, ..
     } = cx;
@@ -277,6 +288,7 @@ pub(super) fn verify_function(
         max_stack: f.max_stack,
         result: sig.result,
         stack_maps: maps,
+        call_ref_args,
     })
 }
 

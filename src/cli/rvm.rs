@@ -1,0 +1,317 @@
+//! `rvm`: run a program (bytecode or source), or look inside a `.bc` file.
+//!
+//! `rvm FILE [ARGS...]` and `rvm run FILE [ARGS...]` run; `rvm disasm FILE` and
+//! `rvm inspect FILE` print. Everything after the program file belongs to the program, so
+//! `rvm app.bc --help` passes `--help` to `app`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use super::{Failure, exit, input, output};
+use crate::{JitMode, RunOptions};
+
+const EXAMPLES: &str = "\
+Examples:
+  rvm hello.src                 compile in memory, then run
+  rvm app.bc input.txt -v       run bytecode; `input.txt -v` are the program's arguments
+  rvm --jit=off app.bc          run with the interpreter only
+  rvm --max-stack 50000 deep.bc allow deeper recursion
+  rvm disasm app.bc             print the bytecode of every function
+  rvm inspect app.bc            summarise the module's sections
+
+Exit codes:
+  0-255  the program's own (main's result or os.exit)
+  64     usage error            65  compile error (source input)
+  66     cannot read the file   67  invalid bytecode (decode or verification)
+  70     runtime trap           71  stack overflow (call depth limit)
+  72     out of memory";
+
+/// Command-line interface of `rvm`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rvm",
+    version,
+    about = "Run rvm programs: `.bc` bytecode, or `.src` source compiled in memory",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    override_usage = "rvm [OPTIONS] FILE [ARGS]...\n       rvm run [OPTIONS] FILE [ARGS]...\n       rvm disasm FILE\n       rvm inspect FILE",
+    subcommand_help_heading = "Commands",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// How to run the program.
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// `run`, `disasm` or `inspect`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The program file (`.bc` or `.src`), then the program's arguments.
+    #[arg(
+        value_name = "FILE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub program: Vec<OsString>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a program (the same as `rvm FILE`).
+    #[command(after_help = EXAMPLES)]
+    Run(RunCommand),
+    /// Print the bytecode of every function.
+    Disasm {
+        /// A `.bc` file (or a `.src` file, compiled first).
+        file: PathBuf,
+    },
+    /// Summarise a module: its sections, functions, globals and imports.
+    Inspect {
+        /// A `.bc` file (or a `.src` file, compiled first).
+        file: PathBuf,
+    },
+}
+
+/// `rvm run`.
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    /// How to run the program.
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// The program file (`.bc` or `.src`), then the program's arguments.
+    #[arg(
+        value_name = "FILE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub program: Vec<OsString>,
+}
+
+/// Flags that control a run.
+#[derive(Debug, Args, Clone)]
+pub struct RunFlags {
+    /// JIT mode: `off` interprets only, `auto` compiles hot functions, `always` compiles
+    /// every function first. (The JIT is not built yet: every mode interprets.)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = Jit::Auto)]
+    pub jit: Jit,
+    /// Call depth limit; a deeper call stops the program with a stack overflow (exit 71).
+    #[arg(long, value_name = "N", default_value_t = crate::DEFAULT_MAX_STACK,
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pub max_stack: u32,
+    /// Collect garbage at every allocation (debugging the collector).
+    #[arg(long, hide = true)]
+    pub gc_stress: bool,
+}
+
+/// `--jit` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Jit {
+    /// Interpret only.
+    Off,
+    /// Compile hot functions.
+    Auto,
+    /// Compile every function before it runs.
+    Always,
+}
+
+impl From<Jit> for JitMode {
+    fn from(j: Jit) -> JitMode {
+        match j {
+            Jit::Off => JitMode::Off,
+            Jit::Auto => JitMode::Auto,
+            Jit::Always => JitMode::Always,
+        }
+    }
+}
+
+/// Runs `rvm` with the given command line (program name first) and returns the exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    match parse(args) {
+        Ok(cli) => match execute(cli) {
+            Ok(code) => code,
+            Err(f) => {
+                if !f.message.is_empty() {
+                    output::stderr(&format!("rvm: {}\n", f.message));
+                }
+                f.code
+            }
+        },
+        Err(code) => code,
+    }
+}
+
+/// Parses the command line; help and version are printed here (`Err(0)`), usage errors too
+/// (`Err(64)`).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, u8> {
+    let matches = Cli::command().try_get_matches_from(args);
+    match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => Ok(cli),
+        Err(e) => Err(super::report_clap_error(e)),
+    }
+}
+
+/// Runs a parsed command line.
+pub fn execute(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Some(Command::Run(RunCommand { run, program })) => run_program(&run, program),
+        Some(Command::Disasm { file }) => {
+            let (module, _) = input::load_unverified(&file)?;
+            print(&rvm_vm::format::disasm::disassemble(&module))
+        }
+        Some(Command::Inspect { file }) => {
+            let (module, size) = input::load_unverified(&file)?;
+            print(&rvm_vm::format::disasm::inspect(&module, size))
+        }
+        None if cli.program.is_empty() => {
+            let help = Cli::command().render_help().to_string();
+            output::stderr(&help);
+            Err(Failure::new(exit::USAGE, "no program given"))
+        }
+        None => run_program(&cli.run, cli.program),
+    }
+}
+
+fn print(text: &str) -> Result<u8, Failure> {
+    output::stdout(text);
+    Ok(exit::OK)
+}
+
+/// Loads and runs `program[0]` with the rest as its arguments.
+fn run_program(flags: &RunFlags, mut program: Vec<OsString>) -> Result<u8, Failure> {
+    if program.is_empty() {
+        return Err(Failure::new(exit::USAGE, "no program given"));
+    }
+    let file = PathBuf::from(program.remove(0));
+    if file.as_os_str().to_string_lossy().starts_with('-') && !file.exists() {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!("unknown option `{}` (see `rvm --help`)", file.display()),
+        ));
+    }
+    let args = program_args(program)?;
+    let module = input::load_verified(&file)?;
+    let options = RunOptions {
+        args,
+        jit: flags.jit.into(),
+        max_stack: flags.max_stack,
+        gc_stress: flags.gc_stress,
+    };
+    run_verified(module, &options)
+}
+
+/// The program's arguments must be UTF-8 (they become `str` values).
+fn program_args(raw: Vec<OsString>) -> Result<Vec<String>, Failure> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            a.into_string().map_err(|a| {
+                Failure::new(
+                    exit::USAGE,
+                    format!(
+                        "program argument {} ({}) is not valid UTF-8",
+                        i + 1,
+                        a.to_string_lossy()
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Runs the module; a trap is reported on standard error in the contract's format.
+fn run_verified(
+    module: rvm_vm::verified::VerifiedModule,
+    options: &RunOptions,
+) -> Result<u8, Failure> {
+    match crate::run(std::sync::Arc::new(module), options) {
+        Ok(code) => Ok(code),
+        Err(trap) => {
+            output::stderr(&trap.to_string());
+            let code = u8::try_from(trap.exit_code()).unwrap_or(exit::TRAP);
+            Err(Failure::silent(code))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(args: &[&str]) -> Cli {
+        let mut all = vec![OsString::from("rvm")];
+        all.extend(args.iter().map(OsString::from));
+        parse(all).expect("parses")
+    }
+
+    fn program(cli: &Cli) -> Vec<String> {
+        let p = match &cli.command {
+            Some(Command::Run(r)) => &r.program,
+            _ => &cli.program,
+        };
+        p.iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn arguments_after_the_file_belong_to_the_program() {
+        let cli = parse_ok(&[
+            "--jit=off",
+            "app.bc",
+            "--jit=always",
+            "-h",
+            "--version",
+            "x",
+        ]);
+        assert_eq!(cli.run.jit, Jit::Off);
+        assert!(cli.command.is_none());
+        assert_eq!(
+            program(&cli),
+            ["app.bc", "--jit=always", "-h", "--version", "x"]
+        );
+    }
+
+    #[test]
+    fn run_subcommand_takes_flags_and_program() {
+        let cli = parse_ok(&["run", "--max-stack", "50", "--gc-stress", "a.src", "--foo"]);
+        match &cli.command {
+            Some(Command::Run(r)) => {
+                assert_eq!(r.run.max_stack, 50);
+                assert!(r.run.gc_stress);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(program(&cli), ["a.src", "--foo"]);
+    }
+
+    #[test]
+    fn subcommand_names_after_a_file_are_program_arguments() {
+        let cli = parse_ok(&["app.bc", "disasm", "run"]);
+        assert!(cli.command.is_none());
+        assert_eq!(program(&cli), ["app.bc", "disasm", "run"]);
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse_ok(&["app.bc"]);
+        assert_eq!(cli.run.jit, Jit::Auto);
+        assert_eq!(cli.run.max_stack, crate::DEFAULT_MAX_STACK);
+        assert!(!cli.run.gc_stress);
+    }
+
+    #[test]
+    fn bad_flag_values_are_usage_errors() {
+        for bad in [
+            &["--jit=fast", "a.bc"][..],
+            &["--max-stack", "0", "a.bc"],
+            &["--max-stack", "x", "a.bc"],
+            &["disasm"],
+            &["inspect", "a.bc", "b.bc"],
+        ] {
+            let mut all = vec![OsString::from("rvm")];
+            all.extend(bad.iter().map(OsString::from));
+            assert_eq!(parse(all).unwrap_err(), exit::USAGE, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Every example in `examples/` compiles and runs to completion (exit code 0).
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn every_example_runs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut ran = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "src"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let out = Command::new(env!("CARGO_BIN_EXE_rvm"))
+            .arg(&path)
+            .output()
+            .expect("run rvm");
+        assert!(
+            out.status.success(),
+            "{}: {:?}\n{}",
+            path.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty(), "{} printed nothing", path.display());
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} examples");
+}
+
+#[test]
+fn hello_says_hello() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello.src");
+    let out = Command::new(env!("CARGO_BIN_EXE_rvm"))
+        .arg(&path)
+        .output()
+        .expect("run rvm");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, world!\n");
+}
+
+#[test]
+fn wordfreq_counts_its_arguments() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/wordfreq.src");
+    let out = Command::new(env!("CARGO_BIN_EXE_rvm"))
+        .arg(&path)
+        .args(["b a c", "a b", "a"])
+        .output()
+        .expect("run rvm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "6 words, 3 distinct");
+    assert!(
+        lines[1].starts_with("a ") && lines[1].ends_with(" 3 ###"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("b ") && lines[2].ends_with(" 2 ##"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("c ") && lines[3].ends_with(" 1 #"),
+        "{text}"
+    );
+}
