@@ -92,7 +92,7 @@ pub struct Heap {
     /// Number of collections so far.
     collections: u64,
     worklist: Vec<Handle>,
-    hasher: foldhash::quality::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 /// Heap statistics, for tests and diagnostics.
@@ -123,7 +123,7 @@ impl Heap {
             stress,
             collections: 0,
             worklist: Vec::new(),
-            hasher: foldhash::quality::RandomState::default(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -269,7 +269,7 @@ impl Heap {
     }
 
     /// The per-VM hasher for map keys (random seed; iteration order never depends on it).
-    pub fn hasher(&self) -> &foldhash::quality::RandomState {
+    pub fn hasher(&self) -> &foldhash::fast::RandomState {
         &self.hasher
     }
 
