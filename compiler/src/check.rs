@@ -108,6 +108,8 @@ struct StructEntry<'a> {
     decl: &'a ast::StructDecl,
     ty: TyId,
     fields: Vec<(String, TyId, Span)>,
+    /// Field index by name.
+    field_index: HashMap<String, u16>,
     methods: HashMap<String, u32>,
 }
 

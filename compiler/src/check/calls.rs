@@ -328,9 +328,9 @@ impl Checker<'_, '_> {
                 continue;
             };
             let found = self.structs[s as usize]
-                .fields
-                .iter()
-                .position(|(fname, _, _)| *fname == n.name);
+                .field_index
+                .get(&n.name)
+                .map(|&i| i as usize);
             let Some(idx) = found else {
                 let msg = format!("struct `{sname}` has no field named `{}`", n.name);
                 let d = Diagnostic::error(msg, n.span).with_label("unknown field");

@@ -140,6 +140,7 @@ impl<'a> Checker<'a, '_> {
                             decl: s,
                             ty,
                             fields: Vec::new(),
+                            field_index: HashMap::new(),
                             methods: HashMap::new(),
                         });
                         let id = self.structs.len() as u32 - 1;
@@ -360,10 +361,11 @@ impl<'a> Checker<'a, '_> {
         for si in 0..self.structs.len() {
             let (file, decl) = (self.structs[si].file, self.structs[si].decl);
             let mut fields: Vec<(String, TyId, Span)> = Vec::new();
+            let mut index: HashMap<String, u16> = HashMap::new();
             for f in &decl.fields {
                 let ty = self.resolve_type(file, &f.ty);
-                if let Some((_, _, prev)) = fields.iter().find(|(n, _, _)| *n == f.name.name) {
-                    let prev = *prev;
+                if let Some(&i) = index.get(&f.name.name) {
+                    let prev = fields[i as usize].2;
                     self.report(
                         Diagnostic::error(
                             format!("field `{}` is declared more than once", f.name.name),
@@ -374,6 +376,7 @@ impl<'a> Checker<'a, '_> {
                     );
                     continue;
                 }
+                index.insert(f.name.name.clone(), fields.len() as u16);
                 fields.push((f.name.name.clone(), ty, f.name.span));
             }
             if fields.len() > MAX_FIELDS {
@@ -381,6 +384,7 @@ impl<'a> Checker<'a, '_> {
                 self.error(decl.name.span, "too many fields", label);
             }
             self.structs[si].fields = fields;
+            self.structs[si].field_index = index;
         }
         for fi in 0..self.funcs.len() {
             self.resolve_fn_signature(fi, None);

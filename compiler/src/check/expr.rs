@@ -230,9 +230,9 @@ impl Checker<'_, '_> {
     /// The index and type of field `name` of struct type `ty`.
     pub(super) fn field_index(&self, ty: TyId, name: &str) -> Option<(u16, TyId)> {
         let s = self.struct_of(ty)?;
-        let fields = &self.structs[s as usize].fields;
-        let i = fields.iter().position(|(n, _, _)| n == name)?;
-        Some((i as u16, fields[i].1))
+        let entry = &self.structs[s as usize];
+        let i = *entry.field_index.get(name)?;
+        Some((i, entry.fields[i as usize].1))
     }
 
     fn check_index(&mut self, ctx: &mut FnCtx, base: &Expr, index: &Expr, span: Span) -> hir::Expr {
