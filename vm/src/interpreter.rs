@@ -24,13 +24,13 @@
 //! local reads as 0, which the collector skips.
 
 mod exec;
-mod prepare;
+pub(crate) mod prepare;
 
 use std::io::Write;
 use std::sync::Arc;
 
 use crate::format::Module;
-use crate::heap::{Heap, HeapStats, Layouts};
+use crate::heap::{Heap, HeapStats};
 use crate::host::HostFn;
 use crate::runtime::output::Output;
 use crate::trap::{SourcePos, TRACE_KEPT, TraceFrame, Trap, TrapKind};
@@ -135,10 +135,7 @@ enum Unwind {
 /// all its state (heap, stacks, globals, output).
 pub struct Vm<'m> {
     module: ModuleRef<'m>,
-    /// Each function's code with superinstructions (see `prepare`).
-    prepared: Arc<[Box<[prepare::Op]>]>,
     config: VmConfig,
-    layouts: Layouts,
     heap: Heap,
     /// The value stack (taken out into a local while the loop runs).
     stack: Vec<u64>,
@@ -197,14 +194,7 @@ impl<'m> Vm<'m> {
             .ok_or(TrapKind::Internal {
                 what: "an import names no host function",
             })?;
-        let prepared = module
-            .functions
-            .iter()
-            .map(|f| prepare::prepare(&f.code))
-            .collect();
         Ok(Vm {
-            prepared,
-            layouts: Layouts::new(m),
             globals: vec![0; m.globals.len()],
             heap,
             stack: vec![0; 1024],
@@ -483,7 +473,7 @@ impl<'m> Vm<'m> {
                 }
             }
         }
-        heap.finish_collection(&self.layouts);
+        heap.finish_collection(&module.layouts);
     }
 
     /// Runs a full collection now (only between runs; for tests and embedders).

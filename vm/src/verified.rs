@@ -8,6 +8,8 @@
 //! references.
 
 use crate::format::{Instr, Module, TypeId};
+use crate::heap::Layouts;
+use crate::interpreter::prepare::Op;
 
 /// A module that passed verification.
 #[derive(Debug)]
@@ -18,6 +20,9 @@ pub struct VerifiedModule {
     pub functions: Vec<VerifiedFunction>,
     /// Per global: whether it holds a heap reference (a GC root).
     pub global_is_ref: Vec<bool>,
+    /// The runtime summary of every type id, computed once here so that every VM running
+    /// this module shares it.
+    pub(crate) layouts: Layouts,
 }
 
 /// One verified function, ready to interpret.
@@ -46,6 +51,10 @@ pub struct VerifiedFunction {
     /// The function reference sits just below them, and without the types (gone at run
     /// time) the interpreter could not otherwise find it.
     pub call_ref_args: Vec<CallRefArgs>,
+    /// The interpreter's form of `code` (with superinstructions, see
+    /// `interpreter::prepare`), derived once at verification so that creating a VM costs
+    /// nothing per instruction: every VM running this module shares it.
+    pub(crate) ops: Box<[Op]>,
 }
 
 /// The argument count of the `call.ref` at instruction `pc`.
@@ -64,6 +73,23 @@ pub struct StackMap {
     pub pc: u32,
     /// One flag per operand slot, bottom of the operand stack first.
     pub refs: Vec<bool>,
+}
+
+impl VerifiedModule {
+    /// Assembles the verifier's results, deriving the type layouts the runtime shares. Only
+    /// the verifier calls this.
+    pub(crate) fn new(
+        module: Module,
+        functions: Vec<VerifiedFunction>,
+        global_is_ref: Vec<bool>,
+    ) -> VerifiedModule {
+        VerifiedModule {
+            layouts: Layouts::new(&module),
+            module,
+            functions,
+            global_is_ref,
+        }
+    }
 }
 
 impl VerifiedFunction {

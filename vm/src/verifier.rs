@@ -201,9 +201,5 @@ pub fn verify(module: Module) -> Result<VerifiedModule, VerifyError> {
             .collect();
         (functions, global_is_ref)
     };
-    Ok(VerifiedModule {
-        module,
-        functions,
-        global_is_ref,
-    })
+    Ok(VerifiedModule::new(module, functions, global_is_ref))
 }

@@ -1,4 +1,5 @@
-//! What the runtime needs to know about each type id, precomputed once per VM.
+//! What the runtime needs to know about each type id, precomputed once per verified module
+//! (and shared by every VM running it).
 //!
 //! The bytecode names types by id; the interpreter needs, at a glance, whether a slot of a
 //! type is a reference (for the collector), how to compare it (`contains`, `sort`, map keys)

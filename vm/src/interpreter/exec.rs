@@ -8,8 +8,6 @@
 //! it. Instructions that allocate end with `gc!()`, the only place a collection can start
 //! (see the GC invariant in the parent module).
 
-use std::sync::Arc;
-
 use super::prepare::Op;
 use super::{Unwind, Vm};
 use crate::format::Instr;
@@ -41,8 +39,7 @@ impl Vm<'_> {
         let Some(mut func) = funcs.get(top.func as usize) else {
             return Err(internal("frame of a function index out of range").into());
         };
-        let prepared = Arc::clone(&self.prepared);
-        let mut code: &[Op] = &prepared[top.func as usize];
+        let mut code: &[Op] = &func.ops;
         let mut pc = top.pc;
         let mut base = top.base;
         let mut sp = sp;
@@ -140,7 +137,7 @@ impl Vm<'_> {
                     push!(v);
                 }
                 func = &funcs[caller.func as usize];
-                code = &prepared[caller.func as usize];
+                code = &func.ops;
                 pc = caller.pc + 1;
                 base = caller.base;
             }};
@@ -423,7 +420,7 @@ impl Vm<'_> {
                 // `as` saturates and maps NaN to 0, exactly the language's `int(f)`.
                 Op::I(Instr::FToI {}) => top!() = f64::from_bits(top!()) as i64 as u64,
                 Op::I(Instr::ToStr { type_ }) => {
-                    let kind = self.layouts.kind(type_);
+                    let kind = module.layouts.kind(type_);
                     if kind != crate::heap::ValKind::Str {
                         let mut text = String::new();
                         push_value(&mut text, &self.heap, &module.module, kind, top!());
@@ -463,12 +460,12 @@ impl Vm<'_> {
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base));
                     st = &mut stack[..];
                     func = f;
-                    code = &prepared[callee as usize];
+                    code = &f.ops;
                     pc = 0;
                     base = new_base;
                 }
                 Op::I(Instr::CallRef { type_ }) => {
-                    let nargs = self.layouts.param_count(type_);
+                    let nargs = module.layouts.param_count(type_);
                     let new_base = sp - nargs;
                     let callee = st[new_base - 1] as u32;
                     let Some(f) = funcs.get(callee as usize) else {
@@ -480,7 +477,7 @@ impl Vm<'_> {
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base - 1));
                     st = &mut stack[..];
                     func = f;
-                    code = &prepared[callee as usize];
+                    code = &f.ops;
                     pc = 0;
                     base = new_base;
                 }
@@ -523,7 +520,7 @@ impl Vm<'_> {
                 // ---- arrays
                 Op::I(Instr::ArrNew { type_, count }) => {
                     let n = count as usize;
-                    let elem = self.layouts.elem(type_);
+                    let elem = module.layouts.elem(type_);
                     let h = tri!(arrays::new_array(&mut self.heap, elem, &st[sp - n..sp]));
                     sp -= n;
                     push!(h);
@@ -532,7 +529,7 @@ impl Vm<'_> {
                 Op::I(Instr::ArrFill { type_ }) => {
                     let v = pop!();
                     let n = top!() as i64;
-                    let elem = self.layouts.elem(type_);
+                    let elem = module.layouts.elem(type_);
                     top!() = tri!(arrays::fill(&mut self.heap, elem, n, v));
                     gc!();
                 }
@@ -610,7 +607,7 @@ impl Vm<'_> {
                 // ---- maps
                 Op::I(Instr::MapNew { type_, count }) => {
                     let n = count as usize * 2;
-                    let (k, v) = self.layouts.map_kinds(type_);
+                    let (k, v) = module.layouts.map_kinds(type_);
                     let h = tri!(maps::new_map(&mut self.heap, k, v, &st[sp - n..sp]));
                     sp -= n;
                     push!(h);
@@ -660,7 +657,7 @@ impl Vm<'_> {
 
                 // ---- structs
                 Op::I(Instr::StructNew { type_ }) => {
-                    let n = self.layouts.fields(type_).len();
+                    let n = module.layouts.fields(type_).len();
                     let fields: Box<[u64]> = st[sp - n..sp].into();
                     let h = tri!(self.heap.alloc_struct(type_, fields));
                     sp -= n;

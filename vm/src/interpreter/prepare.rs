@@ -1,8 +1,8 @@
 //! Superinstructions: the interpreter's own form of verified code.
 //!
 //! A stack machine spends most of its time dispatching tiny instructions: `s = s + i` is
-//! four (`local.get s; local.get i; i.add; local.set s`), `while i < n` four more. When the
-//! VM is created, each function's code is copied into [`Op`]s and every position where a
+//! four (`local.get s; local.get i; i.add; local.set s`), `while i < n` four more. When a
+//! module is verified, each function's code is copied into [`Op`]s and every position where a
 //! common pattern *starts* gets a fused op that does the whole pattern in one dispatch and
 //! continues after it. The pattern's other instructions stay in place, one `Op::I` each, so
 //! a jump into the middle of a pattern still executes exactly the original instructions;
@@ -19,39 +19,44 @@
 //! `L local.set`; `k local.set`; `L ret`; and the access forms `L field.get`,
 //! `L dup field.get`, `L L arr.get` and `L L L arr.set` (the last two can trap, and report
 //! the array instruction).
+//!
+//! **Why at verification, not per VM.** The prepared code is a pure function of the verified
+//! code, so it is computed once (by the verifier, stored in `VerifiedFunction`) and shared
+//! by every VM that runs the module: creating a VM (a sandbox per request) costs only its
+//! globals and string constants, never a pass over the code.
 
 use crate::format::Instr;
 
 /// A `u16` stored as bytes: fused ops keep alignment 1 so that [`Op`] fits in the niche of
 /// [`Instr`]'s tag and stays 16 bytes (one cache line holds four).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct U16([u8; 2]);
+pub(crate) struct U16([u8; 2]);
 
 impl U16 {
     #[inline(always)]
-    pub(super) fn get(self) -> usize {
+    pub(crate) fn get(self) -> usize {
         u16::from_le_bytes(self.0) as usize
     }
 }
 
 /// A `u32` stored as bytes (see [`U16`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct U32([u8; 4]);
+pub(crate) struct U32([u8; 4]);
 
 impl U32 {
     #[inline(always)]
-    pub(super) fn get(self) -> usize {
+    pub(crate) fn get(self) -> usize {
         u32::from_le_bytes(self.0) as usize
     }
 }
 
 /// An `i64` stored as bytes (see [`U16`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct I64([u8; 8]);
+pub(crate) struct I64([u8; 8]);
 
 impl I64 {
     #[inline(always)]
-    pub(super) fn get(self) -> u64 {
+    pub(crate) fn get(self) -> u64 {
         u64::from_le_bytes(self.0)
     }
 }
@@ -71,7 +76,7 @@ fn i64_(v: i64) -> I64 {
 /// An operation that cannot trap (the division forms are only built with a non-zero
 /// constant divisor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum BinOp {
+pub(crate) enum BinOp {
     Add,
     Sub,
     Mul,
@@ -146,7 +151,7 @@ impl BinOp {
 
     /// Applies the operation to two slots (comparisons give 0 or 1).
     #[inline(always)]
-    pub(super) fn eval(self, a: u64, b: u64) -> u64 {
+    pub(crate) fn eval(self, a: u64, b: u64) -> u64 {
         let (x, y) = (a as i64, b as i64);
         let (f, g) = (f64::from_bits(a), f64::from_bits(b));
         match self {
@@ -204,7 +209,7 @@ impl BinOp {
 /// One position of prepared code. `a`, `b` and `dst` are local indices, `v` a constant's
 /// slot, `target` an instruction index. The comment gives the pattern and its length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Op {
+pub(crate) enum Op {
     /// The instruction itself.
     I(Instr),
     /// `L a; L b; op` (3): pushes `a op b`.
@@ -276,7 +281,7 @@ pub(super) enum Op {
 }
 
 /// Prepares one function's verified code.
-pub(super) fn prepare(code: &[Instr]) -> Box<[Op]> {
+pub(crate) fn prepare(code: &[Instr]) -> Box<[Op]> {
     let mut ops: Vec<Op> = code.iter().map(|&i| Op::I(i)).collect();
     for (i, op) in ops.iter_mut().enumerate() {
         if let Some(fused) = fuse(&code[i..]) {

@@ -280,6 +280,7 @@ pub(super) fn verify_function(
     let mut offsets = offsets;
     offsets.truncate(n);
     Ok(VerifiedFunction {
+        ops: crate::interpreter::prepare::prepare(&code),
         code,
         offsets,
         param_count: sig.params.len() as u32,
