@@ -1,7 +1,24 @@
 //! The verifier's output: a module proven safe, with the facts the runtime needs.
 //!
 //! **The interpreter (and later the JIT) accepts only a [`VerifiedModule`]**, and the only way
-//! to make one is `verifier::verify`, so no unverified function is ever executed. Everything
+//! to make one is `verifier::verify`, so no unverified function is ever executed. This is
+//! enforced by the type system, not by convention: every field is private to this crate and
+//! other crates get read-only accessors, so safe code elsewhere can neither build a
+//! `VerifiedModule` nor change one after verification (not even one it owns). The
+//! interpreter's unchecked stack accesses rely on that (see `interpreter::exec`).
+//!
+//! ```compile_fail
+//! // Outside this crate a verified function's proven facts cannot be changed ...
+//! fn shrink(m: &mut rvm_vm::verified::VerifiedModule) {
+//!     m.functions[0].max_stack = 0;
+//! }
+//! ```
+//! ```compile_fail
+//! // ... nor can a `VerifiedModule` be assembled by hand.
+//! fn forge(module: rvm_vm::format::Module) -> rvm_vm::verified::VerifiedModule {
+//!     rvm_vm::verified::VerifiedModule { module, functions: vec![], global_is_ref: vec![] }
+//! }
+//! ``` Everything
 //! here is derived from the module by the verifier; the runtime trusts it without
 //! re-checking: jump targets are in range, every instruction finds the types it needs, the
 //! stack never exceeds `max_stack`, and the stack maps say exactly which slots hold heap
@@ -15,11 +32,11 @@ use crate::interpreter::prepare::Op;
 #[derive(Debug)]
 pub struct VerifiedModule {
     /// The module as decoded (or as compiled).
-    pub module: Module,
+    pub(crate) module: Module,
     /// Per function, in the module's order.
-    pub functions: Vec<VerifiedFunction>,
+    pub(crate) functions: Vec<VerifiedFunction>,
     /// Per global: whether it holds a heap reference (a GC root).
-    pub global_is_ref: Vec<bool>,
+    pub(crate) global_is_ref: Vec<bool>,
     /// The runtime summary of every type id, computed once here so that every VM running
     /// this module shares it.
     pub(crate) layouts: Layouts,
@@ -30,27 +47,27 @@ pub struct VerifiedModule {
 pub struct VerifiedFunction {
     /// The code, with every jump target rewritten from a byte offset to an index into this
     /// vector. Instructions that no path reaches were not verified and are replaced by `nop`.
-    pub code: Vec<Instr>,
+    pub(crate) code: Vec<Instr>,
     /// The byte offset in the original code of each instruction (for line tables).
-    pub offsets: Vec<u32>,
+    pub(crate) offsets: Vec<u32>,
     /// Number of parameters (they are the first locals).
-    pub param_count: u32,
+    pub(crate) param_count: u32,
     /// Parameters plus declared locals.
-    pub local_count: u32,
+    pub(crate) local_count: u32,
     /// Per local (parameters first): whether it holds a heap reference.
-    pub local_is_ref: Vec<bool>,
+    pub(crate) local_is_ref: Vec<bool>,
     /// Maximum operand stack depth.
-    pub max_stack: u32,
+    pub(crate) max_stack: u32,
     /// The result type, if the function returns a value.
-    pub result: Option<TypeId>,
+    pub(crate) result: Option<TypeId>,
     /// Operand-stack reference maps, sorted by `pc`: one for every instruction before which
     /// the operand stack holds at least one heap reference. An instruction without an entry
     /// has none.
-    pub stack_maps: Vec<StackMap>,
+    pub(crate) stack_maps: Vec<StackMap>,
     /// For every `call.ref` instruction, sorted by `pc`: the number of arguments it passes.
     /// The function reference sits just below them, and without the types (gone at run
     /// time) the interpreter could not otherwise find it.
-    pub call_ref_args: Vec<CallRefArgs>,
+    pub(crate) call_ref_args: Vec<CallRefArgs>,
     /// The interpreter's form of `code` (with superinstructions, see
     /// `interpreter::prepare`), derived once at verification so that creating a VM costs
     /// nothing per instruction: every VM running this module shares it.
@@ -89,6 +106,77 @@ impl VerifiedModule {
             functions,
             global_is_ref,
         }
+    }
+}
+
+/// Read-only access, for tools and tests.
+impl VerifiedModule {
+    /// The module as decoded (or as compiled).
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Per function, in the module's order.
+    pub fn functions(&self) -> &[VerifiedFunction] {
+        &self.functions
+    }
+
+    /// Per global: whether it holds a heap reference.
+    pub fn global_is_ref(&self) -> &[bool] {
+        &self.global_is_ref
+    }
+
+    /// Gives the module back (verification is lost with the wrapper).
+    pub fn into_module(self) -> Module {
+        self.module
+    }
+}
+
+/// Read-only access, for tools and tests.
+impl VerifiedFunction {
+    /// The code, with jump targets as instruction indices and unreachable code as `nop`.
+    pub fn code(&self) -> &[Instr] {
+        &self.code
+    }
+
+    /// The byte offset in the original code of each instruction.
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    /// Number of parameters.
+    pub fn param_count(&self) -> u32 {
+        self.param_count
+    }
+
+    /// Parameters plus declared locals.
+    pub fn local_count(&self) -> u32 {
+        self.local_count
+    }
+
+    /// Per local: whether it holds a heap reference.
+    pub fn local_is_ref(&self) -> &[bool] {
+        &self.local_is_ref
+    }
+
+    /// Maximum operand stack depth.
+    pub fn max_stack(&self) -> u32 {
+        self.max_stack
+    }
+
+    /// The result type, if the function returns a value.
+    pub fn result(&self) -> Option<TypeId> {
+        self.result
+    }
+
+    /// All operand-stack reference maps, sorted by `pc`.
+    pub fn stack_maps(&self) -> &[StackMap] {
+        &self.stack_maps
+    }
+
+    /// The argument count of every `call.ref`, sorted by `pc`.
+    pub fn call_refs(&self) -> &[CallRefArgs] {
+        &self.call_ref_args
     }
 }
 

@@ -49,16 +49,16 @@ fn fib_with_a_loop_verifies() {
     );
     b.m.main = Some(main);
     let v = ok(b.build());
-    let f = &v.functions[0];
-    assert_eq!(f.param_count, 1);
-    assert_eq!(f.local_count, 4);
-    assert_eq!(f.local_is_ref, vec![false; 4]);
-    assert!(f.stack_maps.is_empty());
+    let f = &v.functions()[0];
+    assert_eq!(f.param_count(), 1);
+    assert_eq!(f.local_count(), 4);
+    assert_eq!(f.local_is_ref(), vec![false; 4]);
+    assert!(f.stack_maps().is_empty());
     // `jmp.ifnot end` is instruction 7; `end` is instruction 21.
-    assert_eq!(f.code[7], JmpIfNot { target: 21 });
-    assert_eq!(f.code[20], Jmp { target: 4 });
-    assert_eq!(f.offsets.len(), f.code.len());
-    assert_eq!(f.offsets[1], 9);
+    assert_eq!(f.code()[7], JmpIfNot { target: 21 });
+    assert_eq!(f.code()[20], Jmp { target: 4 });
+    assert_eq!(f.offsets().len(), f.code().len());
+    assert_eq!(f.offsets()[1], 9);
 }
 
 #[test]
@@ -82,10 +82,10 @@ fn stack_maps_mark_reference_slots() {
     );
     let _ = (s, f);
     let v = ok(b.build());
-    let f = &v.functions[0];
-    assert_eq!(f.stack_maps.len(), 1);
-    assert_eq!(f.stack_maps[0].pc, 2);
-    assert_eq!(f.stack_maps[0].refs, vec![false, true]);
+    let f = &v.functions()[0];
+    assert_eq!(f.stack_maps().len(), 1);
+    assert_eq!(f.stack_maps()[0].pc, 2);
+    assert_eq!(f.stack_maps()[0].refs, vec![false, true]);
     assert_eq!(f.stack_map(2), &[false, true]);
     assert_eq!(f.stack_map(3), &[] as &[bool]);
 }
@@ -437,25 +437,25 @@ fn a_module_using_every_opcode_verifies() {
         );
     }
     let v = ok(m);
-    let main = &v.functions[2];
+    let main = &v.functions()[2];
     // One `call.ref`, passing two arguments.
-    assert_eq!(main.call_ref_args.len(), 1);
-    let pc = main.call_ref_args[0].pc;
-    assert!(matches!(main.code[pc as usize], CallRef { .. }));
+    assert_eq!(main.call_refs().len(), 1);
+    let pc = main.call_refs()[0].pc;
+    assert!(matches!(main.code()[pc as usize], CallRef { .. }));
     assert_eq!(main.call_ref_args(pc), Some(2));
-    assert_eq!(main.local_is_ref, vec![true, true, true, true]);
-    assert_eq!(v.global_is_ref, vec![false, false]);
+    assert_eq!(main.local_is_ref(), vec![true, true, true, true]);
+    assert_eq!(v.global_is_ref(), vec![false, false]);
     // The `nop` after `jmp l3` is unreachable; every other instruction is kept.
-    let original = &v.module.functions[2].code;
+    let original = &v.module().functions[2].code;
     let changed: Vec<usize> = (0..original.len())
-        .filter(|&k| original[k] != main.code[k] && original[k].jump_target().is_none())
+        .filter(|&k| original[k] != main.code()[k] && original[k].jump_target().is_none())
         .collect();
     assert!(changed.is_empty(), "{changed:?}");
     // Stack maps are sorted and only where a reference is on the stack.
-    for w in main.stack_maps.windows(2) {
+    for w in main.stack_maps().windows(2) {
         assert!(w[0].pc < w[1].pc);
     }
-    for sm in &main.stack_maps {
+    for sm in main.stack_maps() {
         assert!(sm.refs.iter().any(|r| *r));
     }
 }
@@ -478,7 +478,7 @@ fn unreachable_code_becomes_nop() {
     );
     let v = ok(b.build());
     assert_eq!(
-        v.functions[f as usize].code,
+        v.functions()[f as usize].code(),
         vec![Jmp { target: 2 }, Nop {}, Ret {}]
     );
 }
@@ -561,7 +561,10 @@ fn nested_calls_loops_and_definite_assignment_across_branches() {
     );
     b.m.main = Some(main);
     let v = ok(b.build());
-    assert_eq!(v.functions[main as usize].local_is_ref, vec![true, false]);
+    assert_eq!(
+        v.functions()[main as usize].local_is_ref(),
+        vec![true, false]
+    );
 }
 
 #[test]
@@ -622,7 +625,7 @@ fn recursive_structs_and_printable_containers() {
         ],
     );
     let v = ok(b.build());
-    assert_eq!(v.functions[f as usize].local_is_ref, vec![true]);
+    assert_eq!(v.functions()[f as usize].local_is_ref(), vec![true]);
 }
 
 #[test]
@@ -657,8 +660,8 @@ fn init_may_write_immutable_globals_and_main_may_return_int() {
     b.m.init = Some(init);
     b.m.main = Some(main);
     let v = ok(b.build());
-    assert_eq!(v.global_is_ref, vec![true]);
-    assert_eq!(v.functions[main as usize].result, Some(int));
+    assert_eq!(v.global_is_ref(), vec![true]);
+    assert_eq!(v.functions()[main as usize].result(), Some(int));
 }
 
 #[test]
@@ -717,10 +720,10 @@ fn locals_beyond_the_first_bitset_word() {
         ],
     );
     let v = ok(b.build());
-    let vf = &v.functions[f as usize];
-    assert_eq!(vf.local_count, 131);
-    assert!(vf.local_is_ref[101]);
-    assert_eq!(vf.local_is_ref.iter().filter(|r| **r).count(), 1);
+    let vf = &v.functions()[f as usize];
+    assert_eq!(vf.local_count(), 131);
+    assert!(vf.local_is_ref()[101]);
+    assert_eq!(vf.local_is_ref().iter().filter(|r| **r).count(), 1);
     // Local 64 was never written.
     let mut b = Builder::new();
     let int = b.int();
