@@ -10,7 +10,11 @@
 //! nesting itself is capped ([`MAX_NATIVE_REENTRY`]).
 //!
 //! **Trust.** The verifier has proven types, jump targets, indices and stack depths, so the
-//! loop performs no type checks; where a proven fact is still checked (slice indexing), a
+//! loop performs no type checks. The hottest value-stack accesses (push, pop, the top
+//! operands, locals) are unchecked: their bounds follow from the verified `max_stack`,
+//! stack heights and local indices plus the frame-setup check in `push_frame` (the
+//! argument is spelled out next to them in `exec`, and `debug_assert!`s re-check it in
+//! debug builds). Everywhere else a proven fact is still checked (slice indexing), and a
 //! failure becomes [`TrapKind::Internal`], never a panic or undefined behaviour.
 //!
 //! **GC invariant** (what the root scan relies on, see [`Vm::collect`]): a collection only
@@ -358,6 +362,8 @@ impl<'m> Vm<'m> {
         base: usize,
         ret: usize,
     ) -> Result<usize, TrapKind> {
+        // The unchecked stack accesses in `exec` rely on this function establishing
+        // `stack.len() >= base + local_count + max_stack` before the frame runs.
         if self.frames.len() >= self.config.max_call_depth {
             return Err(TrapKind::StackOverflow {
                 limit: self.config.max_call_depth,

@@ -68,47 +68,98 @@ impl Vm<'_> {
                 }
             };
         }
+        // ---- Unchecked value-stack access (the hottest accesses of the loop).
+        //
+        // What makes it sound, for the current frame of verified function `func` at a
+        // reachable instruction (prepared ops are checked against the same facts: each
+        // fused op does what its verified instructions do, in one step, see `prepare`):
+        // (1) the verifier proved the operand stack height `h` there exactly, with
+        //     `h >= ` what the instruction pops (`stack-underflow`) and `h <= max_stack`
+        //     after what it pushes (`stack-overflow`); the loop keeps
+        //     `sp == base + local_count + h`;
+        // (2) every local index is `< local_count` (`local-index`);
+        // (3) `push_frame` made `stack.len() >= base + local_count + max_stack` before the
+        //     frame ran, the value stack never shrinks, and `st` is re-derived from it after
+        //     anything that may grow it (calls, `sort_by`);
+        // (4) only the verifier can make or change a `VerifiedModule` (its fields are
+        //     private to this crate), so these facts are the verifier's, not a caller's.
+        // The `debug_assert!`s check the same bounds, frame-precisely, in debug builds
+        // (the whole test suite).
+        macro_rules! ops_base {
+            () => {
+                base + func.local_count as usize
+            };
+        }
         macro_rules! pop {
             () => {{
+                debug_assert!(sp > ops_base!() && sp <= st.len());
                 sp -= 1;
-                st[sp]
+                // SAFETY: by (1) the instruction finds an operand (`h >= 1`), so
+                // `ops_base <= sp - 1 < ops_base + max_stack <= st.len()` by (3).
+                unsafe { *st.get_unchecked(sp) }
             }};
         }
         macro_rules! push {
             ($v:expr) => {{
                 let v = $v;
-                st[sp] = v;
+                debug_assert!(sp < ops_base!() + func.max_stack as usize && sp < st.len());
+                // SAFETY: by (1) the push keeps `h + 1 <= max_stack`, so
+                // `sp < ops_base + max_stack <= st.len()` by (3).
+                unsafe { *st.get_unchecked_mut(sp) = v };
                 sp += 1;
             }};
         }
+        // The `k`-th operand from the top (1 = the top), as a place.
+        macro_rules! opnd {
+            ($k:expr) => {
+                *{
+                    debug_assert!(sp >= ops_base!() + $k && sp <= st.len());
+                    // SAFETY: by (1) the instruction (which pops at least `k`) finds
+                    // `h >= k` operands, so `ops_base <= sp - k < sp <= st.len()` by (3).
+                    unsafe { st.get_unchecked_mut(sp - $k) }
+                }
+            };
+        }
         macro_rules! top {
             () => {
-                st[sp - 1]
+                opnd!(1)
+            };
+        }
+        // Local `i` of the current frame, as a place.
+        macro_rules! local {
+            ($i:expr) => {
+                *{
+                    let i: usize = $i;
+                    debug_assert!(i < func.local_count as usize && base + i < st.len());
+                    // SAFETY: by (2) `i < local_count`, so
+                    // `base + i < ops_base <= st.len()` by (3).
+                    unsafe { st.get_unchecked_mut(base + i) }
+                }
             };
         }
         macro_rules! ibin {
             ($a:ident, $b:ident => $e:expr) => {{
-                let $b = st[sp - 1] as i64;
-                let $a = st[sp - 2] as i64;
-                st[sp - 2] = $e;
+                let $b = opnd!(1) as i64;
+                let $a = opnd!(2) as i64;
+                opnd!(2) = $e;
                 sp -= 1;
             }};
         }
         macro_rules! fbin {
             ($a:ident, $b:ident => $e:expr) => {{
-                let $b = f64::from_bits(st[sp - 1]);
-                let $a = f64::from_bits(st[sp - 2]);
-                st[sp - 2] = $e;
+                let $b = f64::from_bits(opnd!(1));
+                let $a = f64::from_bits(opnd!(2));
+                opnd!(2) = $e;
                 sp -= 1;
             }};
         }
         macro_rules! sbin {
             ($a:ident, $b:ident => $e:expr) => {{
-                let hb = st[sp - 1];
-                let ha = st[sp - 2];
+                let hb = opnd!(1);
+                let ha = opnd!(2);
                 let $a = self.heap.str(ha);
                 let $b = self.heap.str(hb);
-                st[sp - 2] = $e as u64;
+                opnd!(2) = $e as u64;
                 sp -= 1;
             }};
         }
@@ -133,13 +184,13 @@ impl Vm<'_> {
                     fail!(internal("return without a caller"));
                 };
                 sp = done.ret;
-                if let Some(v) = result {
-                    push!(v);
-                }
                 func = &funcs[caller.func as usize];
                 code = &func.ops;
                 pc = caller.pc + 1;
                 base = caller.base;
+                if let Some(v) = result {
+                    push!(v);
+                }
             }};
         }
 
@@ -152,56 +203,56 @@ impl Vm<'_> {
             match op {
                 // ---- superinstructions (see `prepare`); `pc` already counts the first
                 Op::LocalLocal { op, a, b } => {
-                    push!(op.eval(st[base + a.get()], st[base + b.get()]));
+                    push!(op.eval(local!(a.get()), local!(b.get())));
                     pc += 2;
                 }
                 Op::LocalLocalSet { op, a, b, dst } => {
-                    st[base + dst.get()] = op.eval(st[base + a.get()], st[base + b.get()]);
+                    local!(dst.get()) = op.eval(local!(a.get()), local!(b.get()));
                     pc += 3;
                 }
                 Op::LocalLocalJmpNot { op, a, b, target } => {
-                    if op.eval(st[base + a.get()], st[base + b.get()]) == 0 {
+                    if op.eval(local!(a.get()), local!(b.get())) == 0 {
                         pc = target.get();
                     } else {
                         pc += 3;
                     }
                 }
                 Op::LocalLocalJmpIf { op, a, b, target } => {
-                    if op.eval(st[base + a.get()], st[base + b.get()]) != 0 {
+                    if op.eval(local!(a.get()), local!(b.get())) != 0 {
                         pc = target.get();
                     } else {
                         pc += 3;
                     }
                 }
                 Op::LocalConst { op, a, v } => {
-                    push!(op.eval(st[base + a.get()], v.get()));
+                    push!(op.eval(local!(a.get()), v.get()));
                     pc += 2;
                 }
                 Op::LocalConstSet { op, a, dst, v } => {
-                    st[base + dst.get()] = op.eval(st[base + a.get()], v.get());
+                    local!(dst.get()) = op.eval(local!(a.get()), v.get());
                     pc += 3;
                 }
                 Op::LocalConstJmpNot { op, a, target, v } => {
-                    if op.eval(st[base + a.get()], v.get()) == 0 {
+                    if op.eval(local!(a.get()), v.get()) == 0 {
                         pc = target.get();
                     } else {
                         pc += 3;
                     }
                 }
                 Op::LocalConstJmpIf { op, a, target, v } => {
-                    if op.eval(st[base + a.get()], v.get()) != 0 {
+                    if op.eval(local!(a.get()), v.get()) != 0 {
                         pc = target.get();
                     } else {
                         pc += 3;
                     }
                 }
                 Op::StackLocal { op, a } => {
-                    top!() = op.eval(top!(), st[base + a.get()]);
+                    top!() = op.eval(top!(), local!(a.get()));
                     pc += 1;
                 }
                 Op::StackLocalSet { op, a, dst } => {
                     let x = pop!();
-                    st[base + dst.get()] = op.eval(x, st[base + a.get()]);
+                    local!(dst.get()) = op.eval(x, local!(a.get()));
                     pc += 2;
                 }
                 Op::StackConst { op, v } => {
@@ -210,46 +261,48 @@ impl Vm<'_> {
                 }
                 Op::StackConstSet { op, dst, v } => {
                     let x = pop!();
-                    st[base + dst.get()] = op.eval(x, v.get());
+                    local!(dst.get()) = op.eval(x, v.get());
                     pc += 2;
                 }
                 Op::BinSet { op, dst } => {
-                    sp -= 2;
-                    st[base + dst.get()] = op.eval(st[sp], st[sp + 1]);
+                    let y = pop!();
+                    let x = pop!();
+                    local!(dst.get()) = op.eval(x, y);
                     pc += 1;
                 }
                 Op::CmpJmpNot { op, target } => {
-                    sp -= 2;
-                    if op.eval(st[sp], st[sp + 1]) == 0 {
+                    let y = pop!();
+                    let x = pop!();
+                    if op.eval(x, y) == 0 {
                         pc = target.get();
                     } else {
                         pc += 1;
                     }
                 }
                 Op::CmpJmpIf { op, target } => {
-                    sp -= 2;
-                    if op.eval(st[sp], st[sp + 1]) != 0 {
+                    let y = pop!();
+                    let x = pop!();
+                    if op.eval(x, y) != 0 {
                         pc = target.get();
                     } else {
                         pc += 1;
                     }
                 }
                 Op::LocalLocalGet { a, b } => {
-                    st[sp] = st[base + a.get()];
-                    st[sp + 1] = st[base + b.get()];
-                    sp += 2;
+                    push!(local!(a.get()));
+                    push!(local!(b.get()));
                     pc += 1;
                 }
                 Op::LocalMove { a, dst } => {
-                    st[base + dst.get()] = st[base + a.get()];
+                    local!(dst.get()) = local!(a.get());
                     pc += 1;
                 }
                 Op::ConstSet { dst, v } => {
-                    st[base + dst.get()] = v.get();
+                    local!(dst.get()) = v.get();
                     pc += 1;
                 }
                 Op::LocalField { a, index } => {
-                    let obj = tri!(self.heap.struct_(st[base + a.get()]));
+                    let obj = tri!(self.heap.struct_(local!(a.get())));
                     let v = tri!(
                         obj.fields
                             .get(index.get())
@@ -260,7 +313,7 @@ impl Vm<'_> {
                     pc += 1;
                 }
                 Op::LocalDupField { a, index } => {
-                    let h = st[base + a.get()];
+                    let h = local!(a.get());
                     let obj = tri!(self.heap.struct_(h));
                     let v = tri!(
                         obj.fields
@@ -273,8 +326,8 @@ impl Vm<'_> {
                     pc += 2;
                 }
                 Op::LocalLocalArrGet { a, b } => {
-                    let arr = st[base + a.get()];
-                    let i = st[base + b.get()] as i64;
+                    let arr = local!(a.get());
+                    let i = local!(b.get()) as i64;
                     match arrays::get(&self.heap, arr, i) {
                         Ok(v) => {
                             push!(v);
@@ -288,14 +341,14 @@ impl Vm<'_> {
                     }
                 }
                 Op::LocalsArrSet { a, b, c } => {
-                    let arr = st[base + a.get()];
-                    let i = st[base + b.get()] as i64;
-                    let v = st[base + c.get()];
+                    let arr = local!(a.get());
+                    let i = local!(b.get()) as i64;
+                    let v = local!(c.get());
                     pc += 3;
                     tri!(arrays::set(&mut self.heap, arr, i, v));
                 }
                 Op::RetLocal { a } => {
-                    let v = st[base + a.get()];
+                    let v = local!(a.get());
                     ret!(Some(v));
                 }
 
@@ -317,10 +370,10 @@ impl Vm<'_> {
                 Op::I(Instr::FnRef { func }) => push!(func as u64),
 
                 // ---- locals, globals, stack shuffling
-                Op::I(Instr::LocalGet { index }) => push!(st[base + index as usize]),
+                Op::I(Instr::LocalGet { index }) => push!(local!(index as usize)),
                 Op::I(Instr::LocalSet { index }) => {
                     let v = pop!();
-                    st[base + index as usize] = v;
+                    local!(index as usize) = v;
                 }
                 Op::I(Instr::GlobalGet { index }) => {
                     let i = index as usize;
@@ -443,7 +496,7 @@ impl Vm<'_> {
                 }
                 Op::I(Instr::Ret {}) => {
                     let result = if func.result.is_some() {
-                        Some(st[sp - 1])
+                        Some(top!())
                     } else {
                         None
                     };

@@ -20,6 +20,15 @@
 //! `L dup field.get`, `L L arr.get` and `L L L arr.set` (the last two can trap, and report
 //! the array instruction).
 //!
+//! **Stack and local facts.** The dispatch loop's stack and local accesses are unchecked and
+//! rely on the verifier's facts at each reachable instruction (see `exec`). A fused op keeps
+//! them: it is only ever built where its first instruction starts, every instruction of a
+//! pattern but the last falls through to the next (so all of them were reached and
+//! verified, none replaced by `nop`), its local indices are those instructions' verified
+//! operands, it pops no more than they pop in sequence and its peak depth never exceeds
+//! theirs (`L L op` pushes one where the sequence peaks at two), and it continues exactly
+//! where the last of them would.
+//!
 //! **Why at verification, not per VM.** The prepared code is a pure function of the verified
 //! code, so it is computed once (by the verifier, stored in `VerifiedFunction`) and shared
 //! by every VM that runs the module: creating a VM (a sandbox per request) costs only its
