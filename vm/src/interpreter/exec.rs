@@ -113,10 +113,11 @@ impl Vm<'_> {
         macro_rules! opnd {
             ($k:expr) => {
                 *{
-                    debug_assert!(sp >= ops_base!() + $k && sp <= st.len());
+                    let k: usize = $k;
+                    debug_assert!(sp >= ops_base!() + k && sp <= st.len());
                     // SAFETY: by (1) the instruction (which pops at least `k`) finds
                     // `h >= k` operands, so `ops_base <= sp - k < sp <= st.len()` by (3).
-                    unsafe { st.get_unchecked_mut(sp - $k) }
+                    unsafe { st.get_unchecked_mut(sp - k) }
                 }
             };
         }
