@@ -116,6 +116,29 @@ impl Heap {
     pub fn map_set(&mut self, m: u64, key: u64, value: u64) -> Result<(), TrapKind> {
         let map = self.map(m)?;
         let hash = self.key_hash(map.key, key);
+        if map.key != ValKind::Str {
+            // Scalar keys compare without the heap: one probe finds the entry or the free
+            // slot (string keys need `self.str` during the probe, so they take two).
+            let map = self.map_mut(m)?;
+            let full = map.entries.len() == map.entries.capacity();
+            match map
+                .entries
+                .raw_entry_mut_v1()
+                .from_hash(hash, |&k| k == key)
+            {
+                RawEntryMut::Occupied(mut e) => {
+                    *e.get_mut() = value;
+                    return Ok(());
+                }
+                RawEntryMut::Vacant(slot) if !full => {
+                    slot.insert_hashed_nocheck(hash, key, value);
+                    return Ok(());
+                }
+                // Full: grow and account below.
+                RawEntryMut::Vacant(_) => {}
+            }
+        }
+        let map = self.map(m)?;
         let found = self.find_hashed(map, hash, key);
         let map = self.map_mut(m)?;
         match found {
