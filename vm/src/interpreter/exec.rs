@@ -490,6 +490,8 @@ impl Vm<'_> {
                     let cx = HostContext {
                         heap: &mut self.heap,
                         args: &self.config.args,
+                        caps: &self.config.caps,
+                        state: &mut self.host,
                     };
                     let outcome = tri!(host::call(hf, &st[sp - n..sp], cx));
                     sp -= n;
