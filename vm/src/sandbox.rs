@@ -209,16 +209,15 @@ impl Capabilities {
     }
 
     /// Whether a capability without items (time, random, stdin) is granted; `Err` names the
-    /// flag that would grant it.
+    /// flag that would grant it. The capabilities with items (paths, variable names) pass
+    /// here and are checked per item by [`Capabilities::resolve`] and
+    /// [`Capabilities::check_env`], so that the message can name the item.
     pub fn check(&self, cap: Capability) -> Result<(), Denial> {
         let (granted, flag) = match cap {
-            Capability::None => (true, ""),
+            Capability::None | Capability::Read | Capability::Write | Capability::Env => (true, ""),
             Capability::Time => (self.time, "--allow-time"),
             Capability::Random => (self.random, "--allow-random"),
             Capability::Stdin => (self.stdin, "--allow-stdin"),
-            Capability::Read => (!matches!(self.read, PathScope::Nothing), "--allow-read"),
-            Capability::Write => (!matches!(self.write, PathScope::Nothing), "--allow-write"),
-            Capability::Env => (!self.env.is_nothing(), "--allow-env"),
         };
         if granted {
             Ok(())

@@ -53,7 +53,11 @@ impl Root {
         };
         let dir = Dir::open_ambient_dir(&dir_path, ambient_authority())?;
         let granted = match &only {
-            Some(name) => clean.parent().map(Path::to_path_buf).unwrap_or_default().join(name),
+            Some(name) => clean
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+                .join(name),
             None => clean.clone(),
         };
         let (path, alias) = match &only {
@@ -73,7 +77,10 @@ impl Root {
 fn split_file(p: &Path) -> io::Result<(PathBuf, Option<OsString>)> {
     match (p.parent(), p.file_name()) {
         (Some(parent), Some(name)) => Ok((parent.to_path_buf(), Some(name.to_owned()))),
-        _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a file path")),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a file path",
+        )),
     }
 }
 

@@ -73,7 +73,9 @@ pub(super) fn call(
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes).map_err(|e| fail(heap, e))?;
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            Ok(HostOutcome::Return(Some(heap.alloc_str(text.into())? as u64)))
+            Ok(HostOutcome::Return(Some(
+                heap.alloc_str(text.into())? as u64
+            )))
         }
         HostFn::FsWriteText | HostFn::FsAppendText => {
             let text = heap.str(arg(1));
