@@ -15,7 +15,12 @@
 //!
 //! **When it collects.** Only at allocation sites, and only when the bytes allocated since
 //! the last collection exceed a threshold that grows with the live heap (`max(1 MiB, 2 ×
-//! live)`), so the cost of collection stays proportional to allocation. Bytes are counted
+//! live)`), so the cost of collection stays proportional to allocation. Allocation itself
+//! never collects: the interpreter checks [`Heap::should_collect`] once the allocating
+//! instruction has finished and its result sits on the operand stack, where the stack map
+//! describes it. So a native that allocates several objects (`s.split` builds strings, then
+//! the array holding them) needs no temporary roots; only natives that re-enter guest code
+//! (`sort_by`) hold references across a possible collection, in the VM's temp roots. Bytes are counted
 //! where objects are created or grow, which is also where a future heap limit plugs in.
 //! Marking uses an explicit worklist, so a million-deep linked structure cannot overflow the
 //! Rust stack.
@@ -89,7 +94,7 @@ pub struct Heap {
     /// The most bytes the heap may hold (`--max-heap`).
     limit: usize,
     worklist: Vec<Handle>,
-    hasher: foldhash::quality::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 /// Heap statistics, for tests and diagnostics.
@@ -121,7 +126,7 @@ impl Heap {
             collections: 0,
             limit: usize::MAX,
             worklist: Vec::new(),
-            hasher: foldhash::quality::RandomState::default(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -314,7 +319,7 @@ impl Heap {
     }
 
     /// The per-VM hasher for map keys (random seed; iteration order never depends on it).
-    pub fn hasher(&self) -> &foldhash::quality::RandomState {
+    pub fn hasher(&self) -> &foldhash::fast::RandomState {
         &self.hasher
     }
 

@@ -39,7 +39,7 @@ use crate::host::HostFn;
 use crate::runtime::host::{HostState, Input};
 use crate::runtime::output::Output;
 use crate::sandbox::{Capabilities, Limits};
-use crate::trap::{SourcePos, TraceFrame, Trap, TrapKind};
+use crate::trap::{SourcePos, TRACE_KEPT, TraceFrame, Trap, TrapKind};
 use crate::verified::{VerifiedFunction, VerifiedModule};
 
 pub use crate::runtime::output::SharedBuffer;
@@ -448,11 +448,14 @@ impl<'m> Vm<'m> {
         let module = &self.module;
         let m: &Module = &module.module;
         let last = self.frames.len().wrapping_sub(1);
+        let n = self.frames.len();
+        let omitted = n.saturating_sub(2 * TRACE_KEPT);
         let trace = self
             .frames
             .iter()
             .enumerate()
             .rev()
+            .filter(|(i, _)| omitted == 0 || *i < TRACE_KEPT || *i >= n - TRACE_KEPT)
             .map(|(i, fr)| {
                 let pc = if i == last {
                     top_pc.unwrap_or(fr.pc)
@@ -480,7 +483,11 @@ impl<'m> Vm<'m> {
                 }
             })
             .collect();
-        Unwind::Trap(Box::new(Trap { kind, trace }))
+        Unwind::Trap(Box::new(Trap {
+            kind,
+            trace,
+            omitted_frames: omitted,
+        }))
     }
 
     /// A full collection. `top_pc` is the next instruction of the innermost frame and `sp`

@@ -264,9 +264,17 @@ pub struct SourcePos {
 pub struct Trap {
     /// What went wrong.
     pub kind: TrapKind,
-    /// The guest frames, innermost first (empty for traps raised outside guest code).
+    /// The guest frames, innermost first (empty for traps raised outside guest code). A
+    /// very deep stack keeps only its innermost and outermost [`TRACE_KEPT`] frames each.
     pub trace: Vec<TraceFrame>,
+    /// How many frames between those were left out of `trace` (0 unless the stack was
+    /// deeper than `2 × TRACE_KEPT`).
+    pub omitted_frames: usize,
 }
+
+/// Frames kept at each end of a trace (so that a trap at depth 1,000,000 does not build a
+/// million-entry trace).
+pub const TRACE_KEPT: usize = 100;
 
 impl Trap {
     /// A trap without a stack trace.
@@ -274,6 +282,7 @@ impl Trap {
         Trap {
             kind,
             trace: Vec::new(),
+            omitted_frames: 0,
         }
     }
 
@@ -297,19 +306,24 @@ const TRACE_ENDS: usize = 20;
 
 /// Renders the trap exactly as the runner prints it on stderr: `runtime error: <message>`
 /// then one `    at <frame>` line per frame, innermost first, each line ending in `\n`. A
-/// trace longer than 50 frames (deep recursion) shows its first and last 20 frames around a
-/// `    ... N more frames` line; [`Trap::trace`] keeps them all.
+/// trace of more than 50 frames (deep recursion) shows its first and last 20 frames around
+/// a `    ... N more frames` line.
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "runtime error: {}", self.kind)?;
         let n = self.trace.len();
-        for (i, frame) in self.trace.iter().enumerate() {
-            if n > 50 && i >= TRACE_ENDS && i < n - TRACE_ENDS {
-                if i == TRACE_ENDS {
-                    writeln!(f, "    ... {} more frames", n - 2 * TRACE_ENDS)?;
-                }
-                continue;
+        let total = n + self.omitted_frames;
+        if total <= 50 {
+            for frame in &self.trace {
+                writeln!(f, "    at {frame}")?;
             }
+            return Ok(());
+        }
+        for frame in &self.trace[..TRACE_ENDS.min(n)] {
+            writeln!(f, "    at {frame}")?;
+        }
+        writeln!(f, "    ... {} more frames", total - 2 * TRACE_ENDS)?;
+        for frame in &self.trace[n.saturating_sub(TRACE_ENDS).max(TRACE_ENDS.min(n))..] {
             writeln!(f, "    at {frame}")?;
         }
         Ok(())

@@ -652,3 +652,12 @@ fn fused_array_store_traps_at_the_arr_set() {
         "runtime error: index -1 out of bounds for length 1\n    at main (test.src:9:1)\n"
     );
 }
+
+#[test]
+fn a_vm_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<rvm_vm::interpreter::Vm<'static>>();
+    let module = fib_module(15);
+    let handle = std::thread::spawn(move || run(module).stdout);
+    assert_eq!(handle.join().unwrap(), "610\n");
+}

@@ -207,8 +207,13 @@ fn deep_recursion_traps_cleanly() {
         "stack overflow (call depth limit 10000)"
     );
     assert_eq!(t.exit_code(), 71);
-    assert_eq!(t.trace.len(), 10_000);
+    assert_eq!(t.trace.len() + t.omitted_frames, 10_000);
+    assert_eq!(t.trace.len(), 200);
     assert_eq!(t.trace[0].to_string(), "f (test.src:10:1)");
+    assert_eq!(t.trace[199].to_string(), "main (test.src:2:1)");
+    let text = t.to_string();
+    assert_eq!(text.lines().count(), 1 + 20 + 1 + 20);
+    assert!(text.contains("\n    ... 9960 more frames\n"), "{text}");
 
     assert_eq!(run(main_for(9_000)).stdout, "9000\n");
 
@@ -397,6 +402,7 @@ fn nested_sort_by_is_capped() {
         "stack overflow (call depth limit 10000)"
     );
     assert!(t.trace.len() > 32, "{}", t.trace.len());
+    assert_eq!(t.omitted_frames, 0);
 }
 
 #[test]

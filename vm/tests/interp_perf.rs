@@ -1,7 +1,8 @@
 //! Rough speed checks, ignored by default (run with
 //! `cargo test --release -p rvm-vm --test interp_perf -- --ignored --nocapture`).
 //! Reference on the development machine: Lua 5.4 runs fib(32) in about 0.10 s and a
-//! 10^8-iteration int loop in about 1 s.
+//! 10^8-iteration int loop in about 1 s. Measured (user CPU time, shared 2-core machine):
+//! this interpreter runs fib(32) in about 0.12 s and this 10^8 loop in about 1.0 s.
 
 #[path = "support/builder.rs"]
 mod builder;

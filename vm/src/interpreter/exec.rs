@@ -1,4 +1,6 @@
-//! The dispatch loop: one exhaustive `match` on [`Instr`].
+//! The dispatch loop: one exhaustive `match` over the prepared code, whose `Op::I` arms
+//! cover every [`Instr`] (no wildcard, so a new opcode is a compile error here) and whose
+//! other arms are the superinstructions of `prepare`.
 //!
 //! The hot state (`pc`, `sp`, `base`, the current code slice) lives in locals and is
 //! re-fetched from the frame records only on calls and returns. The value stack is passed

@@ -463,6 +463,26 @@ mod tests {
     }
 
     #[test]
+    fn fused_arithmetic_matches_the_instructions() {
+        let min = i64::MIN as u64;
+        let m1 = -1i64 as u64;
+        assert_eq!(BinOp::Div.eval(min, m1), min);
+        assert_eq!(BinOp::Rem.eval(min, m1), 0);
+        assert_eq!(BinOp::Div.eval(-7i64 as u64, 2) as i64, -3);
+        assert_eq!(BinOp::Rem.eval(-7i64 as u64, 2) as i64, -1);
+        assert_eq!(BinOp::Shl.eval(1, 65), 2);
+        assert_eq!(BinOp::Shr.eval(-16i64 as u64, 2) as i64, -4);
+        assert_eq!(BinOp::Add.eval(i64::MAX as u64, 1), min);
+        let nan = f64::NAN.to_bits();
+        assert_eq!(BinOp::FEq.eval(nan, nan), 0);
+        assert_eq!(BinOp::FNe.eval(nan, nan), 1);
+        assert_eq!(
+            f64::from_bits(BinOp::FRem.eval((-7.5f64).to_bits(), 2.0f64.to_bits())),
+            -1.5
+        );
+    }
+
+    #[test]
     fn division_is_fused_only_by_a_nonzero_constant() {
         let rem = |k: i64| {
             prepare(&[
