@@ -397,6 +397,9 @@ impl<'m> Vm<'m> {
                 None,
             )
         })?;
+        if let Err(k) = self.budget.charge(1) {
+            return Err(self.trap(k, None));
+        }
         let new_sp = self
             .push_frame(stack, func, f, sp, sp)
             .map_err(|k| self.trap(k, None))?;
