@@ -287,7 +287,7 @@ fn environment_variable_not_granted() {
         assert_trap(
             &o,
             70,
-            "permission denied: env.get(\"RVM_SECRET\") needs --allow-env=RVM_SECRET",
+            "permission denied: env.get(\"RVM_SECRET\", ...) needs --allow-env=RVM_SECRET",
             mode,
         );
         // Granted by name it works; a deny wins over allow-all.
