@@ -72,6 +72,8 @@ fn run(fx: &Fixture, mode: &str, flags: &[&str], source: &str) -> Outcome {
     let prog = fx.path("prog.src");
     std::fs::write(&prog, source).expect("write program");
     let start = Instant::now();
+    // Waited for with `wait4` (for its resource usage), not `Child::wait`.
+    #[allow(clippy::zombie_processes)]
     let mut child = Command::new(env!("CARGO_BIN_EXE_rvm"))
         .current_dir(&fx.dir)
         .arg(format!("--jit={mode}"))

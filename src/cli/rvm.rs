@@ -86,7 +86,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a program (the same as `rvm FILE`).
     #[command(after_help = EXAMPLES)]
-    Run(RunCommand),
+    Run(Box<RunCommand>),
     /// Print the bytecode of every function.
     Disasm {
         /// A `.bc` file (or a `.src` file, compiled first).
@@ -298,7 +298,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, u8> {
 /// Runs a parsed command line.
 pub fn execute(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
-        Some(Command::Run(RunCommand { run, program })) => run_program(&run, program),
+        Some(Command::Run(r)) => run_program(&r.run, r.program),
         Some(Command::Disasm { file }) => {
             let (module, _) = input::load_unverified(&file)?;
             print(&rvm_vm::format::disasm::disassemble(&module))

@@ -266,12 +266,11 @@ impl Capabilities {
         };
         // A symbolic link inside an allowed directory may lead into a denied one: check
         // the real path too, when there is one.
-        if !deny.is_empty() {
-            if let Ok(real) = std::fs::canonicalize(&abs) {
-                if let Some(d) = deny.iter().find(|d| paths::is_within(&real, d)) {
-                    return Err(Denial::DeniedBy(format!("--deny-{kind}={}", d.display())));
-                }
-            }
+        if !deny.is_empty()
+            && let Ok(real) = std::fs::canonicalize(&abs)
+            && let Some(d) = deny.iter().find(|d| paths::is_within(&real, d))
+        {
+            return Err(Denial::DeniedBy(format!("--deny-{kind}={}", d.display())));
         }
         Ok(resolved)
     }

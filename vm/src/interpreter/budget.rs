@@ -97,10 +97,8 @@ impl Budget {
         if self.interrupt.swap(false, Ordering::Relaxed) {
             return Err(TrapKind::Timeout);
         }
-        if let Some(d) = self.deadline {
-            if Instant::now() >= d {
-                return Err(TrapKind::Timeout);
-            }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(TrapKind::Timeout);
         }
         Ok(())
     }
