@@ -4,6 +4,7 @@
 //! The pipeline is `format::decode` → `verifier::verify` → `interpreter`. Only a
 //! `VerifiedModule` can be run, so the VM never executes unverified code.
 
+pub mod float;
 pub mod format;
 pub mod heap;
 pub mod host;

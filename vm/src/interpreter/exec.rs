@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::prepare::Op;
 use super::{Unwind, Vm};
+use crate::float::canonical_bits;
 use crate::format::Instr;
 use crate::natives::Native;
 use crate::runtime::host::{HostContext, HostOutcome};
@@ -417,11 +418,11 @@ impl Vm<'_> {
                 Op::I(Instr::IGe {}) => ibin!(a, b => (a >= b) as u64),
 
                 // ---- float arithmetic
-                Op::I(Instr::FAdd {}) => fbin!(a, b => (a + b).to_bits()),
-                Op::I(Instr::FSub {}) => fbin!(a, b => (a - b).to_bits()),
-                Op::I(Instr::FMul {}) => fbin!(a, b => (a * b).to_bits()),
-                Op::I(Instr::FDiv {}) => fbin!(a, b => (a / b).to_bits()),
-                Op::I(Instr::FRem {}) => fbin!(a, b => (a % b).to_bits()),
+                Op::I(Instr::FAdd {}) => fbin!(a, b => canonical_bits(a + b)),
+                Op::I(Instr::FSub {}) => fbin!(a, b => canonical_bits(a - b)),
+                Op::I(Instr::FMul {}) => fbin!(a, b => canonical_bits(a * b)),
+                Op::I(Instr::FDiv {}) => fbin!(a, b => canonical_bits(a / b)),
+                Op::I(Instr::FRem {}) => fbin!(a, b => canonical_bits(a % b)),
                 Op::I(Instr::FNeg {}) => top!() = (-f64::from_bits(top!())).to_bits(),
                 Op::I(Instr::FEq {}) => fbin!(a, b => (a == b) as u64),
                 Op::I(Instr::FNe {}) => fbin!(a, b => (a != b) as u64),
