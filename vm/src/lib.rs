@@ -4,12 +4,14 @@
 //! The pipeline is `format::decode` → `verifier::verify` → `interpreter`. Only a
 //! `VerifiedModule` can be run, so the VM never executes unverified code.
 
+pub mod float;
 pub mod format;
 pub mod heap;
 pub mod host;
 pub mod interpreter;
 pub mod natives;
 pub mod runtime;
+pub mod sandbox;
 pub mod trap;
 pub mod value_fmt;
 pub mod verified;

@@ -119,12 +119,15 @@ fn fold_int2(instr: Instr, a: i64, b: i64) -> Option<ExprKind> {
 
 fn fold_float2(instr: Instr, a: f64, b: f64) -> Option<ExprKind> {
     use ExprKind::{Bool, Float};
+    use rvm_vm::float::canonical;
     Some(match instr {
-        Instr::FAdd {} => Float(a + b),
-        Instr::FSub {} => Float(a - b),
-        Instr::FMul {} => Float(a * b),
-        Instr::FDiv {} => Float(a / b),
-        Instr::FRem {} => Float(a % b),
+        // NaN-canonical like the VM's arithmetic (`rvm_vm::float`): the machine's own
+        // NaN would make the bytecode, and where the constant sorts, differ by machine.
+        Instr::FAdd {} => Float(canonical(a + b)),
+        Instr::FSub {} => Float(canonical(a - b)),
+        Instr::FMul {} => Float(canonical(a * b)),
+        Instr::FDiv {} => Float(canonical(a / b)),
+        Instr::FRem {} => Float(canonical(a % b)),
         Instr::FEq {} => Bool(a == b),
         Instr::FNe {} => Bool(a != b),
         Instr::FLt {} => Bool(a < b),

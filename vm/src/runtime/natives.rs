@@ -7,6 +7,7 @@
 
 use super::output::Output;
 use super::strings;
+use crate::float::canonical_bits;
 use crate::heap::Heap;
 use crate::natives::Native;
 use crate::trap::TrapKind;
@@ -22,7 +23,8 @@ pub fn call(
     let int = |i: usize| arg(i) as i64;
     let float = |i: usize| f64::from_bits(arg(i));
     let some_int = |v: i64| Ok(Some(v as u64));
-    let some_float = |v: f64| Ok(Some(v.to_bits()));
+    // Every float result is NaN-canonical (see `crate::float`).
+    let some_float = |v: f64| Ok(Some(canonical_bits(v)));
     let some_bool = |v: bool| Ok(Some(v as u64));
     match native {
         Native::Print => {
@@ -80,11 +82,17 @@ pub fn call(
             heap.alloc_str(t).map(|h| Some(h as u64))
         }
         Native::StrUpper => {
-            let t = heap.str(arg(0)).to_uppercase();
+            let s = heap.str(arg(0));
+            // Case mapping at most triples the length in bytes.
+            heap.reserve(s.len().saturating_mul(3))?;
+            let t = s.to_uppercase();
             heap.alloc_str(t.into()).map(|h| Some(h as u64))
         }
         Native::StrLower => {
-            let t = heap.str(arg(0)).to_lowercase();
+            let s = heap.str(arg(0));
+            // Case mapping at most triples the length in bytes.
+            heap.reserve(s.len().saturating_mul(3))?;
+            let t = s.to_lowercase();
             heap.alloc_str(t.into()).map(|h| Some(h as u64))
         }
         Native::StrReplace => strings::replace(heap, arg(0), arg(1), arg(2)).map(Some),
@@ -129,18 +137,24 @@ pub fn call(
             let s = strings::to_fixed(float(0), int(1))?;
             heap.alloc_str(s.into()).map(|h| Some(h as u64))
         }
+        // `sqrt` is exactly rounded by IEEE-754, so the hardware instruction is the same
+        // everywhere. The transcendental functions are not: `f64::sin` and friends call
+        // the platform's C library, whose last bit differs between libraries (glibc,
+        // musl, macOS), their versions and their per-CPU variants (glibc's FMA paths).
+        // The `libm` crate (a Rust port of musl's) is the same code, without fused
+        // operations, on every machine.
         Native::Sqrt => some_float(float(0).sqrt()),
-        Native::Sin => some_float(float(0).sin()),
-        Native::Cos => some_float(float(0).cos()),
-        Native::Tan => some_float(float(0).tan()),
-        Native::Asin => some_float(float(0).asin()),
-        Native::Acos => some_float(float(0).acos()),
-        Native::Atan => some_float(float(0).atan()),
-        Native::Atan2 => some_float(float(0).atan2(float(1))),
-        Native::Exp => some_float(float(0).exp()),
-        Native::Log => some_float(float(0).ln()),
-        Native::Log10 => some_float(float(0).log10()),
-        Native::Pow => some_float(float(0).powf(float(1))),
+        Native::Sin => some_float(libm::sin(float(0))),
+        Native::Cos => some_float(libm::cos(float(0))),
+        Native::Tan => some_float(libm::tan(float(0))),
+        Native::Asin => some_float(libm::asin(float(0))),
+        Native::Acos => some_float(libm::acos(float(0))),
+        Native::Atan => some_float(libm::atan(float(0))),
+        Native::Atan2 => some_float(libm::atan2(float(0), float(1))),
+        Native::Exp => some_float(libm::exp(float(0))),
+        Native::Log => some_float(libm::log(float(0))),
+        Native::Log10 => some_float(libm::log10(float(0))),
+        Native::Pow => some_float(libm::pow(float(0), float(1))),
         Native::Floor => some_float(float(0).floor()),
         Native::Ceil => some_float(float(0).ceil()),
         Native::Round => some_float(float(0).round()),
