@@ -243,10 +243,16 @@ impl Vm<'_> {
         }
 
         loop {
-            let Some(&op) = code.get(pc) else {
-                pc += 1;
-                fail!(internal("execution ran past the end of a function"));
-            };
+            debug_assert!(pc < code.len(), "execution ran past the end of a function");
+            // SAFETY: `code` is the prepared form of verified code, one op per instruction,
+            // and `pc` only ever holds: 0 when a frame starts (`empty-code`: there is an
+            // instruction); a verified jump target (`jump-out-of-bounds`, rewritten to an
+            // instruction index); the instruction after a reachable one that falls through,
+            // or after a fused pattern (whose continuation is its last instruction's
+            // fall-through, see `prepare`), or after a call being returned to
+            // (`falls-off-end`: no reachable path runs past the last instruction). Fact (4)
+            // above makes these the verifier's facts.
+            let op = unsafe { *code.get_unchecked(pc) };
             pc += 1;
             match op {
                 // ---- superinstructions (see `prepare`); `pc` already counts the first
