@@ -33,8 +33,12 @@ pub mod exit {
     pub const TRAP: u8 = 70;
     /// The program exceeded the call depth limit.
     pub const STACK_OVERFLOW: u8 = 71;
-    /// The program asked for more memory than the process can get.
+    /// The program asked for more memory than the heap limit (or the process) allows.
     pub const OUT_OF_MEMORY: u8 = 72;
+    /// The program used up the fuel given with `--fuel`.
+    pub const OUT_OF_FUEL: u8 = 73;
+    /// The program ran past `--timeout`.
+    pub const TIMEOUT: u8 = 74;
 }
 
 /// Prints a clap outcome: help and version to standard output (exit 0), errors to standard

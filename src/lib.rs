@@ -15,8 +15,9 @@
 //! no way to run a module that the verifier has not accepted. The `rvm` and `rvmc` binaries
 //! are thin wrappers over [`cli`], which is built on the same calls.
 //!
-//! This is the first version of the embedding API; host functions, capabilities and
-//! resource limits join it with the sandbox.
+//! A run is sandboxed: [`RunOptions::caps`] says what the guest may reach (nothing by
+//! default; see [`vm::sandbox::Grants`] and [`vm::sandbox::Capabilities::open`]) and
+//! [`RunOptions::limits`] bounds its fuel, time and heap.
 #![deny(missing_docs)]
 
 pub mod cli;
@@ -34,6 +35,7 @@ pub use rvm_vm::verifier::VerifyError;
 
 use rvm_vm::format::{DecodeError, Module};
 use rvm_vm::interpreter::{Vm, VmConfig};
+use rvm_vm::sandbox::{Capabilities, Limits};
 use rvm_vm::verified::VerifiedModule;
 
 /// Compiles the source file at `path`, following its imports, into a bytecode module.
@@ -110,6 +112,12 @@ pub struct RunOptions {
     pub max_stack: u32,
     /// Collect garbage at every allocation (a debugging aid for the collector).
     pub gc_stress: bool,
+    /// What the guest may reach outside itself (default: nothing).
+    pub caps: Arc<Capabilities>,
+    /// Fuel, wall-clock time and heap size.
+    pub limits: Limits,
+    /// The seed of `random` (`None`: from the operating system).
+    pub seed: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -119,6 +127,9 @@ impl Default for RunOptions {
             jit: JitMode::default(),
             max_stack: DEFAULT_MAX_STACK,
             gc_stress: false,
+            caps: Arc::new(Capabilities::default()),
+            limits: Limits::default(),
+            seed: None,
         }
     }
 }
@@ -147,6 +158,9 @@ pub fn run_with_output(
         max_call_depth: options.max_stack as usize,
         gc_stress: options.gc_stress,
         args: options.args.clone(),
+        caps: Arc::clone(&options.caps),
+        limits: options.limits.clone(),
+        seed: options.seed,
     };
     // Every JIT mode interprets until the JIT tier exists.
     let _ = options.jit;

@@ -70,3 +70,38 @@ fn wordfreq_counts_its_arguments() {
         "{text}"
     );
 }
+
+#[test]
+fn logreport_runs_with_the_narrowest_grants() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let report = std::env::temp_dir().join(format!("rvm-logreport-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&report);
+    let run = |grants: &[String]| {
+        Command::new(env!("CARGO_BIN_EXE_rvm"))
+            .current_dir(root)
+            .args(grants)
+            .arg("examples/logreport.src")
+            .arg("examples/data/access.log")
+            .arg(&report)
+            .output()
+            .expect("run rvm")
+    };
+    let read = "--allow-read=examples/data/access.log".to_owned();
+    let write = format!("--allow-write={}", report.display());
+    // Each grant alone is not enough, and nothing is written without the write grant.
+    for grants in [vec![], vec![read.clone()], vec![write.clone()]] {
+        let out = run(&grants);
+        assert_eq!(out.status.code(), Some(70), "{grants:?}");
+        assert!(!report.exists());
+    }
+    let out = run(&[read, write]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&report).expect("report written");
+    let _ = std::fs::remove_file(&report);
+    assert!(text.starts_with("requests: 10\n"), "{text}");
+    assert!(text.contains("/index.html       3\n"), "{text}");
+}

@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use logos::{Lexer, Logos, Skip};
+use logos::{Lexer, Logos};
 
 use crate::ast::StrPart;
 use crate::diagnostics::{Diagnostic, FileId, Span};
@@ -68,8 +68,11 @@ pub struct StrLit {
 /// The tokens of the language.
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(error = LexError, extras = LexExtras)]
+// Only whitespace is skipped inside logos. Comments are tokens that `lex` drops: when two
+// skip patterns alternate (`//a\n//b\n...`), logos restarts its state machine by a call
+// per skipped piece, which without tail calls (debug builds) overflows the stack on a file
+// of a few thousand comment lines.
 #[logos(skip r"[ \t\r\n\f]+")]
-#[logos(skip(r"//[^\n]*", allow_greedy = true))]
 #[allow(missing_docs)]
 pub enum Tok {
     // Keywords.
@@ -128,6 +131,8 @@ pub enum Tok {
     Str(StrLit),
     #[token("/*", block_comment)]
     BlockComment,
+    #[regex(r"//[^\n]*", allow_greedy = true)]
+    LineComment,
 
     // Operators and punctuation.
     #[token("+")]
@@ -290,7 +295,7 @@ fn bad_number(lex: &mut Lexer<Tok>) -> Result<(), LexError> {
     )))
 }
 
-fn block_comment(lex: &mut Lexer<Tok>) -> Skip {
+fn block_comment(lex: &mut Lexer<Tok>) {
     let rest = lex.remainder().as_bytes();
     let mut depth = 1u32;
     let mut i = 0;
@@ -303,7 +308,7 @@ fn block_comment(lex: &mut Lexer<Tok>) -> Skip {
             i += 2;
             if depth == 0 {
                 lex.bump(i);
-                return Skip;
+                return;
             }
         } else {
             i += 1;
@@ -314,7 +319,6 @@ fn block_comment(lex: &mut Lexer<Tok>) -> Skip {
         .errors
         .push((start..start + 2, "unterminated block comment".to_string()));
     lex.bump(rest.len());
-    Skip
 }
 
 /// Scans a string literal after its opening quote, processing escapes and locating
@@ -542,6 +546,7 @@ pub fn lex(
             diags.push(Diagnostic::error(message, Span::new(file, r.start, r.end)));
         }
         let tok = match result {
+            Ok(Tok::LineComment | Tok::BlockComment) => continue,
             Ok(Tok::Str(mut lit)) => {
                 resolve_interpolations(file, text, &mut lit, nest, diags);
                 Tok::Str(lit)

@@ -6,6 +6,10 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rvm_vm::sandbox::{Capabilities, Grants, Limits, Scope};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -13,20 +17,41 @@ use super::{Failure, exit, input, output};
 use crate::{JitMode, RunOptions};
 
 const EXAMPLES: &str = "\
+Permissions (deny by default; a denied call stops the program with
+`permission denied: fs.read_text(\"/etc/passwd\") needs --allow-read=/etc/passwd`):
+  standard output and error, os.args() and os.exit() are always allowed; standard input
+  is allowed unless --deny-stdin. A path grant covers the path and everything beneath it;
+  `..`, absolute paths and symbolic links cannot leave it. --deny-* wins over --allow-*.
+
+Limits (each a distinct trap and exit code):
+  --fuel N           work units (1 per call, loop body length per iteration)  -> 73
+  --timeout 5s       wall-clock time (ms, s, m)                               -> 74
+  --max-heap 64M     live heap bytes (K, M, G; default 2G)                    -> 72
+  --max-stack N      call depth (default 10000)                               -> 71
+
 Examples:
   rvm hello.src                 compile in memory, then run
   rvm app.bc input.txt -v       run bytecode; `input.txt -v` are the program's arguments
+  rvm --allow-read=data --allow-write=out/report.txt report.src data/in.txt
+                                read under data/, write only out/report.txt
+  rvm --allow-env=HOME,USER app.bc
+                                read two environment variables
+  rvm --allow-random --seed 42 sim.src
+                                reproducible random numbers
+  rvm --fuel 1000000 --timeout 2s --max-heap 64M untrusted.bc
+                                run untrusted code with hard limits
   rvm --jit=off app.bc          run with the interpreter only
   rvm --max-stack 50000 deep.bc allow deeper recursion
   rvm disasm app.bc             print the bytecode of every function
-  rvm inspect app.bc            summarise the module's sections
+  rvm inspect app.bc            summarise the module, its imports by capability
 
 Exit codes:
   0-255  the program's own (main's result or os.exit)
   64     usage error            65  compile error (source input)
   66     cannot read the file   67  invalid bytecode (decode or verification)
-  70     runtime trap           71  stack overflow (call depth limit)
-  72     out of memory";
+  70     runtime trap (including permission denied)
+  71     stack overflow         72  out of memory
+  73     out of fuel            74  timeout";
 
 /// Command-line interface of `rvm`.
 #[derive(Debug, Parser)]
@@ -61,7 +86,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a program (the same as `rvm FILE`).
     #[command(after_help = EXAMPLES)]
-    Run(RunCommand),
+    Run(Box<RunCommand>),
     /// Print the bytecode of every function.
     Disasm {
         /// A `.bc` file (or a `.src` file, compiled first).
@@ -104,6 +129,123 @@ pub struct RunFlags {
     /// Collect garbage at every allocation (debugging the collector).
     #[arg(long, hide = true)]
     pub gc_stress: bool,
+    /// What the program may reach outside itself.
+    #[command(flatten)]
+    pub perms: PermFlags,
+    /// Stop the program after N work units (exit 73).
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub fuel: Option<u64>,
+    /// Stop the program after this much wall-clock time, e.g. `500ms`, `5s` (exit 74).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    pub timeout: Option<Duration>,
+    /// The most live heap memory, e.g. `64M`, `1G` (exit 72 when exceeded) [default: 2G].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Limits")]
+    pub max_heap: Option<usize>,
+    /// Seed `random` for a reproducible run.
+    #[arg(long, value_name = "N", help_heading = "Permissions")]
+    pub seed: Option<u64>,
+}
+
+/// The permission flags, in Deno's form.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Permissions")]
+pub struct PermFlags {
+    /// Allow reading files under PATHS (all files without a list).
+    #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_delimiter = ',')]
+    pub allow_read: Option<Vec<String>>,
+    /// Allow creating, writing and removing files under PATHS (all without a list).
+    #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_delimiter = ',')]
+    pub allow_write: Option<Vec<String>>,
+    /// Allow reading the environment variables NAMES (all without a list).
+    #[arg(long, value_name = "NAMES", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_delimiter = ',')]
+    pub allow_env: Option<Vec<String>>,
+    /// Allow the clocks (`time.now_ms`, `time.monotonic_ns`).
+    #[arg(long)]
+    pub allow_time: bool,
+    /// Allow random numbers (`random.int`, `random.float`).
+    #[arg(long)]
+    pub allow_random: bool,
+    /// Allow standard input (the default; see --deny-stdin).
+    #[arg(long)]
+    pub allow_stdin: bool,
+    /// Allow everything.
+    #[arg(short = 'A', long)]
+    pub allow_all: bool,
+    /// Refuse reading under PATHS (everything without a list), whatever is allowed.
+    #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_delimiter = ',')]
+    pub deny_read: Option<Vec<String>>,
+    /// Refuse writing under PATHS (everything without a list), whatever is allowed.
+    #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_delimiter = ',')]
+    pub deny_write: Option<Vec<String>>,
+    /// Refuse the environment variables NAMES (all without a list).
+    #[arg(long, value_name = "NAMES", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_delimiter = ',')]
+    pub deny_env: Option<Vec<String>>,
+    /// Refuse the clocks.
+    #[arg(long)]
+    pub deny_time: bool,
+    /// Refuse random numbers.
+    #[arg(long)]
+    pub deny_random: bool,
+    /// Refuse standard input.
+    #[arg(long)]
+    pub deny_stdin: bool,
+}
+
+impl PermFlags {
+    /// The grants these flags ask for. The command line grants standard input unless
+    /// `--deny-stdin`; everything else is denied unless allowed.
+    pub fn grants(&self) -> Grants {
+        fn scope<T>(v: &Option<Vec<String>>, f: impl Fn(&str) -> T) -> Scope<T> {
+            match v {
+                None => Scope::Nothing,
+                Some(items) if items.iter().any(String::is_empty) => Scope::Everything,
+                Some(items) => Scope::Only(items.iter().map(|s| f(s)).collect()),
+            }
+        }
+        let path = |s: &str| PathBuf::from(s);
+        let name = |s: &str| s.to_owned();
+        let mut g = if self.allow_all {
+            Grants::all()
+        } else {
+            Grants::default()
+        };
+        g.read.extend(scope(&self.allow_read, path));
+        g.write.extend(scope(&self.allow_write, path));
+        g.env.extend(scope(&self.allow_env, name));
+        g.deny_read = scope(&self.deny_read, path);
+        g.deny_write = scope(&self.deny_write, path);
+        g.deny_env = scope(&self.deny_env, name);
+        g.time = (g.time || self.allow_time) && !self.deny_time;
+        g.random = (g.random || self.allow_random) && !self.deny_random;
+        g.stdin = !self.deny_stdin;
+        if g.deny_read == Scope::Everything {
+            g.read = Scope::Nothing;
+        }
+        if g.deny_write == Scope::Everything {
+            g.write = Scope::Nothing;
+        }
+        if g.deny_env == Scope::Everything {
+            g.env = Scope::Nothing;
+        }
+        g
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    rvm_vm::sandbox::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 500ms, 5s, 2m)"))
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    rvm_vm::sandbox::parse_size(s)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size (e.g. 64M, 512K, 2G)"))
 }
 
 /// `--jit` values.
@@ -156,7 +298,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, u8> {
 /// Runs a parsed command line.
 pub fn execute(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
-        Some(Command::Run(RunCommand { run, program })) => run_program(&run, program),
+        Some(Command::Run(r)) => run_program(&r.run, r.program),
         Some(Command::Disasm { file }) => {
             let (module, _) = input::load_unverified(&file)?;
             print(&rvm_vm::format::disasm::disassemble(&module))
@@ -192,12 +334,25 @@ fn run_program(flags: &RunFlags, mut program: Vec<OsString>) -> Result<u8, Failu
         ));
     }
     let args = program_args(program)?;
+    let caps = Capabilities::open(&flags.perms.grants())
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let module = input::load_verified(&file)?;
+    let mut limits = Limits {
+        fuel: flags.fuel,
+        timeout: flags.timeout,
+        ..Limits::default()
+    };
+    if let Some(h) = flags.max_heap {
+        limits.max_heap = h;
+    }
     let options = RunOptions {
         args,
         jit: flags.jit.into(),
         max_stack: flags.max_stack,
         gc_stress: flags.gc_stress,
+        caps: Arc::new(caps),
+        limits,
+        seed: flags.seed,
     };
     run_verified(module, &options)
 }
@@ -301,6 +456,49 @@ mod tests {
     }
 
     #[test]
+    fn permission_flags() {
+        let cli = parse_ok(&[
+            "--allow-read=a,b",
+            "--allow-read=c",
+            "--allow-env",
+            "--deny-env=SECRET",
+            "--allow-time",
+            "--deny-stdin",
+            "--fuel",
+            "10",
+            "--timeout",
+            "2s",
+            "--max-heap",
+            "64M",
+            "--seed",
+            "7",
+            "app.src",
+        ]);
+        let g = cli.run.perms.grants();
+        assert_eq!(
+            g.read,
+            Scope::Only(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(g.write, Scope::Nothing);
+        assert_eq!(g.env, Scope::Everything);
+        assert_eq!(g.deny_env, Scope::Only(vec!["SECRET".into()]));
+        assert!(g.time && !g.random && !g.stdin);
+        assert_eq!(cli.run.fuel, Some(10));
+        assert_eq!(cli.run.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(cli.run.max_heap, Some(64 << 20));
+        assert_eq!(cli.run.seed, Some(7));
+        assert_eq!(program(&cli), ["app.src"]);
+        let all = parse_ok(&["-A", "--deny-random", "app.src"])
+            .run
+            .perms
+            .grants();
+        assert!(all.time && !all.random && all.stdin);
+        assert_eq!(all.read, Scope::Everything);
+        let none = parse_ok(&["app.src"]).run.perms.grants();
+        assert!(none.stdin && !none.time && none.read == Scope::Nothing);
+    }
+
+    #[test]
     fn bad_flag_values_are_usage_errors() {
         for bad in [
             &["--jit=fast", "a.bc"][..],
@@ -308,6 +506,9 @@ mod tests {
             &["--max-stack", "x", "a.bc"],
             &["disasm"],
             &["inspect", "a.bc", "b.bc"],
+            &["--timeout", "5", "a.bc"],
+            &["--max-heap", "lots", "a.bc"],
+            &["--fuel", "-1", "a.bc"],
         ] {
             let mut all = vec![OsString::from("rvm")];
             all.extend(bad.iter().map(OsString::from));

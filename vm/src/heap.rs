@@ -37,7 +37,7 @@ use crate::trap::TrapKind;
 pub type Handle = u32;
 
 /// Bytes charged for every object on top of its payload (the slot and its mark).
-const OBJECT_OVERHEAD: usize = std::mem::size_of::<Obj>() + 1;
+pub const OBJECT_OVERHEAD: usize = std::mem::size_of::<Obj>() + 1;
 /// The collection threshold never drops below this.
 const MIN_THRESHOLD: usize = 1 << 20;
 
@@ -91,6 +91,8 @@ pub struct Heap {
     stress: bool,
     /// Number of collections so far.
     collections: u64,
+    /// The most bytes the heap may hold (`--max-heap`).
+    limit: usize,
     worklist: Vec<Handle>,
     hasher: foldhash::fast::RandomState,
 }
@@ -122,6 +124,7 @@ impl Heap {
             threshold: MIN_THRESHOLD,
             stress,
             collections: 0,
+            limit: usize::MAX,
             worklist: Vec::new(),
             hasher: foldhash::fast::RandomState::default(),
         }
@@ -132,6 +135,53 @@ impl Heap {
     #[inline]
     pub fn should_collect(&self) -> bool {
         self.stress || self.allocated > self.threshold
+    }
+
+    /// Sets the most bytes the heap may hold; allocations past it fail with `out of memory`.
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+        self.threshold = self.clamped_threshold(self.threshold);
+    }
+
+    /// The heap limit in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Checks that `bytes` more can be allocated without passing the limit, before the
+    /// caller allocates them. Fails with [`TrapKind::HeapLimit`] when a collection might
+    /// make room (the caller collects and retries once) and with [`TrapKind::OutOfMemory`]
+    /// when nothing can: the request alone is over the limit, or nothing was allocated
+    /// since the last collection.
+    #[inline]
+    pub fn reserve(&self, bytes: usize) -> Result<(), TrapKind> {
+        let used = self.live.saturating_add(self.allocated);
+        if used.saturating_add(bytes).saturating_add(OBJECT_OVERHEAD) <= self.limit {
+            return Ok(());
+        }
+        if bytes >= self.limit || self.allocated == 0 {
+            Err(TrapKind::OutOfMemory)
+        } else {
+            Err(TrapKind::HeapLimit)
+        }
+    }
+
+    /// Whether the live heap after the last collection is over the limit.
+    #[inline]
+    pub fn over_limit(&self) -> bool {
+        self.live > self.limit
+    }
+
+    /// The bytes a single new object may still take (for reads of unknown size, such as
+    /// standard input, which cannot be retried).
+    pub fn room(&self) -> usize {
+        self.limit
+            .saturating_sub(self.live.saturating_add(self.allocated))
+            .saturating_sub(OBJECT_OVERHEAD)
+    }
+
+    fn clamped_threshold(&self, t: usize) -> usize {
+        t.min(self.limit.saturating_sub(self.live))
     }
 
     /// Counts `bytes` of new or grown storage.
@@ -331,7 +381,7 @@ impl Heap {
         }
         self.live = live;
         self.allocated = 0;
-        self.threshold = MIN_THRESHOLD.max(live.saturating_mul(2));
+        self.threshold = self.clamped_threshold(MIN_THRESHOLD.max(live.saturating_mul(2)));
         self.collections += 1;
     }
 }

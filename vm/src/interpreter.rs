@@ -23,16 +23,22 @@
 //! its parameters). Declared locals are zeroed on entry, so a not-yet-written reference
 //! local reads as 0, which the collector skips.
 
+mod budget;
 mod exec;
 mod prepare;
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub use budget::{Budget, CHECK_INTERVAL};
 
 use crate::format::Module;
 use crate::heap::{Heap, HeapStats, Layouts};
 use crate::host::HostFn;
+use crate::runtime::host::{HostState, Input};
 use crate::runtime::output::Output;
+use crate::sandbox::{Capabilities, Limits};
 use crate::trap::{SourcePos, TRACE_KEPT, TraceFrame, Trap, TrapKind};
 use crate::verified::{VerifiedFunction, VerifiedModule};
 
@@ -57,6 +63,13 @@ pub struct VmConfig {
     pub gc_stress: bool,
     /// The program's command-line arguments (`os.args()`).
     pub args: Vec<String>,
+    /// What the guest may reach (files, environment, clocks, randomness, standard input).
+    /// The default grants nothing; one opened set can be shared by many VMs.
+    pub caps: Arc<Capabilities>,
+    /// Fuel, wall-clock time and heap size.
+    pub limits: Limits,
+    /// The seed of `random` (`None`: from the operating system on first use).
+    pub seed: Option<u64>,
 }
 
 impl Default for VmConfig {
@@ -65,6 +78,9 @@ impl Default for VmConfig {
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
             gc_stress: false,
             args: Vec::new(),
+            caps: Arc::new(Capabilities::default()),
+            limits: Limits::default(),
+            seed: None,
         }
     }
 }
@@ -160,6 +176,12 @@ pub struct Vm<'m> {
     main_depth: usize,
     out: Output,
     initialized: bool,
+    /// The state of the host modules (random generator, standard input, clock origin).
+    host: HostState,
+    /// Fuel and the deadline: the limit state both tiers check at back-edges and calls.
+    budget: Budget,
+    /// The value stack never grows beyond this many slots.
+    stack_limit: usize,
 }
 
 impl std::fmt::Debug for Vm<'_> {
@@ -185,6 +207,7 @@ impl<'m> Vm<'m> {
         let module = module.into();
         let m = &module.module;
         let mut heap = Heap::new(config.gc_stress);
+        heap.set_limit(config.limits.max_heap);
         let mut const_strs = Vec::with_capacity(m.strings.len());
         for s in &m.strings {
             const_strs.push(heap.alloc_str(s.as_str().into())? as u64);
@@ -217,6 +240,10 @@ impl<'m> Vm<'m> {
             main_depth: usize::MAX,
             out: Output::new(stdout, stderr),
             initialized: false,
+            host: HostState::new(config.seed),
+            budget: Budget::new(&config.limits),
+            // The value stack counts against the heap limit too (at least 64K slots).
+            stack_limit: MAX_STACK_SLOTS.min((config.limits.max_heap / 8).max(1 << 16)),
             config,
             module,
         })
@@ -225,6 +252,23 @@ impl<'m> Vm<'m> {
     /// The module this VM runs.
     pub fn module(&self) -> &VerifiedModule {
         &self.module
+    }
+
+    /// Reads `io.read_line()` and `io.read_all()` from `input` instead of the process's
+    /// standard input (which still needs the `stdin` capability).
+    pub fn set_stdin(&mut self, input: Box<dyn std::io::BufRead + Send>) {
+        self.host.stdin = Input::Reader(input);
+    }
+
+    /// A flag that, once set (from any thread), stops the guest at its next back-edge or
+    /// call with a `timeout` trap: how an embedder cancels a run without a deadline.
+    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.budget.interrupt_handle()
+    }
+
+    /// The fuel left, if fuel is limited.
+    pub fn fuel_remaining(&self) -> Option<u64> {
+        self.budget.fuel_remaining()
     }
 
     /// Heap statistics.
@@ -317,6 +361,9 @@ impl<'m> Vm<'m> {
     /// were whatever happens.
     fn invoke(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Unwind> {
         let depth = self.frames.len();
+        if depth == 0 {
+            self.budget.start(self.config.limits.timeout);
+        }
         let sp = self.sp;
         let mut stack = std::mem::take(&mut self.stack);
         let result = self.call_in(&mut stack, sp, func, args);
@@ -350,6 +397,9 @@ impl<'m> Vm<'m> {
                 None,
             )
         })?;
+        if let Err(k) = self.budget.charge(1) {
+            return Err(self.trap(k, None));
+        }
         let new_sp = self
             .push_frame(stack, func, f, sp, sp)
             .map_err(|k| self.trap(k, None))?;
@@ -376,7 +426,7 @@ impl<'m> Vm<'m> {
         let locals_end = base + f.local_count as usize;
         let need = locals_end + f.max_stack as usize;
         if stack.len() < need {
-            if need > MAX_STACK_SLOTS {
+            if need > self.stack_limit {
                 return Err(TrapKind::StackOverflow {
                     limit: self.config.max_call_depth,
                 });

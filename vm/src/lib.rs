@@ -11,6 +11,7 @@ pub mod host;
 pub mod interpreter;
 pub mod natives;
 pub mod runtime;
+pub mod sandbox;
 pub mod trap;
 pub mod value_fmt;
 pub mod verified;

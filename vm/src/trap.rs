@@ -117,6 +117,36 @@ pub enum TrapKind {
     /// An allocation the process cannot satisfy (a result longer than the address space,
     /// or a failed reservation), reported instead of aborting the process (exit code 72).
     OutOfMemory,
+    /// An allocation would take the heap past its limit (`--max-heap`), but a collection
+    /// might make room. The interpreter collects and retries the instruction, so this
+    /// surfaces only as [`TrapKind::OutOfMemory`]; its message is the same.
+    HeapLimit,
+    /// The fuel given with `--fuel` ran out (exit code 73).
+    OutOfFuel,
+    /// The wall-clock limit given with `--timeout` passed, or the embedder interrupted the
+    /// VM (exit code 74).
+    Timeout,
+    /// A host function was called without the capability it needs.
+    PermissionDenied {
+        /// The call as written, e.g. `fs.read_text("/etc/passwd")`.
+        call: String,
+        /// What would allow it, e.g. `--allow-read=/etc/passwd`; or why it is refused.
+        remedy: String,
+    },
+    /// A granted host operation failed (a missing file, a full disk).
+    HostError {
+        /// The call as written, e.g. `fs.read_text("missing.txt")`.
+        call: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// `random.int(low, high)` with `low >= high`.
+    EmptyRandomRange {
+        /// The low bound.
+        low: i64,
+        /// The high bound (exclusive).
+        high: i64,
+    },
     /// An export called through the embedding API does not exist or its arguments do not
     /// match its signature.
     BadCall {
@@ -179,7 +209,16 @@ impl fmt::Display for TrapKind {
             TrapKind::StackOverflow { limit } => {
                 write!(f, "stack overflow (call depth limit {limit})")
             }
-            TrapKind::OutOfMemory => f.write_str("out of memory"),
+            TrapKind::OutOfMemory | TrapKind::HeapLimit => f.write_str("out of memory"),
+            TrapKind::OutOfFuel => f.write_str("out of fuel"),
+            TrapKind::Timeout => f.write_str("timeout"),
+            TrapKind::PermissionDenied { call, remedy } => {
+                write!(f, "permission denied: {call} {remedy}")
+            }
+            TrapKind::HostError { call, reason } => write!(f, "{call} failed: {reason}"),
+            TrapKind::EmptyRandomRange { low, high } => {
+                write!(f, "random.int range {low}..{high} is empty")
+            }
             TrapKind::BadCall { reason } => write!(f, "bad call: {reason}"),
             TrapKind::Internal { what } => write!(f, "internal error: {what}"),
         }
@@ -188,11 +227,13 @@ impl fmt::Display for TrapKind {
 
 impl TrapKind {
     /// The process exit code for this trap (`BRIEF.md`): 71 for a stack overflow, 72 for
-    /// out of memory, 70 for everything else.
+    /// out of memory, 73 out of fuel, 74 timeout, 70 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             TrapKind::StackOverflow { .. } => 71,
-            TrapKind::OutOfMemory => 72,
+            TrapKind::OutOfMemory | TrapKind::HeapLimit => 72,
+            TrapKind::OutOfFuel => 73,
+            TrapKind::Timeout => 74,
             _ => 70,
         }
     }

@@ -65,7 +65,7 @@ impl Checker<'_, '_> {
             }
             ast::ExprKind::Field(base, name) => {
                 if let Some(ns) = self.namespace_of(ctx, base) {
-                    return self.check_ns_call(ctx, ns, base, name, args, span);
+                    return self.check_ns_call(ctx, ns, name, args, span);
                 }
                 let recv = self.check_value(ctx, base, None);
                 return self.check_method_call(ctx, recv, name, args);
@@ -190,7 +190,6 @@ impl Checker<'_, '_> {
         &mut self,
         ctx: &mut FnCtx,
         ns: Namespace,
-        base: &Expr,
         name: &ast::Ident,
         args: &[Arg],
         span: Span,
@@ -237,11 +236,12 @@ impl Checker<'_, '_> {
                     hir::Expr::error(span)
                 }
             },
-            Namespace::Builtin("os") => match HostFn::lookup("os", n) {
+            Namespace::Builtin(m) if HostFn::is_module(m) => match HostFn::lookup(m, n) {
                 Some(host) => {
                     let params: Vec<TyId> =
                         host.params().iter().map(|p| self.host_ty(*p)).collect();
-                    let args = self.check_args(ctx, args, &params, &format!("`os.{n}`"), span);
+                    let what = format!("`{m}.{n}`");
+                    let args = self.check_args(ctx, args, &params, &what, span);
                     let ty = host.result().map_or(TyId::UNIT, |r| self.host_ty(r));
                     hir::Expr {
                         kind: ExprKind::Op(Op::Host(host), args),
@@ -250,23 +250,24 @@ impl Checker<'_, '_> {
                     }
                 }
                 None => {
+                    let names: Vec<String> = HostFn::functions_of(m)
+                        .map(|h| format!("`{m}.{}()`", h.name()))
+                        .collect();
                     self.error(
                         name.span,
-                        format!("no function `{n}` in `os`"),
-                        "expected `os.args()` or `os.exit(code)`",
+                        format!("no function `{n}` in `{m}`"),
+                        format!("`{m}` has {}", names.join(", ")),
                     );
                     self.check_args_loose(ctx, args);
                     hir::Expr::error(span)
                 }
             },
             Namespace::Builtin(m) => {
-                if !self.host_module_error(m, base.span) {
-                    self.error(
-                        name.span,
-                        format!("no function `{n}` in `{m}`"),
-                        "not found",
-                    );
-                }
+                self.error(
+                    name.span,
+                    format!("no function `{n}` in `{m}`"),
+                    "not found",
+                );
                 self.check_args_loose(ctx, args);
                 hir::Expr::error(span)
             }

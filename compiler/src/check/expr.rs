@@ -178,7 +178,7 @@ impl Checker<'_, '_> {
         span: Span,
     ) -> hir::Expr {
         if let Some(ns) = self.namespace_of(ctx, base) {
-            return self.namespace_value(ctx, ns, base, name, span);
+            return self.namespace_value(ctx, ns, name, span);
         }
         let obj = self.check_value(ctx, base, None);
         if obj.ty == TyId::ERROR {

@@ -188,7 +188,6 @@ impl Checker<'_, '_> {
         &mut self,
         ctx: &FnCtx,
         ns: Namespace,
-        base: &Expr,
         name: &ast::Ident,
         span: Span,
     ) -> hir::Expr {
@@ -257,11 +256,8 @@ impl Checker<'_, '_> {
                 }
             },
             Namespace::Builtin(m) => {
-                if self.host_module_error(m, base.span) {
-                    return hir::Expr::error(span);
-                }
-                if m == "os" && matches!(n, "args" | "exit") {
-                    let msg = format!("host function `os.{n}` cannot be used as a value");
+                if rvm_vm::host::HostFn::lookup(m, n).is_some() {
+                    let msg = format!("host function `{m}.{n}` cannot be used as a value");
                     self.error(span, msg, "call it instead");
                 } else {
                     self.error(name.span, format!("no `{n}` in `{m}`"), "not found");
@@ -269,16 +265,5 @@ impl Checker<'_, '_> {
                 hir::Expr::error(span)
             }
         }
-    }
-
-    /// Reports the host modules that this version does not provide yet. Returns whether it
-    /// did.
-    pub(super) fn host_module_error(&mut self, m: &str, span: Span) -> bool {
-        if matches!(m, "fs" | "env" | "time" | "random" | "io") {
-            let msg = format!("the host module `{m}` is not supported yet");
-            self.error(span, msg, "only `os.args()` and `os.exit()` are available");
-            return true;
-        }
-        false
     }
 }

@@ -310,8 +310,16 @@ fn calls_and_methods() {
         &[(1, "built-in function `print` cannot be used as a value")],
     );
     assert_errors(
-        "fn main() { let x = fs.read_text(\"a\"); }",
-        &[(1, "the host module `fs` is not supported yet")],
+        "fn main() { let x = fs.read_txt(\"a\"); }",
+        &[(1, "no function `read_txt` in `fs`")],
+    );
+    assert_errors(
+        "fn main() { let f = fs.read_text; }",
+        &[(1, "host function `fs.read_text` cannot be used as a value")],
+    );
+    assert_errors(
+        "fn main() { let x: int = fs.read_text(\"a\"); }",
+        &[(1, "expected `int`, found `str`")],
     );
     assert_errors(
         "fn f(x: int) -> int { return x; }\nfn main() { println(f); }",

@@ -3,8 +3,8 @@
 //! [`disassemble`] prints everything, like `javap -c`: the tables, then every function's
 //! instructions at their byte offsets, with indices resolved to names (`call 3 <fib>`,
 //! `s.const 0 "hello"`) and the source position whenever it changes. [`inspect`] prints
-//! the outline: section sizes, the imports grouped by host module (what the program may
-//! ask of the host, which the capability manifest builds on), the exports and entry points.
+//! the outline: section sizes, the imports grouped by capability (the permissions
+//! manifest: what the program may ask of the host, before it runs), the exports and entry points.
 //!
 //! Both take a [`Module`] that may not have been verified — the point of a disassembler is
 //! to look at files that fail to load — so every index is checked and an out-of-range one
@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{FORMAT_VERSION, Function, Instr, Module, TypeDef, TypeId};
+use crate::host::{Capability, HostFn};
 use crate::natives::Native;
 
 /// The full listing of `module`.
@@ -62,19 +63,32 @@ pub fn inspect(module: &Module, file_size: usize) -> String {
         module.files.len()
     );
 
-    let _ = writeln!(out, "imports by host module:");
-    let mut by_module: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // The permissions manifest: what the program may ask of the host, by capability.
+    let _ = writeln!(out, "imports by capability:");
+    let mut by_cap: BTreeMap<Option<Capability>, Vec<String>> = BTreeMap::new();
     for imp in &module.imports {
-        by_module
-            .entry(imp.module.as_str())
-            .or_default()
-            .push(format!("{}: {}", imp.name, type_plain(module, imp.ty)));
+        let cap = HostFn::lookup(&imp.module, &imp.name).map(HostFn::capability);
+        by_cap.entry(cap).or_default().push(format!(
+            "{}.{}: {}",
+            imp.module,
+            imp.name,
+            type_plain(module, imp.ty)
+        ));
     }
-    if by_module.is_empty() {
+    if by_cap.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
-    for (host, names) in by_module {
-        let _ = writeln!(out, "  {host}");
+    for (cap, names) in by_cap {
+        let heading = match cap {
+            Some(Capability::None) => "always allowed".to_owned(),
+            Some(Capability::Read | Capability::Write | Capability::Env) => {
+                let c = cap.map_or("", Capability::name);
+                format!("{c} (--allow-{c}[=...])")
+            }
+            Some(c) => format!("{} (--allow-{})", c.name(), c.name()),
+            None => "unknown to this VM (the module will not load)".to_owned(),
+        };
+        let _ = writeln!(out, "  {heading}");
         for n in names {
             let _ = writeln!(out, "    {n}");
         }

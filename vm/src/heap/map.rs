@@ -127,6 +127,11 @@ impl Heap {
             None => {
                 let before = map.entries.capacity();
                 if map.entries.len() == before {
+                    let extra = before.max(4).saturating_mul(ENTRY_BYTES);
+                    self.reserve(extra)?;
+                }
+                let map = self.map_mut(m)?;
+                if map.entries.len() == before {
                     map.entries
                         .try_reserve(before.max(4))
                         .map_err(|_| TrapKind::OutOfMemory)?;

@@ -69,8 +69,54 @@ impl Vm<'_> {
             () => {
                 if self.heap.should_collect() {
                     self.collect(st, pc, sp);
+                    if self.heap.over_limit() {
+                        fail!(TrapKind::OutOfMemory);
+                    }
                 }
             };
+        }
+        // `tri!` for allocating instructions, with `$sp0` the stack top before the
+        // instruction: when the heap limit is in the way (`HeapLimit`), collect with the
+        // instruction's own stack map (its operands are still in place below `$sp0`: popping
+        // only moves `sp`) and evaluate the call once more. The allocating runtime functions
+        // reserve before they mutate anything, so the second try starts from the same state.
+        macro_rules! atri {
+            ($sp0:expr, $e:expr) => {{
+                let mut collected = false;
+                loop {
+                    match $e {
+                        Ok(v) => break v,
+                        Err(TrapKind::HeapLimit) if !collected => {
+                            collected = true;
+                            self.collect(st, pc - 1, $sp0);
+                        }
+                        Err(TrapKind::HeapLimit) => fail!(TrapKind::OutOfMemory),
+                        Err(kind) => fail!(kind),
+                    }
+                }
+            }};
+        }
+        // Charges `$units` of fuel (back-edges and calls): one subtract and a branch; the
+        // slow path hands out more fuel and checks the deadline (see `budget`).
+        macro_rules! tick {
+            ($units:expr) => {
+                self.budget.ticks -= $units as i64;
+                if self.budget.ticks < 0 {
+                    if let Err(kind) = self.budget.refill() {
+                        fail!(kind);
+                    }
+                }
+            };
+        }
+        // A taken jump: backward jumps (loop back-edges) are charged their distance.
+        macro_rules! jump {
+            ($target:expr) => {{
+                let t = $target;
+                if t < pc {
+                    tick!(pc - t);
+                }
+                pc = t;
+            }};
         }
         macro_rules! pop {
             () => {{
@@ -165,14 +211,14 @@ impl Vm<'_> {
                 }
                 Op::LocalLocalJmpNot { op, a, b, target } => {
                     if op.eval(st[base + a.get()], st[base + b.get()]) == 0 {
-                        pc = target.get();
+                        jump!(target.get());
                     } else {
                         pc += 3;
                     }
                 }
                 Op::LocalLocalJmpIf { op, a, b, target } => {
                     if op.eval(st[base + a.get()], st[base + b.get()]) != 0 {
-                        pc = target.get();
+                        jump!(target.get());
                     } else {
                         pc += 3;
                     }
@@ -187,14 +233,14 @@ impl Vm<'_> {
                 }
                 Op::LocalConstJmpNot { op, a, target, v } => {
                     if op.eval(st[base + a.get()], v.get()) == 0 {
-                        pc = target.get();
+                        jump!(target.get());
                     } else {
                         pc += 3;
                     }
                 }
                 Op::LocalConstJmpIf { op, a, target, v } => {
                     if op.eval(st[base + a.get()], v.get()) != 0 {
-                        pc = target.get();
+                        jump!(target.get());
                     } else {
                         pc += 3;
                     }
@@ -225,7 +271,7 @@ impl Vm<'_> {
                 Op::CmpJmpNot { op, target } => {
                     sp -= 2;
                     if op.eval(st[sp], st[sp + 1]) == 0 {
-                        pc = target.get();
+                        jump!(target.get());
                     } else {
                         pc += 1;
                     }
@@ -233,7 +279,7 @@ impl Vm<'_> {
                 Op::CmpJmpIf { op, target } => {
                     sp -= 2;
                     if op.eval(st[sp], st[sp + 1]) != 0 {
-                        pc = target.get();
+                        jump!(target.get());
                     } else {
                         pc += 1;
                     }
@@ -392,9 +438,10 @@ impl Vm<'_> {
 
                 // ---- strings
                 Op::I(Instr::SConcat {}) => {
+                    let sp0 = sp;
                     let b = pop!();
                     let a = top!();
-                    top!() = tri!(strings::concat(&mut self.heap, a, b));
+                    top!() = atri!(sp0, strings::concat(&mut self.heap, a, b));
                     gc!();
                 }
                 Op::I(Instr::SEq {}) => sbin!(a, b => a == b),
@@ -404,14 +451,16 @@ impl Vm<'_> {
                 Op::I(Instr::SGt {}) => sbin!(a, b => a > b),
                 Op::I(Instr::SGe {}) => sbin!(a, b => a >= b),
                 Op::I(Instr::SSplit { type_: _ }) => {
+                    let sp0 = sp;
                     let sep = pop!();
                     let s = top!();
-                    top!() = tri!(strings::split(&mut self.heap, s, sep));
+                    top!() = atri!(sp0, strings::split(&mut self.heap, s, sep));
                     gc!();
                 }
                 Op::I(Instr::SChars { type_: _ }) => {
+                    let sp0 = sp;
                     let s = top!();
-                    top!() = tri!(strings::chars(&mut self.heap, s));
+                    top!() = atri!(sp0, strings::chars(&mut self.heap, s));
                     gc!();
                 }
 
@@ -426,23 +475,30 @@ impl Vm<'_> {
                 Op::I(Instr::ToStr { type_ }) => {
                     let kind = self.layouts.kind(type_);
                     if kind != crate::heap::ValKind::Str {
-                        let mut text = String::new();
-                        push_value(&mut text, &self.heap, &module.module, kind, top!());
+                        let v = top!();
+                        // Bounded by the heap's room: a container's text can dwarf it.
+                        let text = atri!(sp, {
+                            let mut text = String::new();
+                            let room = self.heap.room();
+                            push_value(&mut text, &self.heap, &module.module, kind, v, room)
+                                .map(|()| text)
+                                .map_err(|_| TrapKind::HeapLimit)
+                        });
                         top!() = tri!(self.heap.alloc_str(text.into())) as u64;
                         gc!();
                     }
                 }
 
                 // ---- control
-                Op::I(Instr::Jmp { target }) => pc = target as usize,
+                Op::I(Instr::Jmp { target }) => jump!(target as usize),
                 Op::I(Instr::JmpIf { target }) => {
                     if pop!() != 0 {
-                        pc = target as usize;
+                        jump!(target as usize);
                     }
                 }
                 Op::I(Instr::JmpIfNot { target }) => {
                     if pop!() == 0 {
-                        pc = target as usize;
+                        jump!(target as usize);
                     }
                 }
                 Op::I(Instr::Ret {}) => {
@@ -457,6 +513,7 @@ impl Vm<'_> {
                     let Some(f) = funcs.get(callee as usize) else {
                         fail!(internal("call of a function index out of range"));
                     };
+                    tick!(1);
                     let new_base = sp - f.param_count as usize;
                     if let Some(fr) = self.frames.last_mut() {
                         fr.pc = pc - 1;
@@ -475,6 +532,7 @@ impl Vm<'_> {
                     let Some(f) = funcs.get(callee as usize) else {
                         fail!(internal("call.ref of a function index out of range"));
                     };
+                    tick!(1);
                     if let Some(fr) = self.frames.last_mut() {
                         fr.pc = pc - 1;
                     }
@@ -486,15 +544,24 @@ impl Vm<'_> {
                     base = new_base;
                 }
                 Op::I(Instr::CallHost { import }) => {
+                    let sp0 = sp;
                     let Some(&hf) = self.imports.get(import as usize) else {
                         fail!(internal("import out of range"));
                     };
                     let n = hf.params().len();
-                    let cx = HostContext {
-                        heap: &mut self.heap,
-                        args: &self.config.args,
-                    };
-                    let outcome = tri!(host::call(hf, &st[sp - n..sp], cx));
+                    let outcome = atri!(
+                        sp0,
+                        host::call(
+                            hf,
+                            &st[sp - n..sp],
+                            HostContext {
+                                heap: &mut self.heap,
+                                args: &self.config.args,
+                                caps: &self.config.caps,
+                                state: &mut self.host,
+                            }
+                        )
+                    );
                     sp -= n;
                     match outcome {
                         HostOutcome::Return(Some(v)) => push!(v),
@@ -504,16 +571,15 @@ impl Vm<'_> {
                     gc!();
                 }
                 Op::I(Instr::CallNative { native }) => {
+                    let sp0 = sp;
                     let Some(n) = Native::from_id(native) else {
                         fail!(internal("unknown native"));
                     };
                     let k = n.params().len();
-                    let r = tri!(natives::call(
-                        n,
-                        &st[sp - k..sp],
-                        &mut self.heap,
-                        &mut self.out
-                    ));
+                    let r = atri!(
+                        sp0,
+                        natives::call(n, &st[sp - k..sp], &mut self.heap, &mut self.out)
+                    );
                     sp -= k;
                     if let Some(v) = r {
                         push!(v);
@@ -531,10 +597,11 @@ impl Vm<'_> {
                     gc!();
                 }
                 Op::I(Instr::ArrFill { type_ }) => {
+                    let sp0 = sp;
                     let v = pop!();
                     let n = top!() as i64;
                     let elem = self.layouts.elem(type_);
-                    top!() = tri!(arrays::fill(&mut self.heap, elem, n, v));
+                    top!() = atri!(sp0, arrays::fill(&mut self.heap, elem, n, v));
                     gc!();
                 }
                 Op::I(Instr::ArrGet {}) => {
@@ -551,17 +618,19 @@ impl Vm<'_> {
                     top!() = tri!(self.heap.array(top!())).items.len() as u64;
                 }
                 Op::I(Instr::ArrPush {}) => {
+                    let sp0 = sp;
                     let v = pop!();
                     let a = pop!();
-                    tri!(arrays::push(&mut self.heap, a, v));
+                    atri!(sp0, arrays::push(&mut self.heap, a, v));
                     gc!();
                 }
                 Op::I(Instr::ArrPop {}) => top!() = tri!(arrays::pop(&mut self.heap, top!())),
                 Op::I(Instr::ArrInsert {}) => {
+                    let sp0 = sp;
                     let v = pop!();
                     let i = pop!() as i64;
                     let a = pop!();
-                    tri!(arrays::insert(&mut self.heap, a, i, v));
+                    atri!(sp0, arrays::insert(&mut self.heap, a, i, v));
                     gc!();
                 }
                 Op::I(Instr::ArrRemove {}) => {
@@ -569,9 +638,10 @@ impl Vm<'_> {
                     top!() = tri!(arrays::remove(&mut self.heap, top!(), i));
                 }
                 Op::I(Instr::ArrSlice {}) => {
+                    let sp0 = sp;
                     let end = pop!() as i64;
                     let start = pop!() as i64;
-                    top!() = tri!(arrays::slice(&mut self.heap, top!(), start, end));
+                    top!() = atri!(sp0, arrays::slice(&mut self.heap, top!(), start, end));
                     gc!();
                 }
                 Op::I(Instr::ArrContains {}) => {
@@ -603,8 +673,9 @@ impl Vm<'_> {
                     sp -= 2;
                 }
                 Op::I(Instr::ArrJoin {}) => {
+                    let sp0 = sp;
                     let sep = pop!();
-                    top!() = tri!(strings::join(&mut self.heap, top!(), sep));
+                    top!() = atri!(sp0, strings::join(&mut self.heap, top!(), sep));
                     gc!();
                 }
 
@@ -627,10 +698,11 @@ impl Vm<'_> {
                     top!() = tri!(maps::get_or(&self.heap, top!(), k, d));
                 }
                 Op::I(Instr::MapSet {}) => {
+                    let sp0 = sp;
                     let v = pop!();
                     let k = pop!();
                     let m = pop!();
-                    tri!(self.heap.map_set(m, k, v));
+                    atri!(sp0, self.heap.map_set(m, k, v));
                     gc!();
                 }
                 Op::I(Instr::MapHas {}) => {
@@ -643,11 +715,13 @@ impl Vm<'_> {
                 }
                 Op::I(Instr::MapLen {}) => top!() = tri!(self.heap.map(top!())).len() as u64,
                 Op::I(Instr::MapKeys { type_: _ }) => {
-                    top!() = tri!(maps::to_array(&mut self.heap, top!(), false));
+                    let sp0 = sp;
+                    top!() = atri!(sp0, maps::to_array(&mut self.heap, top!(), false));
                     gc!();
                 }
                 Op::I(Instr::MapValues { type_: _ }) => {
-                    top!() = tri!(maps::to_array(&mut self.heap, top!(), true));
+                    let sp0 = sp;
+                    top!() = atri!(sp0, maps::to_array(&mut self.heap, top!(), true));
                     gc!();
                 }
                 Op::I(Instr::MapKeyAt {}) => {

@@ -42,6 +42,7 @@ pub fn fill(heap: &mut Heap, elem: ValKind, n: i64, v: u64) -> Result<u64, TrapK
         return Err(TrapKind::NegativeArrayLength { len: n });
     }
     let n = usize::try_from(n).map_err(|_| TrapKind::OutOfMemory)?;
+    heap.reserve(n.saturating_mul(8))?;
     let mut items = Vec::new();
     try_reserve(&mut items, n)?;
     items.resize(n, v);
@@ -68,15 +69,27 @@ pub fn set(heap: &mut Heap, arr: u64, i: i64, v: u64) -> Result<(), TrapKind> {
 #[inline]
 pub fn push(heap: &mut Heap, arr: u64, v: u64) -> Result<(), TrapKind> {
     let a = heap.array_mut(arr)?;
-    let before = a.items.capacity();
-    if a.items.len() == before {
-        try_reserve(&mut a.items, 1)?;
+    if a.items.len() < a.items.capacity() {
+        a.items.push(v);
+        return Ok(());
     }
-    a.items.push(v);
-    let grown = a.items.capacity() - before;
-    if grown > 0 {
-        heap.account(grown * 8);
-    }
+    grow(heap, arr)?;
+    heap.array_mut(arr)?.items.push(v);
+    Ok(())
+}
+
+/// Doubles a full array's capacity, within the heap limit.
+#[cold]
+fn grow(heap: &mut Heap, arr: u64) -> Result<(), TrapKind> {
+    let cap = heap.array(arr)?.items.capacity();
+    let extra = cap.max(4);
+    heap.reserve(extra.saturating_mul(8))?;
+    let a = heap.array_mut(arr)?;
+    a.items
+        .try_reserve_exact(extra)
+        .map_err(|_| TrapKind::OutOfMemory)?;
+    let grown = a.items.capacity() - cap;
+    heap.account(grown * 8);
     Ok(())
 }
 
@@ -93,11 +106,10 @@ pub fn insert(heap: &mut Heap, arr: u64, i: i64, v: u64) -> Result<(), TrapKind>
         .ok()
         .filter(|&i| i <= len)
         .ok_or(TrapKind::InsertOutOfBounds { index: i, len })?;
-    let before = a.items.capacity();
-    try_reserve(&mut a.items, 1)?;
-    a.items.insert(at, v);
-    let grown = a.items.capacity() - before;
-    heap.account(grown * 8);
+    if len == a.items.capacity() {
+        grow(heap, arr)?;
+    }
+    heap.array_mut(arr)?.items.insert(at, v);
     Ok(())
 }
 
@@ -116,6 +128,7 @@ pub fn slice(heap: &mut Heap, arr: u64, start: i64, end: i64) -> Result<u64, Tra
         return Err(TrapKind::SliceOutOfBounds { start, end, len });
     }
     let elem = a.elem;
+    heap.reserve((end - start) as usize * 8)?;
     let items = a.items[start as usize..end as usize].to_vec();
     heap.alloc_array(elem, items).map(|h| h as u64)
 }

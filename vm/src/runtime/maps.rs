@@ -71,6 +71,7 @@ pub fn at(heap: &Heap, m: u64, i: i64, values: bool) -> Result<u64, TrapKind> {
 pub fn to_array(heap: &mut Heap, m: u64, values: bool) -> Result<u64, TrapKind> {
     let map = heap.map(m)?;
     let elem = if values { map.val } else { map.key };
+    heap.reserve(map.len().saturating_mul(8))?;
     let mut items = Vec::new();
     try_reserve(&mut items, map.len())?;
     items.extend(map.iter().map(|(k, v)| if values { v } else { k }));

@@ -82,11 +82,17 @@ pub fn call(
             heap.alloc_str(t).map(|h| Some(h as u64))
         }
         Native::StrUpper => {
-            let t = heap.str(arg(0)).to_uppercase();
+            let s = heap.str(arg(0));
+            // Case mapping at most triples the length in bytes.
+            heap.reserve(s.len().saturating_mul(3))?;
+            let t = s.to_uppercase();
             heap.alloc_str(t.into()).map(|h| Some(h as u64))
         }
         Native::StrLower => {
-            let t = heap.str(arg(0)).to_lowercase();
+            let s = heap.str(arg(0));
+            // Case mapping at most triples the length in bytes.
+            heap.reserve(s.len().saturating_mul(3))?;
+            let t = s.to_lowercase();
             heap.alloc_str(t.into()).map(|h| Some(h as u64))
         }
         Native::StrReplace => strings::replace(heap, arg(0), arg(1), arg(2)).map(Some),

@@ -34,6 +34,7 @@ pub fn slice(heap: &mut Heap, s: u64, start: i64, end: i64) -> Result<u64, TrapK
     if a == 0 && b == len {
         return Ok(s);
     }
+    heap.reserve(b - a)?;
     let piece: Box<str> = text[a..b].into();
     alloc(heap, piece)
 }
@@ -51,11 +52,13 @@ pub fn replace(heap: &mut Heap, s: u64, from: u64, to: u64) -> Result<u64, TrapK
     } else {
         text.matches(pat).count()
     };
-    with.len()
+    let size = with
+        .len()
         .checked_mul(matches)
         .and_then(|n| n.checked_add(text.len()))
         .filter(|&n| n <= isize::MAX as usize)
         .ok_or(TrapKind::OutOfMemory)?;
+    heap.reserve(size)?;
     let replaced = text.replace(pat, with);
     alloc(heap, replaced)
 }
@@ -71,6 +74,7 @@ pub fn repeat(heap: &mut Heap, s: u64, count: i64) -> Result<u64, TrapKind> {
         .and_then(|n| text.len().checked_mul(n))
         .filter(|&n| n <= isize::MAX as usize)
         .ok_or(TrapKind::OutOfMemory)?;
+    heap.reserve(size)?;
     let mut out = String::new();
     out.try_reserve(size).map_err(|_| TrapKind::OutOfMemory)?;
     for _ in 0..count {
@@ -111,12 +115,16 @@ pub fn split(heap: &mut Heap, s: u64, sep: u64) -> Result<u64, TrapKind> {
     if pat.is_empty() {
         return chars(heap, s);
     }
+    let n = text.matches(pat).count() + 1;
+    heap.reserve(pieces_bytes(n, text.len()))?;
     let pieces: Vec<Box<str>> = text.split(pat).map(Into::into).collect();
     strings_array(heap, pieces)
 }
 
 /// `s.chars()` as a new `[str]` array, one string per character.
 pub fn chars(heap: &mut Heap, s: u64) -> Result<u64, TrapKind> {
+    let text = heap.str(s);
+    heap.reserve(pieces_bytes(text.chars().count(), text.len()))?;
     let pieces: Vec<Box<str>> = heap
         .str(s)
         .chars()
@@ -126,6 +134,12 @@ pub fn chars(heap: &mut Heap, s: u64) -> Result<u64, TrapKind> {
         })
         .collect();
     strings_array(heap, pieces)
+}
+
+/// What `n` strings of `total` bytes together and an array of them cost the heap.
+fn pieces_bytes(n: usize, total: usize) -> usize {
+    n.saturating_mul(crate::heap::OBJECT_OVERHEAD + 8)
+        .saturating_add(total)
 }
 
 /// Allocates each piece as a string and an array holding them. No collection happens in
@@ -150,6 +164,7 @@ pub fn join(heap: &mut Heap, arr: u64, sep: u64) -> Result<u64, TrapKind> {
     for &item in &a.items {
         size = size.saturating_add(heap.str(item).len());
     }
+    heap.reserve(size)?;
     let mut out = String::new();
     out.try_reserve(size).map_err(|_| TrapKind::OutOfMemory)?;
     for (i, &item) in a.items.iter().enumerate() {
@@ -170,6 +185,7 @@ pub fn concat(heap: &mut Heap, a: u64, b: u64) -> Result<u64, TrapKind> {
     if x.is_empty() {
         return Ok(b);
     }
+    heap.reserve(x.len().saturating_add(y.len()))?;
     let mut out = String::new();
     out.try_reserve(x.len() + y.len())
         .map_err(|_| TrapKind::OutOfMemory)?;

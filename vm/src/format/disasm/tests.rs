@@ -282,9 +282,9 @@ sections:
   exports    2
   entry      1
   debug      1 source files, 4 line entries
-imports by host module:
-  os
-    args: fn() -> [str]
+imports by capability:
+  always allowed
+    os.args: fn() -> [str]
 exports (2):
   fib = #0 <fib>
   main = #1 <main>
