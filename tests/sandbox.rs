@@ -380,6 +380,27 @@ fn string_that_doubles_forever() {
 }
 
 #[test]
+fn printing_a_container_cannot_escape_the_heap_limit() {
+    // A container's text can dwarf the container: one big string shared by many elements,
+    // or a DAG whose text doubles at every level (2^64 leaves here). Formatting is bounded
+    // by the heap's room, so both end in `out of memory` instead of eating the machine.
+    let fx = Fixture::new("print-bomb");
+    let shared = "fn main() {\n    let xs = array(2000, \"x\".repeat(100000));\n    println(str(xs).len());\n}\n";
+    let dag = "struct T { kids: [T] }\nfn main() {\n    var t = T(kids: []);\n    for i in 0..64 {\n        t = T(kids: [t, t]);\n    }\n    println(t);\n}\n";
+    for src in [shared, dag] {
+        for mode in MODES {
+            let o = run(&fx, mode, &["--max-heap", "4M"], src);
+            assert_trap(&o, 72, "out of memory", mode);
+            assert!(
+                o.max_rss <= (4 << 20) + SLACK,
+                "{mode}: peak {} MiB",
+                o.max_rss >> 20
+            );
+        }
+    }
+}
+
+#[test]
 fn single_huge_allocations_are_refused_up_front() {
     let fx = Fixture::new("huge");
     for src in [

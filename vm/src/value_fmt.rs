@@ -133,7 +133,9 @@ pub fn push_scalar(
                 .map_or("?", |f| f.name.as_str());
             let _ = write!(out, "<fn {name}>");
         }
-        ValKind::Ref => push_value(out, heap, module, kind, v),
+        ValKind::Ref => {
+            let _ = push_value(out, heap, module, kind, v, usize::MAX);
+        }
     }
 }
 
@@ -143,15 +145,39 @@ enum Task<'a> {
     Leave(u32),
 }
 
-/// Appends value `v` of kind `kind` as `to_str` shows it (top-level strings raw).
-pub fn push_value(out: &mut String, heap: &Heap, module: &Module, kind: ValKind, v: u64) {
+/// The text of a container would exceed the byte budget given to [`push_value`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// Appends value `v` of kind `kind` as `to_str` shows it (top-level strings raw), giving up
+/// with [`TooLarge`] once `out` grows past `max_len` bytes.
+///
+/// The budget matters because a container's text can be far larger than the container:
+/// an array holding one big string a thousand times, or a DAG (`a = [a, a]` sixty times)
+/// whose text doubles at every level. The caller passes the heap's remaining room, so
+/// formatting can neither escape `--max-heap` nor run for an unbounded time.
+pub fn push_value(
+    out: &mut String,
+    heap: &Heap,
+    module: &Module,
+    kind: ValKind,
+    v: u64,
+    max_len: usize,
+) -> Result<(), TooLarge> {
     if kind != ValKind::Ref {
         push_scalar(out, heap, module, kind, v, false);
-        return;
+        return if out.len() > max_len {
+            Err(TooLarge)
+        } else {
+            Ok(())
+        };
     }
     let mut tasks: Vec<Task<'_>> = vec![Task::Value(kind, v)];
     let mut active: HashSet<u32, foldhash::fast::FixedState> = HashSet::default();
     while let Some(task) = tasks.pop() {
+        if out.len() > max_len {
+            return Err(TooLarge);
+        }
         let (kind, v) = match task {
             Task::Text(t) => {
                 out.push_str(t);
@@ -240,6 +266,11 @@ pub fn push_value(out: &mut String, heap: &Heap, module: &Module, kind: ValKind,
                 }
             }
         }
+    }
+    if out.len() > max_len {
+        Err(TooLarge)
+    } else {
+        Ok(())
     }
 }
 

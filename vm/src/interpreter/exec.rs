@@ -532,8 +532,15 @@ impl Vm<'_> {
                 Op::I(Instr::ToStr { type_ }) => {
                     let kind = module.layouts.kind(type_);
                     if kind != crate::heap::ValKind::Str {
-                        let mut text = String::new();
-                        push_value(&mut text, &self.heap, &module.module, kind, top!());
+                        let v = top!();
+                        // Bounded by the heap's room: a container's text can dwarf it.
+                        let text = atri!(sp, {
+                            let mut text = String::new();
+                            let room = self.heap.room();
+                            push_value(&mut text, &self.heap, &module.module, kind, v, room)
+                                .map(|()| text)
+                                .map_err(|_| TrapKind::HeapLimit)
+                        });
                         top!() = tri!(self.heap.alloc_str(text.into())) as u64;
                         gc!();
                     }
