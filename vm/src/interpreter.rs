@@ -29,6 +29,7 @@
 
 mod budget;
 mod exec;
+mod jit_rt;
 pub(crate) mod prepare;
 
 use std::io::Write;
@@ -36,6 +37,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use budget::{Budget, CHECK_INTERVAL};
+pub use jit_rt::{JitCtx, JitStats};
+use jit_rt::JitState;
 
 use crate::format::Module;
 use crate::heap::{Heap, HeapStats};
@@ -43,6 +46,7 @@ use crate::host::HostFn;
 use crate::runtime::host::{HostState, Input};
 use crate::runtime::output::Output;
 use crate::sandbox::{Capabilities, Limits};
+use crate::tier::{JitConfig, JitMode};
 use crate::trap::{SourcePos, TRACE_KEPT, TraceFrame, Trap, TrapKind};
 use crate::verified::{VerifiedFunction, VerifiedModule};
 
@@ -74,7 +78,18 @@ pub struct VmConfig {
     pub limits: Limits,
     /// The seed of `random` (`None`: from the operating system on first use).
     pub seed: Option<u64>,
+    /// The compiled tier: mode, threshold and the compiler (none: interpret only).
+    pub jit: JitConfig,
+    /// Bytes of native stack that compiled code (whose guest calls recurse on the native
+    /// stack) may use below the point where the VM was entered; a deeper call traps with
+    /// `stack overflow`. The CLI runs the guest on a thread with a stack this large plus
+    /// slack; an embedder calling from its own thread should leave it at the default, which
+    /// fits Rust's 2 MiB default thread stack.
+    pub native_stack: usize,
 }
+
+/// The default [`VmConfig::native_stack`].
+pub const DEFAULT_NATIVE_STACK: usize = 1 << 20;
 
 impl Default for VmConfig {
     fn default() -> VmConfig {
@@ -85,6 +100,8 @@ impl Default for VmConfig {
             caps: Arc::new(Capabilities::default()),
             limits: Limits::default(),
             seed: None,
+            jit: JitConfig::default(),
+            native_stack: DEFAULT_NATIVE_STACK,
         }
     }
 }
@@ -183,6 +200,11 @@ pub struct Vm<'m> {
     budget: Budget,
     /// The value stack never grows beyond this many slots.
     stack_limit: usize,
+    /// The compiled tier's state (`None` when interpreting only).
+    jit: Option<Box<JitState>>,
+    /// The lowest native stack address compiled code may reach (see
+    /// [`VmConfig::native_stack`]).
+    native_limit: usize,
 }
 
 impl std::fmt::Debug for Vm<'_> {
@@ -221,7 +243,22 @@ impl<'m> Vm<'m> {
             .ok_or(TrapKind::Internal {
                 what: "an import names no host function",
             })?;
-        Ok(Vm {
+        let jit = match (&config.jit.compiler, config.jit.mode) {
+            (Some(compiler), JitMode::Auto | JitMode::Always) => {
+                let session = compiler.session(&module).map_err(|_| TrapKind::Internal {
+                    what: "the JIT could not start",
+                })?;
+                Some(Box::new(JitState::new(
+                    config.jit.mode,
+                    config.jit.threshold.max(1),
+                    config.jit.trace,
+                    session,
+                    module.functions.len(),
+                )))
+            }
+            _ => None,
+        };
+        let mut vm = Vm {
             globals: vec![0; m.globals.len()],
             heap,
             stack: vec![0; 1024],
@@ -238,9 +275,15 @@ impl<'m> Vm<'m> {
             budget: Budget::new(&config.limits),
             // The value stack counts against the heap limit too (at least 64K slots).
             stack_limit: MAX_STACK_SLOTS.min((config.limits.max_heap / 8).max(1 << 16)),
+            jit,
+            native_limit: 0,
             config,
             module,
-        })
+        };
+        if vm.jit.as_ref().is_some_and(|j| j.mode == JitMode::Always) {
+            vm.compile_all();
+        }
+        Ok(vm)
     }
 
     /// The module this VM runs.
@@ -357,6 +400,9 @@ impl<'m> Vm<'m> {
         let depth = self.frames.len();
         if depth == 0 {
             self.budget.start(self.config.limits.timeout);
+            let probe = 0u8;
+            let here = std::hint::black_box(&probe) as *const u8 as usize;
+            self.native_limit = here.saturating_sub(self.config.native_stack);
         }
         let sp = self.sp;
         let mut stack = std::mem::take(&mut self.stack);
@@ -397,7 +443,17 @@ impl<'m> Vm<'m> {
         let new_sp = self
             .push_frame(stack, func, f, sp, sp)
             .map_err(|k| self.trap(k, None))?;
-        self.run(stack, stop, new_sp)
+        if self.jit.is_none() {
+            return self.run::<{ exec::PLAIN }>(stack, stop, new_sp);
+        }
+        match self.tier_entry(func) {
+            Some(entry) => {
+                let has_result = f.result.is_some();
+                let r = self.enter_native(stack, entry, sp, -1)?;
+                Ok(has_result.then_some(r))
+            }
+            None => self.run::<{ exec::TIERED }>(stack, stop, new_sp),
+        }
     }
 
     /// Pushes a frame for function `func` (whose verified form is `f`) with its locals
