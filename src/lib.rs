@@ -35,8 +35,8 @@ pub use rvm_vm::verifier::VerifyError;
 
 use rvm_vm::format::{DecodeError, Module};
 use rvm_vm::interpreter::{Vm, VmConfig};
-use rvm_vm::tier::{JitConfig, JitMode as TierMode};
 use rvm_vm::sandbox::{Capabilities, Limits};
+use rvm_vm::tier::{JitConfig, JitMode as TierMode};
 use rvm_vm::verified::VerifiedModule;
 
 /// Compiles the source file at `path`, following its imports, into a bytecode module.

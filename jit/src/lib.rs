@@ -39,9 +39,17 @@ fn flags() -> Result<settings::Flags, String> {
         ("enable_nan_canonicalization", "true"),
         ("is_pic", "false"),
         ("use_colocated_libcalls", "false"),
-        ("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }),
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
     ] {
-        b.set(k, v).map_err(|e| format!("cranelift setting {k}: {e}"))?;
+        b.set(k, v)
+            .map_err(|e| format!("cranelift setting {k}: {e}"))?;
     }
     Ok(settings::Flags::new(b))
 }

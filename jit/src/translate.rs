@@ -282,7 +282,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().uextend(I64, c)
     }
 
-    fn call_rt(&mut self, sig: cranelift_codegen::ir::SigRef, addr: usize, args: &[Value]) -> Value {
+    fn call_rt(
+        &mut self,
+        sig: cranelift_codegen::ir::SigRef,
+        addr: usize,
+        args: &[Value],
+    ) -> Value {
         let callee = self.b.ins().iconst(I64, addr as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
         self.b.inst_results(call)[0]
@@ -409,7 +414,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
         let normal = self.b.create_block();
         let osr_block = self.b.create_block();
-        let is_osr = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
+        let is_osr = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
         self.b.ins().brif(is_osr, osr_block, &[], normal, &[]);
 
         // Normal entry: parameters from the frame, declared locals zero.
@@ -438,7 +446,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(osr_block);
         let fp = self.frame_ptr();
         for i in 0..self.local_count() {
-            let v = self.b.ins().load(self.local_types[i], mem(), fp, (i * 8) as i32);
+            let v = self
+                .b
+                .ins()
+                .load(self.local_types[i], mem(), fp, (i * 8) as i32);
             self.b.def_var(self.locals[i], v);
         }
         self.zero_stack();
@@ -513,7 +524,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             I::SConst { index } => {
                 let off = i32::try_from(index as u64 * 8).map_err(|_| "string index")?;
-                let v = self.b.ins().load(I64, mem().with_readonly(), self.const_strs, off);
+                let v = self
+                    .b
+                    .ins()
+                    .load(I64, mem().with_readonly(), self.const_strs, off);
                 self.set(h, v);
             }
             I::LocalGet { index } => {
@@ -533,7 +547,13 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::GlobalGet { index } => {
                 let off = i32::try_from(index as u64 * 8).map_err(|_| "global index")?;
                 let v = self.b.ins().load(I64, mem(), self.globals, off);
-                if self.module.global_is_ref().get(index as usize).copied().unwrap_or(false) {
+                if self
+                    .module
+                    .global_is_ref()
+                    .get(index as usize)
+                    .copied()
+                    .unwrap_or(false)
+                {
                     let unset = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
                     self.trap_if(unset, pc, trap_code::GLOBAL_UNINIT, index as u64);
                 }
@@ -729,11 +749,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         if known {
             self.b.ins().jump(entry_check, &[]);
         } else {
-            let in_range = self.b.ins().icmp_imm_u(
-                IntCC::UnsignedLessThan,
-                callee,
-                self.rt.functions as i64,
-            );
+            let in_range =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, callee, self.rt.functions as i64);
             self.b.ins().brif(in_range, entry_check, &[], slow, &[]);
         }
         self.b.switch_to_block(entry_check);

@@ -37,8 +37,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use budget::{Budget, CHECK_INTERVAL};
-pub use jit_rt::{JitCtx, JitStats};
 use jit_rt::JitState;
+pub use jit_rt::{JitCtx, JitStats};
 
 use crate::format::Module;
 use crate::heap::{Heap, HeapStats};

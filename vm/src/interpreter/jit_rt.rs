@@ -137,7 +137,11 @@ impl Vm<'_> {
         let result = jit.session.compile(&module, f, &rt);
         let micros = start.elapsed().as_micros() as u64;
         jit.stats.compile_micros += micros;
-        let name = module.module.functions.get(i).map_or("?", |f| f.name.as_str());
+        let name = module
+            .module
+            .functions
+            .get(i)
+            .map_or("?", |f| f.name.as_str());
         let instrs = module.functions.get(i).map_or(0, |f| f.code.len());
         let line = match result {
             Ok(entry) => {
@@ -353,9 +357,7 @@ unsafe extern "C" fn rt_call(
         .jit_push(stack, caller_pc, callee, new_base, ret)
         .and_then(|sp| match vm.tier_entry(callee as u32) {
             Some(e) => vm.enter_native(stack, e, new_base as usize, -1),
-            None => vm
-                .run::<TIERED>(stack, stop, sp)
-                .map(|r| r.unwrap_or(0)),
+            None => vm.run::<TIERED>(stack, stop, sp).map(|r| r.unwrap_or(0)),
         });
     cx.refresh(stack);
     match r {
