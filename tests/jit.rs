@@ -1,0 +1,143 @@
+//! The compiled tier against the whole program suite, in process:
+//! - `--jit=always` compiles every function of every test program (none falls back to the
+//!   interpreter);
+//! - the same IR passes Cranelift's verifier and compiles for aarch64 (portable code
+//!   generation; the cross test then runs it under qemu);
+//! - fuel runs out at exactly the same point in both tiers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rvm::vm::interpreter::{SharedBuffer, Vm, VmConfig};
+use rvm::vm::sandbox::Limits;
+use rvm::vm::tier::{JitConfig, JitMode};
+use rvm::vm::verified::VerifiedModule;
+
+fn programs() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("programs dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "src") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs"),
+        &mut out,
+    );
+    out
+}
+
+/// Every test program that compiles (those with `// error:` expectations do not).
+fn modules() -> Vec<(PathBuf, VerifiedModule)> {
+    programs()
+        .into_iter()
+        .filter_map(|p| {
+            let compiled = rvm::compile_file(&p).ok()?;
+            let module = rvm::verify(compiled.module).expect("compiled code verifies");
+            Some((p, module))
+        })
+        .collect()
+}
+
+fn config(mode: JitMode) -> VmConfig {
+    VmConfig {
+        jit: JitConfig {
+            mode,
+            compiler: Some(Arc::new(rvm_jit::CraneliftTier)),
+            ..JitConfig::default()
+        },
+        ..VmConfig::default()
+    }
+}
+
+#[test]
+fn always_compiles_every_function_of_every_program() {
+    let mut functions = 0;
+    for (path, module) in modules() {
+        let n = module.functions().len();
+        let vm = Vm::new(
+            &module,
+            config(JitMode::Always),
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        )
+        .expect("vm");
+        let stats = vm.jit_stats();
+        assert_eq!(stats.failed, 0, "{}: a function fell back", path.display());
+        assert_eq!(stats.compiled, n, "{}", path.display());
+        functions += n;
+    }
+    assert!(functions > 400, "only {functions} functions compiled");
+}
+
+#[test]
+fn every_function_compiles_for_aarch64() {
+    for (path, module) in modules() {
+        rvm_jit::compile_for_target(&module, "aarch64-unknown-linux-gnu")
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+const FUEL_PROGRAM: &str = "
+fn step(x: int) -> int {
+    if x % 3 == 0 {
+        return x / 3;
+    }
+    return x + 1;
+}
+fn main() {
+    var total = 0;
+    var i = 0;
+    while i < 100000 {
+        var j = 0;
+        for k in 0..5 {
+            j = j + step(i + k);
+        }
+        total = total + j;
+        if i % 1000 == 0 {
+            println(total);
+        }
+        i = i + 1;
+    }
+}
+";
+
+fn run_with_fuel(module: &VerifiedModule, mode: JitMode, fuel: u64) -> (String, String) {
+    let out = SharedBuffer::new();
+    let mut cfg = config(mode);
+    cfg.jit.threshold = 3;
+    cfg.limits = Limits {
+        fuel: Some(fuel),
+        ..Limits::default()
+    };
+    let mut vm = Vm::new(module, cfg, Box::new(out.clone()), Box::new(std::io::sink()))
+        .expect("vm");
+    let result = vm.run_main();
+    let fuel_left = vm.fuel_remaining();
+    (
+        out.contents(),
+        format!("{:?} left {fuel_left:?}", result.map_err(|t| t.to_string())),
+    )
+}
+
+#[test]
+fn fuel_runs_out_at_the_same_point_in_every_tier() {
+    let compiled = rvm::compile_source("fuel.src", FUEL_PROGRAM).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    for fuel in [1, 7, 50, 999, 12_345, 100_000, 1_000_003] {
+        let off = run_with_fuel(&module, JitMode::Off, fuel);
+        let always = run_with_fuel(&module, JitMode::Always, fuel);
+        let auto = run_with_fuel(&module, JitMode::Auto, fuel);
+        assert_eq!(off, always, "fuel {fuel}: off vs always");
+        assert_eq!(off, auto, "fuel {fuel}: off vs auto");
+    }
+}
