@@ -163,6 +163,11 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
         trap: 0x5000,
         refill: 0x6000,
         fmod: 0x7000,
+        arr_get: 0x8000,
+        arr_set: 0x9000,
+        arr_len: 0xa000,
+        field_get: 0xb000,
+        field_set: 0xc000,
         functions: module.functions().len() as u32,
     };
     let mut fctx = FunctionBuilderContext::new();

@@ -101,6 +101,9 @@ struct Sigs {
     trap: cranelift_codegen::ir::SigRef,
     refill: cranelift_codegen::ir::SigRef,
     fmod: cranelift_codegen::ir::SigRef,
+    args3: cranelift_codegen::ir::SigRef,
+    args4: cranelift_codegen::ir::SigRef,
+    args5: cranelift_codegen::ir::SigRef,
 }
 
 struct Translator<'a, 'b> {
@@ -112,6 +115,8 @@ struct Translator<'a, 'b> {
     local_types: Vec<Type>,
     locals: Vec<Variable>,
     stack: Vec<Variable>,
+    /// The fuel counter, kept in a register and written back around every call.
+    fuel: Variable,
     blocks: Vec<Option<Block>>,
     osr_targets: Vec<usize>,
     // Values of the entry block (they dominate everything).
@@ -143,10 +148,14 @@ impl<'a, 'b> Translator<'a, 'b> {
             trap: b.import_signature(sig(cc, &[I64; 4], I64)),
             refill: b.import_signature(sig(cc, &[I64; 2], I64)),
             fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
+            args3: b.import_signature(sig(cc, &[I64; 3], I64)),
+            args4: b.import_signature(sig(cc, &[I64; 4], I64)),
+            args5: b.import_signature(sig(cc, &[I64; 5], I64)),
         };
         let locals = local_types.iter().map(|&ty| b.declare_var(ty)).collect();
         let stack = (0..vf.max_stack()).map(|_| b.declare_var(I64)).collect();
         let unwind = b.create_block();
+        let fuel = b.declare_var(I64);
         let dummy = Value::from_u32(0);
         Translator {
             b,
@@ -157,6 +166,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             local_types,
             locals,
             stack,
+            fuel,
             blocks: Vec::new(),
             osr_targets: Vec::new(),
             cx: dummy,
@@ -288,9 +298,29 @@ impl<'a, 'b> Translator<'a, 'b> {
         addr: usize,
         args: &[Value],
     ) -> Value {
+        let pure = addr == self.rt.fmod;
+        if !pure {
+            self.flush_fuel();
+        }
         let callee = self.b.ins().iconst(I64, addr as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
-        self.b.inst_results(call)[0]
+        let r = self.b.inst_results(call)[0];
+        if !pure {
+            self.reload_fuel();
+        }
+        r
+    }
+
+    /// Writes the fuel register back to the VM (before anything that may read or charge it).
+    fn flush_fuel(&mut self) {
+        let v = self.b.use_var(self.fuel);
+        self.b.ins().store(mem(), v, self.ticks, 0);
+    }
+
+    /// Reads the fuel register from the VM (after a call that may have charged it).
+    fn reload_fuel(&mut self) {
+        let v = self.b.ins().load(I64, mem(), self.ticks, 0);
+        self.b.def_var(self.fuel, v);
     }
 
     /// Branches to `unwind` when `status` is non-zero, continuing in a new block.
@@ -321,9 +351,9 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// Charges `units` of fuel (the interpreter's accounting, see `budget`).
     fn tick(&mut self, units: usize, pc: usize) {
-        let v = self.b.ins().load(I64, mem(), self.ticks, 0);
+        let v = self.b.use_var(self.fuel);
         let v = self.b.ins().iadd_imm_s(v, -(units as i64));
-        self.b.ins().store(mem(), v, self.ticks, 0);
+        self.b.def_var(self.fuel, v);
         let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, 0);
         let cold = self.b.create_block();
         let cont = self.b.create_block();
@@ -409,6 +439,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
         let ro = mem().with_readonly();
         self.ticks = self.b.ins().load(I64, ro, cx, ctx::TICKS);
+        self.reload_fuel();
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
@@ -697,6 +728,33 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let callee = self.get(h - nargs - 1);
                 self.call(pc, h, callee, nargs, has_result, 1, false)?;
             }
+            // The common heap accesses that cannot allocate: a direct runtime call, no
+            // spill (no collection can happen; a trap needs only the `pc`).
+            I::ArrGet {} => {
+                let (a, i) = (self.get(h - 2), self.get(h - 1));
+                let r = self.access(pc, self.rt.arr_get, &[a, i], true);
+                self.set(h - 2, r);
+            }
+            I::ArrSet {} => {
+                let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
+                self.access(pc, self.rt.arr_set, &[a, i, v], false);
+            }
+            I::ArrLen {} => {
+                let a = self.get(h - 1);
+                let r = self.access(pc, self.rt.arr_len, &[a], true);
+                self.set(h - 1, r);
+            }
+            I::FieldGet { index } => {
+                let s = self.get(h - 1);
+                let i = self.b.ins().iconst(I64, index as i64);
+                let r = self.access(pc, self.rt.field_get, &[s, i], true);
+                self.set(h - 1, r);
+            }
+            I::FieldSet { index } => {
+                let (s, v) = (self.get(h - 2), self.get(h - 1));
+                let i = self.b.ins().iconst(I64, index as i64);
+                self.access(pc, self.rt.field_set, &[s, i, v], false);
+            }
             _ => self.step(pc, h)?,
         }
         Ok(true)
@@ -769,11 +827,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         );
         self.check(st);
         let minus1 = self.b.ins().iconst(I64, -1);
+        self.flush_fuel();
         let call = self
             .b
             .ins()
             .call_indirect(self.sigs.entry, entry, &[self.cx, new_base, minus1]);
         let r = self.b.inst_results(call)[0];
+        self.reload_fuel();
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
 
         self.b.switch_to_block(slow);
@@ -792,6 +852,27 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.set(h - nargs - below, r);
         }
         Ok(())
+    }
+
+    /// Calls accessor `addr` with `(cx, pc, args..)`; `value`: it returns a value and signals
+    /// a trap in `cx.status`, otherwise it returns the status.
+    fn access(&mut self, pc: usize, addr: usize, args: &[Value], value: bool) -> Value {
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let mut all = vec![self.cx, pcv];
+        all.extend_from_slice(args);
+        let sig = match all.len() {
+            3 => self.sigs.args3,
+            4 => self.sigs.args4,
+            _ => self.sigs.args5,
+        };
+        let r = self.call_rt(sig, addr, &all);
+        if value {
+            let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+            self.check(status);
+        } else {
+            self.check(r);
+        }
+        r
     }
 
     /// Any other instruction: the interpreter runs it on the spilled operand stack; its

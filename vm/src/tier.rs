@@ -116,6 +116,16 @@ pub struct Runtime {
     pub refill: usize,
     /// `fmod(a, b) -> f64`: the float remainder, canonical NaN.
     pub fmod: usize,
+    /// `arr_get(cx, pc, arr, i) -> value` (a trap sets `cx.status`).
+    pub arr_get: usize,
+    /// `arr_set(cx, pc, arr, i, v) -> status`.
+    pub arr_set: usize,
+    /// `arr_len(cx, pc, arr) -> len` (a trap sets `cx.status`).
+    pub arr_len: usize,
+    /// `field_get(cx, pc, s, index) -> value` (a trap sets `cx.status`).
+    pub field_get: usize,
+    /// `field_set(cx, pc, s, index, v) -> status`.
+    pub field_set: usize,
     /// Number of functions in the module (for range checks of `call.ref`).
     pub functions: u32,
 }

@@ -21,6 +21,7 @@ use std::time::Instant;
 use super::exec::{STEP, TIERED};
 use super::{Unwind, Vm};
 use crate::tier::{Entry, JitMode, Runtime, TierSession, trap_code};
+use crate::runtime::arrays;
 use crate::trap::TrapKind;
 
 /// What compiled code sees of the VM during one entry from Rust (see the module docs).
@@ -104,6 +105,11 @@ fn runtime(functions: u32) -> Runtime {
         trap: rt_trap as *const () as usize,
         refill: rt_refill as *const () as usize,
         fmod: rt_fmod as *const () as usize,
+        arr_get: rt_arr_get as *const () as usize,
+        arr_set: rt_arr_set as *const () as usize,
+        arr_len: rt_arr_len as *const () as usize,
+        field_get: rt_field_get as *const () as usize,
+        field_set: rt_field_set as *const () as usize,
         functions,
     }
 }
@@ -448,6 +454,99 @@ unsafe extern "C" fn rt_refill(cx: *mut JitCtx, pc: u64) -> u64 {
             let u = vm.trap(kind, Some(pc as usize));
             cx.fail(u)
         }
+    }
+}
+
+/// Records the trap `kind` at `pc`; returns the non-zero status.
+fn access_fail(cx: &mut JitCtx, vm: &mut Vm<'_>, pc: u64, kind: TrapKind) -> u64 {
+    let u = vm.trap(kind, Some(pc as usize));
+    cx.fail(u)
+}
+
+/// `arr.get` (cannot collect; a trap sets the status and returns 0).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_arr_get(cx: *mut JitCtx, pc: u64, arr: u64, i: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match arrays::get(&vm.heap, arr, i as i64) {
+        Ok(v) => v,
+        Err(kind) => {
+            access_fail(cx, vm, pc, kind);
+            0
+        }
+    }
+}
+
+/// `arr.set`; returns the status.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_arr_set(cx: *mut JitCtx, pc: u64, arr: u64, i: u64, v: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match arrays::set(&mut vm.heap, arr, i as i64, v) {
+        Ok(()) => 0,
+        Err(kind) => access_fail(cx, vm, pc, kind),
+    }
+}
+
+/// `arr.len` (a trap sets the status and returns 0).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_arr_len(cx: *mut JitCtx, pc: u64, arr: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match vm.heap.array(arr) {
+        Ok(a) => a.items.len() as u64,
+        Err(kind) => {
+            access_fail(cx, vm, pc, kind);
+            0
+        }
+    }
+}
+
+/// `field.get` (a trap sets the status and returns 0).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_field_get(cx: *mut JitCtx, pc: u64, s: u64, index: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    let r = vm.heap.struct_(s).and_then(|o| {
+        o.fields.get(index as usize).copied().ok_or(TrapKind::Internal {
+            what: "field index out of range",
+        })
+    });
+    match r {
+        Ok(v) => v,
+        Err(kind) => {
+            access_fail(cx, vm, pc, kind);
+            0
+        }
+    }
+}
+
+/// `field.set`; returns the status.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_field_set(cx: *mut JitCtx, pc: u64, s: u64, index: u64, v: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    let r = vm.heap.struct_mut(s).and_then(|o| {
+        o.fields
+            .get_mut(index as usize)
+            .map(|slot| *slot = v)
+            .ok_or(TrapKind::Internal {
+                what: "field index out of range",
+            })
+    });
+    match r {
+        Ok(()) => 0,
+        Err(kind) => access_fail(cx, vm, pc, kind),
     }
 }
 
