@@ -119,8 +119,13 @@ fn run_with_fuel(module: &VerifiedModule, mode: JitMode, fuel: u64) -> (String, 
         fuel: Some(fuel),
         ..Limits::default()
     };
-    let mut vm = Vm::new(module, cfg, Box::new(out.clone()), Box::new(std::io::sink()))
-        .expect("vm");
+    let mut vm = Vm::new(
+        module,
+        cfg,
+        Box::new(out.clone()),
+        Box::new(std::io::sink()),
+    )
+    .expect("vm");
     let result = vm.run_main();
     let fuel_left = vm.fuel_remaining();
     (

@@ -26,7 +26,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rvm_vm::format::{Instr, TypeDef};
-use rvm_vm::tier::{Runtime, ctx, trap_code};
+use rvm_vm::tier::{Runtime, ctx, frame, trap_code};
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 
 const I64: Type = types::I64;
@@ -712,6 +712,21 @@ impl<'a, 'b> Translator<'a, 'b> {
                 } else {
                     self.b.ins().iconst(I64, 0)
                 };
+                // Pop the frame inline, unless it is `main`'s (whose exit code the runtime
+                // checks).
+                let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+                let main = self.b.ins().load(I64, mem(), self.cx, ctx::MAIN_DEPTH);
+                let is_main = self.b.ins().icmp(IntCC::Equal, len, main);
+                let slow = self.b.create_block();
+                let fast = self.b.create_block();
+                self.b.set_cold_block(slow);
+                self.b.ins().brif(is_main, slow, &[], fast, &[]);
+                self.b.switch_to_block(fast);
+                let len1 = self.b.ins().iadd_imm_s(len, -1);
+                self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+                self.flush_fuel();
+                self.b.ins().return_(&[result]);
+                self.b.switch_to_block(slow);
                 let pcv = self.b.ins().iconst(I64, pc as i64);
                 let st = self.call_rt(self.sigs.ret, self.rt.ret, &[self.cx, pcv, result]);
                 self.check(st);
@@ -721,12 +736,12 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::Call { func } => {
                 let (nargs, has_result) = self.func_sig_of(func)?;
                 let callee = self.b.ins().iconst(I64, func as i64);
-                self.call(pc, h, callee, nargs, has_result, 0, true)?;
+                self.call(pc, h, callee, nargs, has_result, 0, Some(func))?;
             }
             I::CallRef { type_ } => {
                 let (nargs, has_result) = self.sig_of_type(type_)?;
                 let callee = self.get(h - nargs - 1);
-                self.call(pc, h, callee, nargs, has_result, 1, false)?;
+                self.call(pc, h, callee, nargs, has_result, 1, None)?;
             }
             // The common heap accesses that cannot allocate: a direct runtime call, no
             // spill (no collection can happen; a trap needs only the `pc`).
@@ -788,8 +803,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         nargs: usize,
         has_result: bool,
         below: usize,
-        known: bool,
+        known: Option<u32>,
     ) -> Result<(), String> {
+        let callee_index = known.unwrap_or(0);
+        let known = known.is_some();
         self.tick(1, pc);
         self.spill(pc, h, h - nargs);
         let new_base_rel = (self.local_count() + h - nargs) as i64;
@@ -820,12 +837,21 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(entry, fast, &[], slow, &[]);
 
         self.b.switch_to_block(fast);
-        let st = self.call_rt(
-            self.sigs.enter,
-            self.rt.enter,
-            &[self.cx, pcv, callee, new_base, ret],
-        );
-        self.check(st);
+        let pushed = self.b.create_block();
+        match known.then(|| self.callee_frame(callee_index)).flatten() {
+            Some((need, zero)) => {
+                self.push_frame_inline(pc, callee, new_base, ret, need, &zero, pushed)
+            }
+            None => {
+                let st = self.call_rt(
+                    self.sigs.enter,
+                    self.rt.enter,
+                    &[self.cx, pcv, callee, new_base, ret],
+                );
+                self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
+            }
+        }
+        self.b.switch_to_block(pushed);
         let minus1 = self.b.ins().iconst(I64, -1);
         self.flush_fuel();
         let call = self
@@ -873,6 +899,89 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.check(r);
         }
         r
+    }
+
+    /// For a direct call of function `f`: the value-stack slots its frame needs (locals and
+    /// operand stack) and its declared reference locals (zeroed on entry for the collector).
+    fn callee_frame(&self, f: u32) -> Option<(i64, Vec<usize>)> {
+        let vf = self.module.functions().get(f as usize)?;
+        let need = vf.local_count() as i64 + vf.max_stack() as i64;
+        let zero = (vf.param_count() as usize..vf.local_count() as usize)
+            .filter(|&i| vf.local_is_ref()[i])
+            .collect();
+        Some((need, zero))
+    }
+
+    /// Pushes the callee's frame record without a runtime call when the frame storage, the
+    /// value stack and the native stack have room (and the call-depth limit is not reached);
+    /// otherwise `rt_enter` does it (growing storage, or trapping). Continues in `pushed`.
+    #[allow(clippy::too_many_arguments)]
+    fn push_frame_inline(
+        &mut self,
+        pc: usize,
+        callee: Value,
+        new_base: Value,
+        ret: Value,
+        need: i64,
+        zero: &[usize],
+        pushed: Block,
+    ) {
+        let inline = self.b.create_block();
+        let slow = self.b.create_block();
+        let c2 = self.b.create_block();
+        let c3 = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
+        self.b.ins().brif(room, c2, &[], slow, &[]);
+        self.b.switch_to_block(c2);
+        let end = self.b.ins().iadd_imm_s(new_base, need);
+        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
+        self.b.ins().brif(fits, c3, &[], slow, &[]);
+        self.b.switch_to_block(c3);
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.b.ins().load(I64, mem(), self.cx, ctx::NATIVE_LIMIT);
+        let deep_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
+        self.b.ins().brif(deep_ok, inline, &[], slow, &[]);
+
+        self.b.switch_to_block(inline);
+        let frames = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_PTR);
+        let off = self.b.ins().imul_imm_s(len, frame::SIZE as i64);
+        let rec = self.b.ins().iadd(frames, off);
+        // The caller's record (just below) gets the call's pc.
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        self.b.ins().store(mem(), pcv, rec, frame::PC - frame::SIZE);
+        let func32 = self.b.ins().ireduce(types::I32, callee);
+        self.b.ins().store(mem(), func32, rec, frame::FUNC);
+        let zero_v = self.b.ins().iconst(I64, 0);
+        self.b.ins().store(mem(), zero_v, rec, frame::PC);
+        self.b.ins().store(mem(), new_base, rec, frame::BASE);
+        self.b.ins().store(mem(), ret, rec, frame::RET);
+        if !zero.is_empty() {
+            let data = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_DATA);
+            let nb = self.b.ins().ishl_imm_u(new_base, 3);
+            let at = self.b.ins().iadd(data, nb);
+            for &i in zero {
+                self.b.ins().store(mem(), zero_v, at, (i * 8) as i32);
+            }
+        }
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+        self.b.ins().jump(pushed, &[]);
+
+        self.b.switch_to_block(slow);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let st = self.call_rt(
+            self.sigs.enter,
+            self.rt.enter,
+            &[self.cx, pcv, callee, new_base, ret],
+        );
+        self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
     }
 
     /// Any other instruction: the interpreter runs it on the spilled operand stack; its

@@ -145,18 +145,20 @@ impl From<VerifiedModule> for ModuleRef<'static> {
     }
 }
 
-/// One guest activation record.
+/// One guest activation record. `repr(C)`: compiled code pushes and pops records itself
+/// (offsets in `tier::frame`).
 #[derive(Clone, Copy, Debug)]
-struct Frame {
+#[repr(C)]
+pub(crate) struct Frame {
     /// The function index.
-    func: u32,
+    pub(crate) func: u32,
     /// The instruction being executed (for a suspended frame: its call instruction).
-    pc: usize,
+    pub(crate) pc: usize,
     /// Where its locals start in the value stack.
-    base: usize,
+    pub(crate) base: usize,
     /// Where its result goes in the caller's operand stack (and the caller's stack top after
     /// the return).
-    ret: usize,
+    pub(crate) ret: usize,
 }
 
 /// Why guest execution stopped before returning normally.

@@ -155,4 +155,30 @@ pub mod ctx {
     pub const GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
     /// `*const u64`: the handles of the string constants.
     pub const CONST_STRS: i32 = std::mem::offset_of!(JitCtx, const_strs) as i32;
+    /// `*mut Frame`: the frame records.
+    pub const FRAMES_PTR: i32 = std::mem::offset_of!(JitCtx, frames_ptr) as i32;
+    /// `usize`: the frame count.
+    pub const FRAMES_LEN: i32 = std::mem::offset_of!(JitCtx, frames_len) as i32;
+    /// `usize`: the most frames compiled code may push without the runtime.
+    pub const FRAMES_MAX: i32 = std::mem::offset_of!(JitCtx, frames_max) as i32;
+    /// `usize`: slots in the value stack.
+    pub const STACK_LEN: i32 = std::mem::offset_of!(JitCtx, stack_len) as i32;
+    /// `usize`: the frame count while `main` is innermost.
+    pub const MAIN_DEPTH: i32 = std::mem::offset_of!(JitCtx, main_depth) as i32;
+    /// `usize`: the lowest native stack address compiled code may reach.
+    pub const NATIVE_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_limit) as i32;
+}
+
+/// The layout of a frame record (`#[repr(C)]`) for compiled code that pushes one.
+pub mod frame {
+    /// Size in bytes.
+    pub const SIZE: i32 = std::mem::size_of::<crate::interpreter::Frame>() as i32;
+    /// `u32`: the function index.
+    pub const FUNC: i32 = std::mem::offset_of!(crate::interpreter::Frame, func) as i32;
+    /// `usize`: the current instruction.
+    pub const PC: i32 = std::mem::offset_of!(crate::interpreter::Frame, pc) as i32;
+    /// `usize`: where the locals start.
+    pub const BASE: i32 = std::mem::offset_of!(crate::interpreter::Frame, base) as i32;
+    /// `usize`: where the result goes.
+    pub const RET: i32 = std::mem::offset_of!(crate::interpreter::Frame, ret) as i32;
 }

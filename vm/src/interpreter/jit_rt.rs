@@ -19,9 +19,9 @@
 use std::time::Instant;
 
 use super::exec::{STEP, TIERED};
-use super::{Unwind, Vm};
-use crate::tier::{Entry, JitMode, Runtime, TierSession, trap_code};
+use super::{Frame, Unwind, Vm};
 use crate::runtime::arrays;
+use crate::tier::{Entry, JitMode, Runtime, TierSession, trap_code};
 use crate::trap::TrapKind;
 
 /// What compiled code sees of the VM during one entry from Rust (see the module docs).
@@ -34,6 +34,18 @@ pub struct JitCtx {
     pub(crate) code: *const Option<Entry>,
     pub(crate) globals: *mut u64,
     pub(crate) const_strs: *const u64,
+    /// The frame records' storage, their count and how many compiled code may hold before
+    /// asking the runtime (the capacity, or the call-depth limit if lower). While compiled
+    /// code runs, `frames_len` is the true count; the runtime adopts it on entry.
+    pub(crate) frames_ptr: *mut Frame,
+    pub(crate) frames_len: usize,
+    pub(crate) frames_max: usize,
+    /// Slots in the value stack.
+    pub(crate) stack_len: usize,
+    /// The frame count while `main` is innermost (its `ret` checks the exit code).
+    pub(crate) main_depth: usize,
+    /// The lowest native stack address compiled code may reach.
+    pub(crate) native_limit: usize,
     vm: *mut Vm<'static>,
     stack: *mut Vec<u64>,
     pending: Option<Unwind>,
@@ -233,6 +245,12 @@ impl Vm<'_> {
         };
         let mut cx = JitCtx {
             stack_data: stack.as_mut_ptr(),
+            stack_len: stack.len(),
+            frames_ptr: self.frames.as_mut_ptr(),
+            frames_len: self.frames.len(),
+            frames_max: self.frames.capacity().min(self.config.max_call_depth),
+            main_depth: self.main_depth,
+            native_limit: self.native_limit,
             status: 0,
             // SAFETY: `vm` is `self`, valid for this call; taking field addresses creates
             // no reference.
@@ -251,6 +269,8 @@ impl Vm<'_> {
         // `self` and `stack` are not used meanwhile) and the value stack within the frames
         // the verifier's facts allow, re-reading `cx.stack_data` after every runtime call.
         let r = unsafe { entry(&mut cx, base as u64, osr_pc) };
+        // SAFETY: see `adopt_frames`.
+        unsafe { adopt_frames(&mut self.frames, cx.frames_len) };
         if cx.status != 0 {
             return Err(cx.pending.take().unwrap_or_else(|| {
                 Unwind::from(TrapKind::Internal {
@@ -262,19 +282,36 @@ impl Vm<'_> {
     }
 }
 
+/// Takes over the frame count compiled code kept in its context.
+///
+/// # Safety
+/// `len` must come from a context whose `frames_ptr` is `frames`' buffer: compiled code
+/// only raises the count after writing every field of the new record, at an index below
+/// `frames_max <= capacity`, and only lowers it by popping, so the first `len` records are
+/// initialised.
+unsafe fn adopt_frames(frames: &mut Vec<Frame>, len: usize) {
+    debug_assert!(len <= frames.capacity());
+    if len <= frames.capacity() {
+        // SAFETY: per the contract.
+        unsafe { frames.set_len(len) };
+    }
+}
+
 /// Turns the context back into the VM and its value stack for the duration of a runtime
-/// function.
+/// function, adopting the frame count compiled code kept.
 ///
 /// # Safety
 /// `cx` must be the live context of the current entry into compiled code (see the module
 /// docs), and the two references must not outlive the runtime function.
 unsafe fn parts<'a>(cx: *mut JitCtx) -> (&'a mut JitCtx, &'a mut Vm<'static>, &'a mut Vec<u64>) {
     // SAFETY: per the contract, `cx`, its VM and its value stack are valid and not
-    // otherwise borrowed while the runtime function runs; the three are distinct objects.
+    // otherwise borrowed while the runtime function runs; the three are distinct objects;
+    // the frame count is the context's (see `adopt_frames`).
     unsafe {
         let c = &mut *cx;
         let vm = &mut *c.vm;
         let stack = &mut *c.stack;
+        adopt_frames(&mut vm.frames, c.frames_len);
         (c, vm, stack)
     }
 }
@@ -287,8 +324,13 @@ impl JitCtx {
         1
     }
 
-    fn refresh(&mut self, stack: &mut [u64]) {
+    /// Hands the (possibly moved or grown) value stack and frames back to compiled code.
+    fn refresh(&mut self, vm: &mut Vm<'_>, stack: &mut [u64]) {
         self.stack_data = stack.as_mut_ptr();
+        self.stack_len = stack.len();
+        self.frames_ptr = vm.frames.as_mut_ptr();
+        self.frames_len = vm.frames.len();
+        self.frames_max = vm.frames.capacity().min(vm.config.max_call_depth);
     }
 }
 
@@ -337,7 +379,7 @@ unsafe extern "C" fn rt_enter(
     // SAFETY: called by compiled code with its context.
     let (cx, vm, stack) = unsafe { parts(cx) };
     let r = vm.jit_push(stack, caller_pc, callee, new_base, ret);
-    cx.refresh(stack);
+    cx.refresh(vm, stack);
     match r {
         Ok(_) => 0,
         Err(u) => cx.fail(u),
@@ -365,7 +407,7 @@ unsafe extern "C" fn rt_call(
             Some(e) => vm.enter_native(stack, e, new_base as usize, -1),
             None => vm.run::<TIERED>(stack, stop, sp).map(|r| r.unwrap_or(0)),
         });
-    cx.refresh(stack);
+    cx.refresh(vm, stack);
     match r {
         Ok(v) => v,
         Err(u) => {
@@ -395,6 +437,7 @@ unsafe extern "C" fn rt_ret(cx: *mut JitCtx, pc: u64, result: u64) -> u64 {
         }
     }
     vm.frames.pop();
+    cx.frames_len = vm.frames.len();
     0
 }
 
@@ -408,7 +451,7 @@ unsafe extern "C" fn rt_step(cx: *mut JitCtx, pc: u64, sp: u64) -> u64 {
     let (cx, vm, stack) = unsafe { parts(cx) };
     vm.set_pc(pc);
     let r = vm.run::<STEP>(stack, 0, sp as usize);
-    cx.refresh(stack);
+    cx.refresh(vm, stack);
     match r {
         Ok(_) => 0,
         Err(u) => cx.fail(u),
@@ -516,9 +559,12 @@ unsafe extern "C" fn rt_field_get(cx: *mut JitCtx, pc: u64, s: u64, index: u64) 
     // SAFETY: called by compiled code with its context.
     let (cx, vm, _) = unsafe { parts(cx) };
     let r = vm.heap.struct_(s).and_then(|o| {
-        o.fields.get(index as usize).copied().ok_or(TrapKind::Internal {
-            what: "field index out of range",
-        })
+        o.fields
+            .get(index as usize)
+            .copied()
+            .ok_or(TrapKind::Internal {
+                what: "field index out of range",
+            })
     });
     match r {
         Ok(v) => v,
