@@ -146,3 +146,9 @@ fn fuel_runs_out_at_the_same_point_in_every_tier() {
         assert_eq!(off, auto, "fuel {fuel}: off vs auto");
     }
 }
+
+#[test]
+fn the_heap_layout_is_measured() {
+    // Without it every array and field access would be a runtime call.
+    assert!(rvm::vm::tier::HeapLayout::probe().is_some());
+}

@@ -169,6 +169,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
         field_get: 0xb000,
         field_set: 0xc000,
         functions: module.functions().len() as u32,
+        heap: rvm_vm::tier::HeapLayout::probe(),
     };
     let mut fctx = FunctionBuilderContext::new();
     let mut total = 0;

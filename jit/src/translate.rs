@@ -93,6 +93,16 @@ pub fn translate(
     Ok(())
 }
 
+/// The heap accesses compiled inline.
+#[derive(Clone, Copy)]
+enum Access {
+    ArrGet,
+    ArrSet,
+    ArrLen,
+    FieldGet,
+    FieldSet,
+}
+
 struct Sigs {
     entry: cranelift_codegen::ir::SigRef,
     enter: cranelift_codegen::ir::SigRef,
@@ -747,29 +757,31 @@ impl<'a, 'b> Translator<'a, 'b> {
             // spill (no collection can happen; a trap needs only the `pc`).
             I::ArrGet {} => {
                 let (a, i) = (self.get(h - 2), self.get(h - 1));
-                let r = self.access(pc, self.rt.arr_get, &[a, i], true);
+                let r = self.inline_access(pc, Access::ArrGet, a, i, None);
                 self.set(h - 2, r);
             }
             I::ArrSet {} => {
                 let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
-                self.access(pc, self.rt.arr_set, &[a, i, v], false);
+                self.inline_access(pc, Access::ArrSet, a, i, Some(v));
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);
-                let r = self.access(pc, self.rt.arr_len, &[a], true);
+                let zero = self.b.ins().iconst(I64, 0);
+                let r = self.inline_access(pc, Access::ArrLen, a, zero, None);
                 self.set(h - 1, r);
             }
             I::FieldGet { index } => {
                 let s = self.get(h - 1);
                 let i = self.b.ins().iconst(I64, index as i64);
-                let r = self.access(pc, self.rt.field_get, &[s, i], true);
+                let r = self.inline_access(pc, Access::FieldGet, s, i, None);
                 self.set(h - 1, r);
             }
             I::FieldSet { index } => {
                 let (s, v) = (self.get(h - 2), self.get(h - 1));
                 let i = self.b.ins().iconst(I64, index as i64);
-                self.access(pc, self.rt.field_set, &[s, i, v], false);
+                self.inline_access(pc, Access::FieldSet, s, i, Some(v));
             }
+            I::CallNative { native } if self.native_inline(h, native) => {}
             _ => self.step(pc, h)?,
         }
         Ok(true)
@@ -878,6 +890,138 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.set(h - nargs - below, r);
         }
         Ok(())
+    }
+
+    /// An array or struct access: inline when the heap layout is known and every check
+    /// passes (handle in the table, the right kind of object, index in range), else the
+    /// runtime accessor (which raises the precise trap). Returns the value read (or a
+    /// dummy for stores).
+    fn inline_access(
+        &mut self,
+        pc: usize,
+        kind: Access,
+        obj: Value,
+        index: Value,
+        value: Option<Value>,
+    ) -> Value {
+        let (addr, args): (usize, Vec<Value>) = match kind {
+            Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
+            Access::ArrSet => (self.rt.arr_set, vec![obj, index, value.unwrap_or(index)]),
+            Access::ArrLen => (self.rt.arr_len, vec![obj]),
+            Access::FieldGet => (self.rt.field_get, vec![obj, index]),
+            Access::FieldSet => (self.rt.field_set, vec![obj, index, value.unwrap_or(index)]),
+        };
+        let returns_value = matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
+        let Some(l) = self.rt.heap else {
+            return self.access(pc, addr, &args, returns_value);
+        };
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        self.b.set_cold_block(slow);
+        let table = self.b.ins().load(I64, mem(), self.cx, ctx::OBJECTS);
+        let count = self.b.ins().load(I64, mem(), table, l.table_len);
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
+        let c1 = self.b.create_block();
+        self.b.ins().brif(ok, c1, &[], slow, &[]);
+        self.b.switch_to_block(c1);
+        let objs = self.b.ins().load(I64, mem(), table, l.table_ptr);
+        let off = self.b.ins().imul_imm_s(obj, l.obj_size);
+        let o = self.b.ins().iadd(objs, off);
+        let tag = self.b.ins().uload8(I64, mem(), o, 0);
+        let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
+        let want = if is_struct { l.struct_tag } else { l.array_tag };
+        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
+        let c2 = self.b.create_block();
+        self.b.ins().brif(ok, c2, &[], slow, &[]);
+        self.b.switch_to_block(c2);
+        let (p_off, n_off) = if is_struct {
+            (l.fields_ptr, l.fields_len)
+        } else {
+            (l.items_ptr, l.items_len)
+        };
+        let n = self.b.ins().load(I64, mem(), o, n_off);
+        let result = if matches!(kind, Access::ArrLen) {
+            n
+        } else {
+            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
+            let c3 = self.b.create_block();
+            self.b.ins().brif(ok, c3, &[], slow, &[]);
+            self.b.switch_to_block(c3);
+            let data = self.b.ins().load(I64, mem(), o, p_off);
+            let off = self.b.ins().ishl_imm_u(index, 3);
+            let at = self.b.ins().iadd(data, off);
+            match value {
+                Some(v) => {
+                    self.b.ins().store(mem(), v, at, 0);
+                    index
+                }
+                None => self.b.ins().load(I64, mem(), at, 0),
+            }
+        };
+        self.b.ins().jump(join, &[BlockArg::Value(result)]);
+        self.b.switch_to_block(slow);
+        let r = self.access(pc, addr, &args, returns_value);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
+    }
+
+    /// The pure numeric natives, inline with the interpreter's results (Cranelift's `sqrt`,
+    /// `fmin`, `fmax`, `floor`, `ceil` are IEEE-exact and NaN-canonicalised like
+    /// `runtime::natives`; `fabs` is canonicalised by hand). Whether `native` was one.
+    fn native_inline(&mut self, h: usize, native: u16) -> bool {
+        use rvm_vm::natives::Native as N;
+        let Some(n) = N::from_id(native) else {
+            return false;
+        };
+        match n {
+            N::Sqrt | N::Floor | N::Ceil | N::FloatAbs => {
+                let x = self.getf(h - 1);
+                let r = match n {
+                    N::Sqrt => self.b.ins().sqrt(x),
+                    N::Floor => self.b.ins().floor(x),
+                    N::Ceil => self.b.ins().ceil(x),
+                    _ => {
+                        let a = self.b.ins().fabs(x);
+                        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+                        let canon = self
+                            .b
+                            .ins()
+                            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
+                        self.b.ins().select(nan, canon, a)
+                    }
+                };
+                self.set(h - 1, r);
+            }
+            N::FloatMin | N::FloatMax => {
+                let x = self.getf(h - 2);
+                let y = self.getf(h - 1);
+                let r = if n == N::FloatMin {
+                    self.b.ins().fmin(x, y)
+                } else {
+                    self.b.ins().fmax(x, y)
+                };
+                self.set(h - 2, r);
+            }
+            N::IntAbs => {
+                let x = self.get(h - 1);
+                let r = self.b.ins().iabs(x);
+                self.set(h - 1, r);
+            }
+            N::IntMin | N::IntMax => {
+                let x = self.get(h - 2);
+                let y = self.get(h - 1);
+                let r = if n == N::IntMin {
+                    self.b.ins().smin(x, y)
+                } else {
+                    self.b.ins().smax(x, y)
+                };
+                self.set(h - 2, r);
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// Calls accessor `addr` with `(cx, pc, args..)`; `value`: it returns a value and signals

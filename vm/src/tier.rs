@@ -128,6 +128,118 @@ pub struct Runtime {
     pub field_set: usize,
     /// Number of functions in the module (for range checks of `call.ref`).
     pub functions: u32,
+    /// How to read arrays and structs inline, if the layout could be established.
+    pub heap: Option<HeapLayout>,
+}
+
+/// Where compiled code finds array elements and struct fields, established at run time by
+/// [`HeapLayout::probe`] (Rust does not fix the layout of `Vec` or `Box<[T]>`, so it is
+/// measured on real values rather than assumed; if anything looks unexpected there is no
+/// layout and every access goes through the runtime). All offsets are in bytes.
+///
+/// The inline access it enables: `h < table.len`, then the object at `table.ptr + h *
+/// obj_size`; its first byte (the `repr(u8)` tag of `heap::Obj`) must be `array_tag` (or
+/// `struct_tag`); then the element pointer and length at `items_ptr`/`items_len` (or
+/// `fields_ptr`/`fields_len`) within the object, and an index check. Any check failing takes
+/// the runtime call, which produces the precise trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapLayout {
+    /// The object table's data pointer within its `Vec` header.
+    pub table_ptr: i32,
+    /// The object table's length within its `Vec` header.
+    pub table_len: i32,
+    /// The size of one object slot.
+    pub obj_size: i64,
+    /// The tag byte of an array object.
+    pub array_tag: u8,
+    /// The tag byte of a struct object.
+    pub struct_tag: u8,
+    /// The element pointer of an array, within its object.
+    pub items_ptr: i32,
+    /// The element count of an array, within its object.
+    pub items_len: i32,
+    /// The field pointer of a struct, within its object.
+    pub fields_ptr: i32,
+    /// The field count of a struct, within its object.
+    pub fields_len: i32,
+}
+
+impl HeapLayout {
+    /// Measures the layout (see the type's docs); `None` if it is not the expected one.
+    pub fn probe() -> Option<HeapLayout> {
+        use crate::heap::{ArrayObj, Obj, StructObj, ValKind};
+        use std::mem::size_of;
+
+        /// The word offsets of the data pointer and the length in a `Vec` header.
+        fn vec_words<T>(v: &Vec<T>) -> Option<(i32, i32)> {
+            const W: usize = size_of::<usize>();
+            if size_of::<Vec<T>>() != 3 * W || v.len() == v.capacity() {
+                return None;
+            }
+            // SAFETY: a `Vec` is three words (checked above) and has no padding, so its
+            // bytes can be read as three integers.
+            let words: [usize; 3] = unsafe { std::ptr::read((v as *const Vec<T>).cast()) };
+            let ptr = words.iter().position(|&w| w == v.as_ptr() as usize)?;
+            let len = words.iter().position(|&w| w == v.len())?;
+            let cap = words.iter().position(|&w| w == v.capacity())?;
+            (ptr != len && len != cap && ptr != cap).then_some(((ptr * W) as i32, (len * W) as i32))
+        }
+        fn offset<T, U>(outer: &T, inner: &U) -> Option<i32> {
+            let o = (inner as *const U as usize).checked_sub(outer as *const T as usize)?;
+            (o + size_of::<U>() <= size_of::<T>()).then_some(o as i32)
+        }
+        fn tag(obj: &Obj) -> u8 {
+            // SAFETY: `Obj` is `repr(u8)`: its first byte is the tag.
+            unsafe { *(obj as *const Obj).cast::<u8>() }
+        }
+
+        let mut table: Vec<Obj> = Vec::with_capacity(4);
+        table.push(Obj::Free);
+        let (table_ptr, table_len) = vec_words(&table)?;
+
+        let mut items = Vec::with_capacity(4);
+        items.push(7u64);
+        let array = Obj::Array(ArrayObj {
+            elem: ValKind::Int,
+            items,
+        });
+        let Obj::Array(a) = &array else { return None };
+        let at = offset(&array, &a.items)?;
+        let (ip, il) = vec_words(&a.items)?;
+
+        let fields: Box<[u64]> = vec![1, 2, 3].into_boxed_slice();
+        let strukt = Obj::Struct(StructObj { ty: 0, fields });
+        let Obj::Struct(st) = &strukt else {
+            return None;
+        };
+        let ft = offset(&strukt, &st.fields)?;
+        const W: usize = size_of::<usize>();
+        if size_of::<Box<[u64]>>() != 2 * W {
+            return None;
+        }
+        // SAFETY: a boxed slice is two words (checked), a pointer and a length.
+        let words: [usize; 2] = unsafe { std::ptr::read((&st.fields as *const Box<[u64]>).cast()) };
+        let fp = words
+            .iter()
+            .position(|&w| w == st.fields.as_ptr() as usize)?;
+        let fl = words.iter().position(|&w| w == st.fields.len())?;
+        if fp == fl {
+            return None;
+        }
+        let layout = HeapLayout {
+            table_ptr,
+            table_len,
+            obj_size: size_of::<Obj>() as i64,
+            array_tag: tag(&array),
+            struct_tag: tag(&strukt),
+            items_ptr: at + ip,
+            items_len: at + il,
+            fields_ptr: ft + (fp * W) as i32,
+            fields_len: ft + (fl * W) as i32,
+        };
+        (layout.array_tag != layout.struct_tag && tag(&Obj::Free) != layout.array_tag)
+            .then_some(layout)
+    }
 }
 
 /// Codes of the traps compiled code raises inline (`Runtime::trap`).
@@ -167,6 +279,8 @@ pub mod ctx {
     pub const MAIN_DEPTH: i32 = std::mem::offset_of!(JitCtx, main_depth) as i32;
     /// `usize`: the lowest native stack address compiled code may reach.
     pub const NATIVE_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_limit) as i32;
+    /// `*const Vec<Obj>`: the heap's object table (see [`super::HeapLayout`]).
+    pub const OBJECTS: i32 = std::mem::offset_of!(JitCtx, objects) as i32;
 }
 
 /// The layout of a frame record (`#[repr(C)]`) for compiled code that pushes one.

@@ -46,6 +46,8 @@ pub struct JitCtx {
     pub(crate) main_depth: usize,
     /// The lowest native stack address compiled code may reach.
     pub(crate) native_limit: usize,
+    /// The heap's object table (read inline by compiled code, see `tier::HeapLayout`).
+    pub(crate) objects: *const Vec<crate::heap::Obj>,
     vm: *mut Vm<'static>,
     stack: *mut Vec<u64>,
     pending: Option<Unwind>,
@@ -63,6 +65,8 @@ pub(super) struct JitState {
     hot: Vec<u32>,
     failed: Vec<bool>,
     stats: JitStats,
+    /// The heap layout for inline accesses, measured once per VM.
+    heap_layout: Option<crate::tier::HeapLayout>,
 }
 
 impl std::fmt::Debug for JitState {
@@ -104,11 +108,12 @@ impl JitState {
             hot: vec![0; functions],
             failed: vec![false; functions],
             stats: JitStats::default(),
+            heap_layout: crate::tier::HeapLayout::probe(),
         }
     }
 }
 
-fn runtime(functions: u32) -> Runtime {
+fn runtime(functions: u32, heap: Option<crate::tier::HeapLayout>) -> Runtime {
     Runtime {
         enter: rt_enter as *const () as usize,
         call: rt_call as *const () as usize,
@@ -123,6 +128,7 @@ fn runtime(functions: u32) -> Runtime {
         field_get: rt_field_get as *const () as usize,
         field_set: rt_field_set as *const () as usize,
         functions,
+        heap,
     }
 }
 
@@ -151,7 +157,7 @@ impl Vm<'_> {
             return None;
         }
         let start = Instant::now();
-        let rt = runtime(jit.code.len() as u32);
+        let rt = runtime(jit.code.len() as u32, jit.heap_layout);
         let result = jit.session.compile(&module, f, &rt);
         let micros = start.elapsed().as_micros() as u64;
         jit.stats.compile_micros += micros;
@@ -251,6 +257,9 @@ impl Vm<'_> {
             frames_max: self.frames.capacity().min(self.config.max_call_depth),
             main_depth: self.main_depth,
             native_limit: self.native_limit,
+            // SAFETY: as below; the table's header lives in the heap inside the VM, which
+            // does not move while compiled code runs.
+            objects: unsafe { (*vm).heap.objects_table() },
             status: 0,
             // SAFETY: `vm` is `self`, valid for this call; taking field addresses creates
             // no reference.
