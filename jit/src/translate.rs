@@ -273,15 +273,14 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// If `v` is a bitcast of a value of type `ty`, that value.
     fn unbitcast(&self, v: Value, ty: Type) -> Option<Value> {
         let dfg = &self.b.func.dfg;
-        if let ValueDef::Result(inst, 0) = dfg.value_def(v) {
-            if dfg.insts[inst].opcode() == cranelift_codegen::ir::Opcode::Bitcast {
-                let arg = dfg.inst_args(inst)[0];
-                if dfg.value_type(arg) == ty {
-                    return Some(arg);
-                }
-            }
+        let ValueDef::Result(inst, 0) = dfg.value_def(v) else {
+            return None;
+        };
+        if dfg.insts[inst].opcode() != cranelift_codegen::ir::Opcode::Bitcast {
+            return None;
         }
-        None
+        let arg = dfg.inst_args(inst)[0];
+        (dfg.value_type(arg) == ty).then_some(arg)
     }
 
     fn get(&mut self, slot: usize) -> Value {
@@ -411,7 +410,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let n = code.len();
         self.prologue()?;
         let mut open = false;
-        for pc in 0..n {
+        for (pc, &instr) in code.iter().enumerate() {
             if let Some(blk) = self.blocks[pc] {
                 if open {
                     self.b.ins().jump(blk, &[]);
@@ -423,7 +422,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             if !open || h == UNREACHABLE {
                 continue;
             }
-            open = self.instr(pc, h as usize, code[pc])?;
+            open = self.instr(pc, h as usize, instr)?;
         }
         if open {
             // The verifier rules out falling off the end.

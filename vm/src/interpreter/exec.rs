@@ -642,16 +642,16 @@ impl Vm<'_> {
                         fr.pc = pc - 1;
                     }
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base));
-                    if MODE == TIERED {
-                        if let Some(entry) = self.tier_entry(callee) {
-                            let r = self.enter_native(stack, entry, new_base, -1)?;
-                            st = &mut stack[..];
-                            sp = new_base;
-                            if f.result.is_some() {
-                                push!(r);
-                            }
-                            continue;
+                    if MODE == TIERED
+                        && let Some(entry) = self.tier_entry(callee)
+                    {
+                        let r = self.enter_native(stack, entry, new_base, -1)?;
+                        st = &mut stack[..];
+                        sp = new_base;
+                        if f.result.is_some() {
+                            push!(r);
                         }
+                        continue;
                     }
                     st = &mut stack[..];
                     func = f;
@@ -671,16 +671,16 @@ impl Vm<'_> {
                         fr.pc = pc - 1;
                     }
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base - 1));
-                    if MODE == TIERED {
-                        if let Some(entry) = self.tier_entry(callee) {
-                            let r = self.enter_native(stack, entry, new_base, -1)?;
-                            st = &mut stack[..];
-                            sp = new_base - 1;
-                            if f.result.is_some() {
-                                push!(r);
-                            }
-                            continue;
+                    if MODE == TIERED
+                        && let Some(entry) = self.tier_entry(callee)
+                    {
+                        let r = self.enter_native(stack, entry, new_base, -1)?;
+                        st = &mut stack[..];
+                        sp = new_base - 1;
+                        if f.result.is_some() {
+                            push!(r);
                         }
+                        continue;
                     }
                     st = &mut stack[..];
                     func = f;
