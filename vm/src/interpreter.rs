@@ -26,6 +26,15 @@
 //! frame's locals begin (the arguments already belong to the callee, which scans them as
 //! its parameters). Declared locals are zeroed on entry, so a not-yet-written reference
 //! local reads as 0, which the collector skips.
+//!
+//! **Compiled frames** (the JIT tier, `tier.rs` and `jit_rt.rs`) keep exactly this model: a
+//! compiled function has its frame record and value-stack slots like an interpreted one;
+//! its values live in registers, but before every runtime call or guest call (the only
+//! places a collection or a trap can happen) it stores its `pc` into the record and every
+//! live reference into its slots, and the frame's declared reference locals are zeroed when
+//! it is pushed. So the collector and the trace builder need not know which tier a frame
+//! belongs to. While compiled code runs, the frame count lives in its context (compiled
+//! calls push and pop records without the runtime); every runtime function adopts it first.
 
 mod budget;
 mod exec;
