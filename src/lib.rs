@@ -161,6 +161,7 @@ pub fn run_with_output(
         caps: Arc::clone(&options.caps),
         limits: options.limits.clone(),
         seed: options.seed,
+        ..VmConfig::default()
     };
     // Every JIT mode interprets until the JIT tier exists.
     let _ = options.jit;
