@@ -141,7 +141,7 @@ pub(crate) fn load_verified(path: &Path) -> Result<VerifiedModule, Failure> {
 /// application that embeds rvm and registers them can run it. A link error, reported like
 /// invalid bytecode (exit code 67) before anything runs.
 pub(crate) fn check_linkable(path: &Path, module: &VerifiedModule) -> Result<(), Failure> {
-    let m = &module.module;
+    let m = module.module();
     let missing: Vec<String> = m
         .imports
         .iter()
