@@ -620,6 +620,12 @@ impl Vm<'_> {
         self.budget.set_fuel(fuel);
     }
 
+    /// The slot of global `index` (0 for a reference-typed global not yet set), for
+    /// embedders reading module-level bindings after the initialiser.
+    pub fn global(&self, index: usize) -> Option<u64> {
+        self.globals.get(index).copied()
+    }
+
     /// Whether the initialiser has run (it runs on the first call or `run_main`).
     pub fn is_initialized(&self) -> bool {
         self.initialized
