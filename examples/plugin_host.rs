@@ -5,6 +5,7 @@
 //! Run it with `cargo run --example plugin_host [FOLDER]`. A plugin that does not compile,
 //! does not fit the host, traps or runs away is reported and skipped; the others go on.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins"));
+    print!("{}", run(&folder)?);
+    Ok(())
+}
+
+/// Loads the plugins in `folder`, sends them two messages, and returns the transcript.
+pub fn run(folder: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let mut out = String::new();
     let engine = Engine::default();
 
     // The host's side: ordinary closures, registered once, shared by every plugin.
@@ -46,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_stack: 1000,
     };
 
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&folder)?
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "src"))
         .collect();
@@ -56,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
         match load(&engine, &host, &limits, &path) {
             Ok((sandbox, on_message)) => {
-                println!("loaded  {name}");
+                writeln!(out, "loaded  {name}")?;
                 plugins.push(Plugin {
                     name,
                     sandbox,
@@ -64,33 +72,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 });
             }
             Err(Error::Compile(e)) => {
-                println!("skipped {name}: does not compile:");
+                writeln!(out, "skipped {name}: does not compile:")?;
                 for m in e.messages() {
-                    println!("    {}:{}:{}: {}", name, m.line, m.column, m.message);
+                    writeln!(out, "    {}:{}:{}: {}", name, m.line, m.column, m.message)?;
                 }
             }
-            Err(e) => println!("skipped {name}: {e}"),
+            Err(e) => writeln!(out, "skipped {name}: {e}")?,
         }
     }
 
     for message in ["Hello plugins", "hello again, hello world"] {
-        println!("\n> {message}");
+        writeln!(out, "\n> {message}")?;
         for p in &mut plugins {
             match p.on_message.call(&mut p.sandbox, (message.to_string(),)) {
-                Ok(reply) => println!("  {:<10} {reply}", p.name),
+                Ok(reply) => writeln!(out, "  {:<10} {reply}", p.name)?,
                 Err(e) if e.is_limit() => {
                     let first = e.to_string().lines().next().unwrap_or_default().to_owned();
-                    println!("  {:<10} stopped: {first}", p.name);
+                    writeln!(out, "  {:<10} stopped: {first}", p.name)?;
                 }
-                Err(e) => println!("  {:<10} failed: {e}", p.name),
+                Err(e) => writeln!(out, "  {:<10} failed: {e}", p.name)?,
             }
         }
     }
-    println!("\nhost log:");
+    writeln!(out, "\nhost log:")?;
     for line in log.lock().expect("log").iter() {
-        println!("  {line}");
+        writeln!(out, "  {line}")?;
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Compiles a plugin, links it and resolves its hook (checking its signature).

@@ -40,6 +40,39 @@ fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let threads: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
     let per_thread: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(500);
+    let summary = run(threads, per_thread)?;
+    let n = threads * per_thread;
+    println!(
+        "{n} requests on {threads} threads in {:.1} ms: {} ok, {} not found, {} stopped by a limit",
+        summary.elapsed.as_secs_f64() * 1e3,
+        summary.ok,
+        summary.not_found,
+        summary.limited
+    );
+    println!(
+        "mean sandbox creation: {:.2} µs",
+        summary.create.as_secs_f64() * 1e6 / n.max(1) as f64
+    );
+    Ok(())
+}
+
+/// What a run handled.
+#[derive(Debug)]
+pub struct Summary {
+    /// Requests answered with status 200.
+    pub ok: u64,
+    /// Requests answered with status 404.
+    pub not_found: u64,
+    /// Requests stopped by a limit.
+    pub limited: u64,
+    /// Wall-clock time of the whole run.
+    pub elapsed: Duration,
+    /// Time spent creating sandboxes, summed over all requests.
+    pub create: Duration,
+}
+
+/// Serves `per_thread` requests on each of `threads` threads.
+pub fn run(threads: u64, per_thread: u64) -> Result<Summary, Error> {
 
     let engine = Engine::default();
     let module = Module::new(&engine, "handler.src", HANDLER)?;
@@ -97,20 +130,13 @@ fn main() -> Result<(), Error> {
             *t += c;
         }
     }
-    let elapsed = started.elapsed();
-    let n = threads * per_thread;
-    println!(
-        "{n} requests on {threads} threads in {:.1} ms: {} ok, {} not found, {} stopped by a limit",
-        elapsed.as_secs_f64() * 1e3,
-        totals[0],
-        totals[1],
-        totals[2]
-    );
-    println!(
-        "mean sandbox creation: {:.2} µs",
-        create_ns.load(Ordering::Relaxed) as f64 / n.max(1) as f64 / 1e3
-    );
-    Ok(())
+    Ok(Summary {
+        ok: totals[0],
+        not_found: totals[1],
+        limited: totals[2],
+        elapsed: started.elapsed(),
+        create: Duration::from_nanos(create_ns.load(Ordering::Relaxed)),
+    })
 }
 
 /// A made-up request: mostly prices, some unknown routes, and now and then a runaway one.

@@ -444,3 +444,79 @@ fn engine_module_and_sandbox_are_thread_safe_types() {
     send::<Sandbox>();
     send_sync::<rvm::TypedFunc<(i64,), i64>>();
 }
+
+// ---- the guest side: declarations, bytecode, the command line
+
+#[test]
+fn verifier_checks_embedder_import_signatures() {
+    use rvm::vm::format::{FieldDef, FuncType, Import, StructDef, TypeDef};
+    let compiled = rvm::compile_source("v.src", "fn main() {}").expect("ok");
+    let mut bc = compiled.module;
+    let int = bc.intern_type(TypeDef::Int);
+    let point = bc.intern_type(TypeDef::Struct(StructDef {
+        name: "P".into(),
+        fields: vec![FieldDef { name: "x".into(), ty: int }],
+    }));
+    let good = bc.intern_type(TypeDef::Func(FuncType { params: vec![int], result: Some(int) }));
+    let bad = bc.intern_type(TypeDef::Func(FuncType { params: vec![point], result: None }));
+    let engine = Engine::default();
+
+    let mut ok = bc.clone();
+    ok.imports.push(Import { module: "app".into(), name: "f".into(), ty: good });
+    let m = Module::from_bytes(&engine, &rvm::vm::format::encode(&ok)).expect("verifies");
+    assert_eq!(m.imports().next().map(|(n, s)| (n, s.to_owned())), Some(("app.f".into(), "fn(int) -> int".into())));
+
+    let mut struct_arg = bc.clone();
+    struct_arg.imports.push(Import { module: "app".into(), name: "f".into(), ty: bad });
+    let err = Module::from_bytes(&engine, &rvm::vm::format::encode(&struct_arg)).expect_err("refused");
+    assert!(matches!(err, Error::Verify(_)), "{err:?}");
+    assert!(err.to_string().contains("embedder function takes and returns only"), "{err}");
+
+    // A built-in module is still checked against the built-in table.
+    let mut unknown = bc;
+    unknown.imports.push(Import { module: "fs".into(), name: "nope".into(), ty: good });
+    let err = Module::from_bytes(&engine, &rvm::vm::format::encode(&unknown)).expect_err("refused");
+    assert!(err.to_string().contains("this VM has no host function fs.nope"), "{err}");
+}
+
+#[test]
+fn the_rvm_command_refuses_modules_with_embedder_imports() {
+    let dir = std::env::temp_dir().join(format!("rvm-embed-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let src = dir.join("needs_host.src");
+    std::fs::write(&src, "extern fn app.log(msg: str);\nfn main() { app.log(\"x\"); }\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
+        .arg(&src)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(67));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot link"), "{err}");
+    assert!(err.contains("only an embedding application provides, not the rvm command: app.log: fn(str)"), "{err}");
+}
+
+#[test]
+fn the_readme_example() {
+    use rvm::{Engine, HostFunctions, Module, Sandbox, SandboxLimits};
+    let engine = Engine::default();
+    let module = Module::new(&engine, "rules.src", r#"
+    extern fn app.log(msg: str);
+    fn score(words: [str]) -> int {
+        app.log("scoring ${words.len()} words");
+        var total = 0;
+        for w in words { total += w.len(); }
+        return total;
+    }
+"#).expect("compiles");
+    let mut host = HostFunctions::new();
+    host.func("app", "log", |msg: String| println!("guest says: {msg}"));
+    let mut sandbox = Sandbox::builder(&module)
+        .host(&host)
+        .limits(SandboxLimits { fuel: Some(1_000_000), ..SandboxLimits::default() })
+        .build()
+        .expect("links");
+    let score = sandbox.func::<(Vec<String>,), i64>("score").expect("resolves");
+    assert_eq!(score.call(&mut sandbox, (vec!["a".into(), "bc".into()],)).expect("runs"), 3);
+    assert_eq!(engine.eval::<i64>("6 * 7").expect("evals"), 42);
+}
