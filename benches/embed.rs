@@ -30,27 +30,50 @@ fn bench(c: &mut Criterion) {
     host.func("app", "add", |a: i64, b: i64| a + b);
 
     c.bench_function("sandbox creation (from a loaded module, with init)", |b| {
-        b.iter(|| Sandbox::builder(&module).host(&host).build().expect("sandbox"))
+        b.iter(|| {
+            Sandbox::builder(&module)
+                .host(&host)
+                .build()
+                .expect("sandbox")
+        })
     });
 
-    let mut sandbox = Sandbox::builder(&module).host(&host).build().expect("sandbox");
+    let mut sandbox = Sandbox::builder(&module)
+        .host(&host)
+        .build()
+        .expect("sandbox");
     let add = sandbox.func::<(i64, i64), i64>("add").expect("add");
     c.bench_function("guest call round-trip (TypedFunc, 2 ints -> int)", |b| {
-        b.iter(|| add.call(&mut sandbox, (std::hint::black_box(20), 22)).expect("call"))
+        b.iter(|| {
+            add.call(&mut sandbox, (std::hint::black_box(20), 22))
+                .expect("call")
+        })
     });
     c.bench_function("guest call by name (Sandbox::call, 2 ints -> int)", |b| {
-        b.iter(|| sandbox.call::<_, i64>("add", (std::hint::black_box(20_i64), 22_i64)).expect("call"))
+        b.iter(|| {
+            sandbox
+                .call::<_, i64>("add", (std::hint::black_box(20_i64), 22_i64))
+                .expect("call")
+        })
     });
     let greet = sandbox.func::<(&str,), String>("greet").expect("greet");
     c.bench_function("guest call round-trip (str -> str)", |b| {
-        b.iter(|| greet.call(&mut sandbox, (std::hint::black_box("ada"),)).expect("call"))
+        b.iter(|| {
+            greet
+                .call(&mut sandbox, (std::hint::black_box("ada"),))
+                .expect("call")
+        })
     });
 
     // 1000 host calls per guest call, so the per-call cost dominates; the figure reported
     // is per 1000 host calls.
     let host_loop = sandbox.func::<(i64,), i64>("host_loop").expect("host_loop");
     c.bench_function("host-function call from the guest (x1000)", |b| {
-        b.iter(|| host_loop.call(&mut sandbox, (std::hint::black_box(1000),)).expect("call"))
+        b.iter(|| {
+            host_loop
+                .call(&mut sandbox, (std::hint::black_box(1000),))
+                .expect("call")
+        })
     });
 }
 

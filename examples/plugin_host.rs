@@ -41,12 +41,16 @@ pub fn run(folder: &Path) -> Result<String, Box<dyn std::error::Error>> {
     host.func("host", "log", move |msg: String| {
         sink.lock().expect("log").push(msg);
     });
-    host.func("host", "setting", |name: String| -> Result<String, String> {
-        match name.as_str() {
-            "top" => Ok("2".into()),
-            other => Err(format!("no setting {other:?}")),
-        }
-    });
+    host.func(
+        "host",
+        "setting",
+        |name: String| -> Result<String, String> {
+            match name.as_str() {
+                "top" => Ok("2".into()),
+                other => Err(format!("no setting {other:?}")),
+            }
+        },
+    );
     let limits = SandboxLimits {
         fuel: Some(1_000_000),
         timeout: Some(Duration::from_secs(1)),
@@ -61,7 +65,11 @@ pub fn run(folder: &Path) -> Result<String, Box<dyn std::error::Error>> {
     paths.sort();
     let mut plugins = Vec::new();
     for path in paths {
-        let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         match load(&engine, &host, &limits, &path) {
             Ok((sandbox, on_message)) => {
                 writeln!(out, "loaded  {name}")?;

@@ -73,12 +73,13 @@ pub struct Summary {
 
 /// Serves `per_thread` requests on each of `threads` threads.
 pub fn run(threads: u64, per_thread: u64) -> Result<Summary, Error> {
-
     let engine = Engine::default();
     let module = Module::new(&engine, "handler.src", HANDLER)?;
     let prices: Arc<HashMap<&str, i64>> = Arc::new([("apple", 3), ("pear", 5)].into());
     let mut host = HostFunctions::new();
-    host.func("db", "price", move |item: String| prices.get(item.as_str()).copied().unwrap_or(0));
+    host.func("db", "price", move |item: String| {
+        prices.get(item.as_str()).copied().unwrap_or(0)
+    });
     let limits = SandboxLimits {
         fuel: Some(100_000),
         timeout: Some(Duration::from_millis(100)),
@@ -112,7 +113,10 @@ pub fn run(threads: u64, per_thread: u64) -> Result<Summary, Error> {
                                 counts[1] += 1;
                             }
                             if t == 0 && i < 2 {
-                                println!("thread 0, request {i}: {} {}", resp["status"], resp["body"]);
+                                println!(
+                                    "thread 0, request {i}: {} {}",
+                                    resp["status"], resp["body"]
+                                );
                             }
                         }
                         Err(e) if e.is_limit() => counts[2] += 1,
@@ -147,7 +151,10 @@ fn request(thread: u64, i: u64) -> (String, HashMap<String, String>) {
         7 => "/missing",
         _ => "/price",
     };
-    query.insert("item".into(), if i % 2 == 0 { "apple" } else { "pear" }.into());
+    query.insert(
+        "item".into(),
+        if i.is_multiple_of(2) { "apple" } else { "pear" }.into(),
+    );
     query.insert("qty".into(), (i % 5 + 1).to_string());
     (path.into(), query)
 }

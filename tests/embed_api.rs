@@ -50,10 +50,17 @@ fn compile_errors_have_positions() {
     };
     let msgs = c.messages();
     assert_eq!(msgs.len(), 2, "{err}");
-    assert_eq!((msgs[0].file.as_str(), msgs[0].line, msgs[0].column), ("bad.src", 2, 12));
+    assert_eq!(
+        (msgs[0].file.as_str(), msgs[0].line, msgs[0].column),
+        ("bad.src", 2, 12)
+    );
     assert!(msgs[0].message.contains("mismatched types"), "{err}");
     assert_eq!(msgs[1].line, 4);
-    assert!(err.to_string().starts_with("bad.src:2:12: error: mismatched types"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("bad.src:2:12: error: mismatched types"),
+        "{err}"
+    );
     assert!(c.render().contains("^"), "rendered with a caret");
 }
 
@@ -77,17 +84,27 @@ fn decode_and_verification_errors() {
     }
     let err = Module::from_bytes(&engine, &rvm::vm::format::encode(&bc)).expect_err("refused");
     assert!(matches!(err, Error::Verify(_)), "{err:?}");
-    assert!(err.to_string().starts_with("verification failed: "), "{err}");
+    assert!(
+        err.to_string().starts_with("verification failed: "),
+        "{err}"
+    );
 }
 
 #[test]
 fn traps_carry_the_guest_stack_trace() {
-    let m = module("fn inner(xs: [int]) -> int { return xs[5]; }\nfn outer() -> int { return inner([1]); }\n");
+    let m = module(
+        "fn inner(xs: [int]) -> int { return xs[5]; }\nfn outer() -> int { return inner([1]); }\n",
+    );
     let mut sb = Sandbox::new(&m).expect("sandbox");
     let err = sb.call::<_, i64>("outer", ()).expect_err("traps");
-    let Error::Trap(t) = &err else { panic!("{err:?}") };
+    let Error::Trap(t) = &err else {
+        panic!("{err:?}")
+    };
     let text = t.to_string();
-    assert!(text.starts_with("runtime error: index 5 out of bounds for length 1\n"), "{text}");
+    assert!(
+        text.starts_with("runtime error: index 5 out of bounds for length 1\n"),
+        "{text}"
+    );
     assert!(text.contains("at inner (test.src:1:"), "{text}");
     assert!(text.contains("at outer (test.src:2:"), "{text}");
     assert_eq!(t.trace.len(), 2);
@@ -98,30 +115,61 @@ fn traps_carry_the_guest_stack_trace() {
 #[test]
 fn each_limit_has_its_own_variant_and_the_sandbox_survives() {
     let m = module(LOOPS);
-    let mut fuel = limited(&m, SandboxLimits { fuel: Some(50_000), ..SandboxLimits::default() });
+    let mut fuel = limited(
+        &m,
+        SandboxLimits {
+            fuel: Some(50_000),
+            ..SandboxLimits::default()
+        },
+    );
     let err = fuel.call::<_, i64>("spin", ()).expect_err("runs out");
     assert!(matches!(err, Error::OutOfFuel(_)), "{err:?}");
     assert!(err.is_limit());
-    assert_eq!(err.to_string().lines().next(), Some("runtime error: out of fuel"));
+    assert_eq!(
+        err.to_string().lines().next(),
+        Some("runtime error: out of fuel")
+    );
     // Each call gets the budget afresh.
     assert_eq!(fuel.call::<_, i64>("ok", (1,)).expect("refuelled"), 2);
-    assert!(matches!(fuel.call::<_, i64>("spin", ()), Err(Error::OutOfFuel(_))));
+    assert!(matches!(
+        fuel.call::<_, i64>("spin", ()),
+        Err(Error::OutOfFuel(_))
+    ));
 
     let mut time = limited(
         &m,
-        SandboxLimits { timeout: Some(Duration::from_millis(50)), ..SandboxLimits::default() },
+        SandboxLimits {
+            timeout: Some(Duration::from_millis(50)),
+            ..SandboxLimits::default()
+        },
     );
     let err = time.call::<_, i64>("spin", ()).expect_err("times out");
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert_eq!(time.call::<_, i64>("ok", (2,)).expect("usable"), 3);
 
-    let mut stack = limited(&m, SandboxLimits { max_stack: 100, ..SandboxLimits::default() });
+    let mut stack = limited(
+        &m,
+        SandboxLimits {
+            max_stack: 100,
+            ..SandboxLimits::default()
+        },
+    );
     let err = stack.call::<_, i64>("deep", (0,)).expect_err("overflows");
     assert!(matches!(err, Error::StackOverflow(_)), "{err:?}");
-    assert!(err.to_string().contains("stack overflow (call depth limit 100)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("stack overflow (call depth limit 100)"),
+        "{err}"
+    );
     assert_eq!(stack.call::<_, i64>("ok", (3,)).expect("usable"), 4);
 
-    let mut heap = limited(&m, SandboxLimits { max_heap: 4 << 20, ..SandboxLimits::default() });
+    let mut heap = limited(
+        &m,
+        SandboxLimits {
+            max_heap: 4 << 20,
+            ..SandboxLimits::default()
+        },
+    );
     let err = heap.call::<_, i64>("hog", ()).expect_err("out of memory");
     assert!(matches!(err, Error::OutOfMemory(_)), "{err:?}");
     heap.collect_garbage();
@@ -157,53 +205,95 @@ fn exit_is_its_own_variant() {
 
 #[test]
 fn call_errors_name_the_signatures() {
-    let m = module("fn add(a: int, b: int) -> int { return a + b; }\nstruct P { x: int }\nfn mk() -> P { return P(x: 1); }\n");
+    let m = module(
+        "fn add(a: int, b: int) -> int { return a + b; }\nstruct P { x: int }\nfn mk() -> P { return P(x: 1); }\n",
+    );
     let mut sb = Sandbox::new(&m).expect("sandbox");
     let err = sb.call::<_, i64>("nope", ()).expect_err("no export");
-    assert!(matches!(&err, Error::Call(CallError::NoExport(n)) if n == "nope"), "{err:?}");
-    let err = sb.call::<_, String>("add", (1_i64, 2_i64)).expect_err("wrong result");
+    assert!(
+        matches!(&err, Error::Call(CallError::NoExport(n)) if n == "nope"),
+        "{err:?}"
+    );
+    let err = sb
+        .call::<_, String>("add", (1_i64, 2_i64))
+        .expect_err("wrong result");
     assert_eq!(
         err.to_string(),
         "`add` has type `fn(int, int) -> int`, but it was called as `fn(int, int) -> str`"
     );
-    let err = sb.call::<_, i64>("add", (1.5_f64, 2_i64)).expect_err("wrong argument");
-    assert!(matches!(err, Error::Call(CallError::Signature { .. })), "{err:?}");
-    let err = sb.call::<_, Value>("mk", ()).expect_err("a struct cannot leave");
-    assert!(matches!(err, Error::Call(CallError::Signature { .. })), "{err:?}");
+    let err = sb
+        .call::<_, i64>("add", (1.5_f64, 2_i64))
+        .expect_err("wrong argument");
+    assert!(
+        matches!(err, Error::Call(CallError::Signature { .. })),
+        "{err:?}"
+    );
+    let err = sb
+        .call::<_, Value>("mk", ())
+        .expect_err("a struct cannot leave");
+    assert!(
+        matches!(err, Error::Call(CallError::Signature { .. })),
+        "{err:?}"
+    );
     // A dynamic value of the wrong shape is caught as it converts.
     let err = sb
         .call::<_, i64>("add", (Value::Str("x".into()), 1_i64))
         .expect_err("wrong value");
-    assert!(matches!(err, Error::Call(CallError::Value { .. })), "{err:?}");
-    assert_eq!(sb.call::<_, i64>("add", (Value::Int(40), 2_i64)).expect("ok"), 42);
+    assert!(
+        matches!(err, Error::Call(CallError::Value { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        sb.call::<_, i64>("add", (Value::Int(40), 2_i64))
+            .expect("ok"),
+        42
+    );
     // A handle of one module cannot be used with a sandbox of another.
     let other = module("fn add(a: int, b: int) -> int { return a - b; }\n");
     let f = sb.func::<(i64, i64), i64>("add").expect("resolves");
     let mut osb = Sandbox::new(&other).expect("sandbox");
-    assert!(matches!(f.call(&mut osb, (1, 2)), Err(Error::Call(CallError::WrongModule))));
+    assert!(matches!(
+        f.call(&mut osb, (1, 2)),
+        Err(Error::Call(CallError::WrongModule))
+    ));
 }
 
 // ---- host functions and linking
 
 #[test]
 fn link_errors_name_both_signatures() {
-    let m = module("extern fn app.log(msg: str);\nextern fn app.add(a: int, b: int) -> int;\nfn go() -> int { app.log(\"x\"); return app.add(1, 2); }\n");
-    let imports: Vec<(String, String)> =
-        m.imports().map(|(n, s)| (n, s.to_owned())).collect();
+    let m = module(
+        "extern fn app.log(msg: str);\nextern fn app.add(a: int, b: int) -> int;\nfn go() -> int { app.log(\"x\"); return app.add(1, 2); }\n",
+    );
+    let imports: Vec<(String, String)> = m.imports().map(|(n, s)| (n, s.to_owned())).collect();
     assert_eq!(
         imports,
-        [("app.log".into(), "fn(str)".into()), ("app.add".into(), "fn(int, int) -> int".into())]
+        [
+            ("app.log".into(), "fn(str)".into()),
+            ("app.add".into(), "fn(int, int) -> int".into())
+        ]
     );
     let mut host = HostFunctions::new();
     host.func("app", "log", |_msg: String| {});
-    let err = Sandbox::builder(&m).host(&host).build().expect_err("missing");
-    let Error::Link(link) = err else { panic!("{err:?}") };
+    let err = Sandbox::builder(&m)
+        .host(&host)
+        .build()
+        .expect_err("missing");
+    let Error::Link(link) = err else {
+        panic!("{err:?}")
+    };
     assert_eq!(
         link,
-        LinkError::Missing { name: "app.add".into(), guest: "fn(int, int) -> int".into() }
+        LinkError::Missing {
+            name: "app.add".into(),
+            guest: "fn(int, int) -> int".into()
+        }
     );
     host.func("app", "add", |a: i64, b: f64| a as f64 + b);
-    let err = Sandbox::builder(&m).host(&host).build().expect_err("mismatch");
+    let err = Sandbox::builder(&m)
+        .host(&host)
+        .build()
+        .expect_err("mismatch");
     assert_eq!(
         err.to_string(),
         "link error: `app.add` is declared by the guest as `fn(int, int) -> int`, but the host \
@@ -213,7 +303,6 @@ fn link_errors_name_both_signatures() {
     let mut sb = Sandbox::builder(&m).host(&host).build().expect("links");
     assert_eq!(sb.call::<_, i64>("go", ()).expect("runs"), 3);
 }
-
 
 #[test]
 fn host_functions_with_every_boundary_type() {
@@ -244,10 +333,16 @@ fn run() -> str {
         .func("t", "float", |x: f64| x * 2.0)
         .func("t", "bool", |x: bool| !x)
         .func("t", "str", |x: String| x.to_uppercase())
-        .func("t", "ints", |x: Vec<i64>| x.into_iter().rev().collect::<Vec<_>>())
-        .func("t", "strs", |x: Vec<String>| x.into_iter().map(|s| s + "!").collect::<Vec<_>>())
+        .func("t", "ints", |x: Vec<i64>| {
+            x.into_iter().rev().collect::<Vec<_>>()
+        })
+        .func("t", "strs", |x: Vec<String>| {
+            x.into_iter().map(|s| s + "!").collect::<Vec<_>>()
+        })
         .func("t", "map", |x: HashMap<String, i64>| {
-            x.into_iter().map(|(k, v)| (k, v * 10)).collect::<BTreeMap<_, _>>()
+            x.into_iter()
+                .map(|(k, v)| (k, v * 10))
+                .collect::<BTreeMap<_, _>>()
         })
         .func("t", "nested", |x: Vec<Vec<f64>>| {
             x.iter()
@@ -304,9 +399,27 @@ fn none() {}
             ("xs".into(), 3)
         ])
     );
-    let dynamic: Value = sb.call("f", (1_i64, 1.0_f64, false, "", Vec::<i64>::new(), HashMap::<String, Vec<f64>>::new())).expect("runs");
-    let Value::Map(kvs) = &dynamic else { panic!("{dynamic:?}") };
-    assert_eq!(kvs[0], (Value::Str("i".into()), Value::Int(1)), "insertion order kept");
+    let dynamic: Value = sb
+        .call(
+            "f",
+            (
+                1_i64,
+                1.0_f64,
+                false,
+                "",
+                Vec::<i64>::new(),
+                HashMap::<String, Vec<f64>>::new(),
+            ),
+        )
+        .expect("runs");
+    let Value::Map(kvs) = &dynamic else {
+        panic!("{dynamic:?}")
+    };
+    assert_eq!(
+        kvs[0],
+        (Value::Str("i".into()), Value::Int(1)),
+        "insertion order kept"
+    );
     let nested = vec![vec!["a".to_string()], vec![], vec!["b".into(), "c".into()]];
     let back: Vec<Vec<String>> = sb.call("echo", (nested.clone(),)).expect("runs");
     assert_eq!(back, nested);
@@ -328,13 +441,21 @@ fn host_errors_and_panics_trap_the_guest_only() {
     });
     let mut sb = Sandbox::builder(&m).host(&host).build().expect("links");
     let err = sb.call::<_, i64>("go", (0,)).expect_err("fails");
-    let Error::Trap(t) = &err else { panic!("{err:?}") };
+    let Error::Trap(t) = &err else {
+        panic!("{err:?}")
+    };
     assert!(
-        t.to_string().starts_with("runtime error: app.check(...) failed: zero is not allowed\n    at go (test.src:2:"),
+        t.to_string().starts_with(
+            "runtime error: app.check(...) failed: zero is not allowed\n    at go (test.src:2:"
+        ),
         "{t}"
     );
     let err = sb.call::<_, i64>("go", (1,)).expect_err("panics");
-    assert!(err.to_string().contains("app.check(...) failed: panicked: host bug"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("app.check(...) failed: panicked: host bug"),
+        "{err}"
+    );
     assert_eq!(sb.call::<_, i64>("go", (5,)).expect("still usable"), 6);
 }
 
@@ -343,17 +464,31 @@ fn grants_are_per_sandbox() {
     let m = module("fn now() -> int { return time.now_ms(); }\n");
     let mut denied = Sandbox::new(&m).expect("sandbox");
     let err = denied.call::<_, i64>("now", ()).expect_err("denied");
-    assert!(err.to_string().contains("permission denied: time.now_ms()"), "{err}");
-    let grants = rvm::vm::sandbox::Grants { time: true, ..Default::default() };
-    let mut allowed = Sandbox::builder(&m).grants(grants).build().expect("sandbox");
+    assert!(
+        err.to_string().contains("permission denied: time.now_ms()"),
+        "{err}"
+    );
+    let grants = rvm::vm::sandbox::Grants {
+        time: true,
+        ..Default::default()
+    };
+    let mut allowed = Sandbox::builder(&m)
+        .grants(grants)
+        .build()
+        .expect("sandbox");
     assert!(allowed.call::<_, i64>("now", ()).expect("allowed") > 0);
 }
 
 #[test]
 fn output_can_be_captured_and_globals_are_initialised() {
-    let m = module("let greeting = \"hi\";\nvar n = 0;\nfn hello(who: str) { n += 1; println(\"${greeting} ${who} ${n}\"); }\n");
+    let m = module(
+        "let greeting = \"hi\";\nvar n = 0;\nfn hello(who: str) { n += 1; println(\"${greeting} ${who} ${n}\"); }\n",
+    );
     let out = SharedBuffer::new();
-    let mut sb = Sandbox::builder(&m).stdout(out.clone()).build().expect("sandbox");
+    let mut sb = Sandbox::builder(&m)
+        .stdout(out.clone())
+        .build()
+        .expect("sandbox");
     sb.call::<_, ()>("hello", ("a",)).expect("runs");
     sb.call::<_, ()>("hello", ("b",)).expect("runs");
     assert_eq!(out.contents(), "hi a 1\nhi b 2\n");
@@ -364,21 +499,41 @@ fn eval_snippets() {
     let engine = Engine::default();
     assert_eq!(engine.eval::<i64>("1 + 2 * 3").expect("evals"), 7);
     assert_eq!(engine.eval::<f64>("math.sqrt(16.0)").expect("evals"), 4.0);
-    assert_eq!(engine.eval::<Vec<String>>("\"a,b\".split(\",\")").expect("evals"), ["a", "b"]);
-    assert_eq!(engine.eval::<Value>("[1, 2]").expect("evals"), Value::Array(vec![Value::Int(1), Value::Int(2)]));
+    assert_eq!(
+        engine
+            .eval::<Vec<String>>("\"a,b\".split(\",\")")
+            .expect("evals"),
+        ["a", "b"]
+    );
+    assert_eq!(
+        engine.eval::<Value>("[1, 2]").expect("evals"),
+        Value::Array(vec![Value::Int(1), Value::Int(2)])
+    );
     let err = engine.eval::<i64>("\"s\"").expect_err("wrong type");
-    assert!(matches!(err, Error::Call(CallError::Signature { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Call(CallError::Signature { .. })),
+        "{err:?}"
+    );
     let err = engine.eval::<i64>("1 +\n  nope").expect_err("bad");
-    let Error::Compile(c) = &err else { panic!("{err:?}") };
+    let Error::Compile(c) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(c.messages()[0].line, 2, "{err}");
-    let err = engine.eval::<()>("let xs = [1];\nprintln(xs[3]);").expect_err("traps");
+    let err = engine
+        .eval::<()>("let xs = [1];\nprintln(xs[3]);")
+        .expect_err("traps");
     assert!(matches!(err, Error::Trap(_)), "{err:?}");
 }
 
 #[test]
 fn modules_round_trip_through_bytecode() {
     let engine = Engine::default();
-    let m = Module::new(&engine, "rt.src", "extern fn app.k() -> int;\nfn f() -> int { return app.k() * 2; }\n").expect("ok");
+    let m = Module::new(
+        &engine,
+        "rt.src",
+        "extern fn app.k() -> int;\nfn f() -> int { return app.k() * 2; }\n",
+    )
+    .expect("ok");
     let again = Module::from_bytes(&engine, &m.to_bytes()).expect("loads");
     let mut host = HostFunctions::new();
     host.func("app", "k", || 21_i64);
@@ -412,14 +567,24 @@ fn spin() { while true {} }
         .map(|t| {
             let (m, host) = (m.clone(), host.clone());
             std::thread::spawn(move || {
-                let limits = SandboxLimits { fuel: Some(200_000), ..SandboxLimits::default() };
-                let mut sb = Sandbox::builder(&m).host(&host).limits(limits).build().expect("sandbox");
+                let limits = SandboxLimits {
+                    fuel: Some(200_000),
+                    ..SandboxLimits::default()
+                };
+                let mut sb = Sandbox::builder(&m)
+                    .host(&host)
+                    .limits(limits)
+                    .build()
+                    .expect("sandbox");
                 let work = sb.func::<(i64, i64), i64>("work").expect("resolves");
                 let mut last = 0;
                 for round in 0..20 {
                     // Every other thread also burns through its fuel: the others must not notice.
                     if t % 2 == 1 && round % 5 == 0 {
-                        assert!(matches!(sb.call::<_, ()>("spin", ()), Err(Error::OutOfFuel(_))));
+                        assert!(matches!(
+                            sb.call::<_, ()>("spin", ()),
+                            Err(Error::OutOfFuel(_))
+                        ));
                     }
                     last = work.call(&mut sb, (t, 100)).expect("works");
                 }
@@ -428,7 +593,11 @@ fn spin() { while true {} }
         })
         .collect();
     for t in threads {
-        assert_eq!(t.join().expect("thread"), 20 * 4950, "each sandbox has its own globals");
+        assert_eq!(
+            t.join().expect("thread"),
+            20 * 4950,
+            "each sandbox has its own globals"
+        );
     }
     let per_thread: usize = (1..=20).map(|r| r * 4950).sum();
     assert_eq!(seen.load(Ordering::Relaxed), 8 * per_thread);
@@ -455,28 +624,61 @@ fn verifier_checks_embedder_import_signatures() {
     let int = bc.intern_type(TypeDef::Int);
     let point = bc.intern_type(TypeDef::Struct(StructDef {
         name: "P".into(),
-        fields: vec![FieldDef { name: "x".into(), ty: int }],
+        fields: vec![FieldDef {
+            name: "x".into(),
+            ty: int,
+        }],
     }));
-    let good = bc.intern_type(TypeDef::Func(FuncType { params: vec![int], result: Some(int) }));
-    let bad = bc.intern_type(TypeDef::Func(FuncType { params: vec![point], result: None }));
+    let good = bc.intern_type(TypeDef::Func(FuncType {
+        params: vec![int],
+        result: Some(int),
+    }));
+    let bad = bc.intern_type(TypeDef::Func(FuncType {
+        params: vec![point],
+        result: None,
+    }));
     let engine = Engine::default();
 
     let mut ok = bc.clone();
-    ok.imports.push(Import { module: "app".into(), name: "f".into(), ty: good });
+    ok.imports.push(Import {
+        module: "app".into(),
+        name: "f".into(),
+        ty: good,
+    });
     let m = Module::from_bytes(&engine, &rvm::vm::format::encode(&ok)).expect("verifies");
-    assert_eq!(m.imports().next().map(|(n, s)| (n, s.to_owned())), Some(("app.f".into(), "fn(int) -> int".into())));
+    assert_eq!(
+        m.imports().next().map(|(n, s)| (n, s.to_owned())),
+        Some(("app.f".into(), "fn(int) -> int".into()))
+    );
 
     let mut struct_arg = bc.clone();
-    struct_arg.imports.push(Import { module: "app".into(), name: "f".into(), ty: bad });
-    let err = Module::from_bytes(&engine, &rvm::vm::format::encode(&struct_arg)).expect_err("refused");
+    struct_arg.imports.push(Import {
+        module: "app".into(),
+        name: "f".into(),
+        ty: bad,
+    });
+    let err =
+        Module::from_bytes(&engine, &rvm::vm::format::encode(&struct_arg)).expect_err("refused");
     assert!(matches!(err, Error::Verify(_)), "{err:?}");
-    assert!(err.to_string().contains("embedder function takes and returns only"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("embedder function takes and returns only"),
+        "{err}"
+    );
 
     // A built-in module is still checked against the built-in table.
     let mut unknown = bc;
-    unknown.imports.push(Import { module: "fs".into(), name: "nope".into(), ty: good });
+    unknown.imports.push(Import {
+        module: "fs".into(),
+        name: "nope".into(),
+        ty: good,
+    });
     let err = Module::from_bytes(&engine, &rvm::vm::format::encode(&unknown)).expect_err("refused");
-    assert!(err.to_string().contains("this VM has no host function fs.nope"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("this VM has no host function fs.nope"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -484,7 +686,11 @@ fn the_rvm_command_refuses_modules_with_embedder_imports() {
     let dir = std::env::temp_dir().join(format!("rvm-embed-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
     let src = dir.join("needs_host.src");
-    std::fs::write(&src, "extern fn app.log(msg: str);\nfn main() { app.log(\"x\"); }\n").expect("write");
+    std::fs::write(
+        &src,
+        "extern fn app.log(msg: str);\nfn main() { app.log(\"x\"); }\n",
+    )
+    .expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
         .arg(&src)
         .output()
@@ -493,14 +699,22 @@ fn the_rvm_command_refuses_modules_with_embedder_imports() {
     assert_eq!(out.status.code(), Some(67));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot link"), "{err}");
-    assert!(err.contains("only an embedding application provides, not the rvm command: app.log: fn(str)"), "{err}");
+    assert!(
+        err.contains(
+            "only an embedding application provides, not the rvm command: app.log: fn(str)"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_readme_example() {
     use rvm::{Engine, HostFunctions, Module, Sandbox, SandboxLimits};
     let engine = Engine::default();
-    let module = Module::new(&engine, "rules.src", r#"
+    let module = Module::new(
+        &engine,
+        "rules.src",
+        r#"
     extern fn app.log(msg: str);
     fn score(words: [str]) -> int {
         app.log("scoring ${words.len()} words");
@@ -508,15 +722,27 @@ fn the_readme_example() {
         for w in words { total += w.len(); }
         return total;
     }
-"#).expect("compiles");
+"#,
+    )
+    .expect("compiles");
     let mut host = HostFunctions::new();
     host.func("app", "log", |msg: String| println!("guest says: {msg}"));
     let mut sandbox = Sandbox::builder(&module)
         .host(&host)
-        .limits(SandboxLimits { fuel: Some(1_000_000), ..SandboxLimits::default() })
+        .limits(SandboxLimits {
+            fuel: Some(1_000_000),
+            ..SandboxLimits::default()
+        })
         .build()
         .expect("links");
-    let score = sandbox.func::<(Vec<String>,), i64>("score").expect("resolves");
-    assert_eq!(score.call(&mut sandbox, (vec!["a".into(), "bc".into()],)).expect("runs"), 3);
+    let score = sandbox
+        .func::<(Vec<String>,), i64>("score")
+        .expect("resolves");
+    assert_eq!(
+        score
+            .call(&mut sandbox, (vec!["a".into(), "bc".into()],))
+            .expect("runs"),
+        3
+    );
     assert_eq!(engine.eval::<i64>("6 * 7").expect("evals"), 42);
 }

@@ -190,7 +190,9 @@ impl Gen<'_> {
         }
         let ps = info.params.iter().map(|p| self.ty(*p)).collect();
         let result = info.result.map(|r| self.ty(r));
-        let ty = self.module.intern_type(TypeDef::Func(FuncType { params: ps, result }));
+        let ty = self
+            .module
+            .intern_type(TypeDef::Func(FuncType { params: ps, result }));
         self.module.imports.push(Import {
             module: info.namespace.clone(),
             name: info.name.clone(),

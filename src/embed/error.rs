@@ -75,7 +75,10 @@ impl Error {
     pub fn is_limit(&self) -> bool {
         matches!(
             self,
-            Error::OutOfFuel(_) | Error::Timeout(_) | Error::OutOfMemory(_) | Error::StackOverflow(_)
+            Error::OutOfFuel(_)
+                | Error::Timeout(_)
+                | Error::OutOfMemory(_)
+                | Error::StackOverflow(_)
         )
     }
 }
@@ -156,7 +159,9 @@ impl CompileError {
 
     /// The diagnostics rendered like `rvmc` does (source line and caret), for a terminal.
     pub fn render(&self) -> String {
-        self.failure.diagnostics.render(&self.failure.sources, false)
+        self.failure
+            .diagnostics
+            .render(&self.failure.sources, false)
     }
 }
 
@@ -184,7 +189,9 @@ impl fmt::Display for CompileError {
 #[non_exhaustive]
 pub enum LinkError {
     /// The module imports a function no host function was registered for.
-    #[error("link error: the module imports `{name}: {guest}`, but no host function `{name}` is registered")]
+    #[error(
+        "link error: the module imports `{name}: {guest}`, but no host function `{name}` is registered"
+    )]
     Missing {
         /// `namespace.name`.
         name: String,

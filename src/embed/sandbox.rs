@@ -187,12 +187,8 @@ impl<'m> SandboxBuilder<'m> {
         let engine = module.engine().config();
         let limits = self.limits.unwrap_or_else(|| engine.limits.clone());
         let config = vm_config(engine, &limits, caps, externs, self.seed);
-        let stdout = self
-            .stdout
-            .unwrap_or_else(|| Box::new(std::io::stdout()));
-        let stderr = self
-            .stderr
-            .unwrap_or_else(|| Box::new(std::io::stderr()));
+        let stdout = self.stdout.unwrap_or_else(|| Box::new(std::io::stdout()));
+        let stderr = self.stderr.unwrap_or_else(|| Box::new(std::io::stderr()));
         let vm = Vm::new(Arc::clone(module.verified()), config, stdout, stderr)?;
         let mut sandbox = Sandbox {
             vm,
@@ -233,7 +229,12 @@ fn link(module: &Module, host: &HostFunctions) -> Result<rvm_vm::host::Externs, 
             .into());
         };
         let same = imp.sig.params.len() == f.params.len()
-            && imp.sig.params.iter().zip(&f.params).all(|(g, h)| g.as_ref() == Some(h))
+            && imp
+                .sig
+                .params
+                .iter()
+                .zip(&f.params)
+                .all(|(g, h)| g.as_ref() == Some(h))
             && match (&imp.sig.result, &f.result) {
                 (None, None) => true,
                 (Some(g), Some(h)) => g.as_ref() == Some(h),
@@ -486,7 +487,12 @@ pub trait Params {
     fn static_types() -> Vec<Option<ValType>>;
     /// Converts the arguments into `out[..n]`.
     #[doc(hidden)]
-    fn into_slots(self, tys: &[ValType], heap: &mut Heap, out: &mut [u64; MAX_ARGS]) -> Result<(), ConvError>;
+    fn into_slots(
+        self,
+        tys: &[ValType],
+        heap: &mut Heap,
+        out: &mut [u64; MAX_ARGS],
+    ) -> Result<(), ConvError>;
 }
 
 macro_rules! params {

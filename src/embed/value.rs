@@ -86,7 +86,10 @@ impl fmt::Display for ValType {
 }
 
 /// Writes a signature the way the guest spells it: `fn(str, int) -> bool`.
-pub(crate) fn signature_text(params: &[Option<ValType>], result: Option<&Option<ValType>>) -> String {
+pub(crate) fn signature_text(
+    params: &[Option<ValType>],
+    result: Option<&Option<ValType>>,
+) -> String {
     let show = |t: &Option<ValType>| t.as_ref().map_or_else(|| "_".to_owned(), |t| t.to_string());
     let ps: Vec<String> = params.iter().map(show).collect();
     match result {

@@ -11,11 +11,11 @@
 
 use std::collections::HashMap;
 
+use super::Checker;
+use super::decls::TopLookup;
 use super::hir::{self, ExprKind, Op};
 use super::names::BUILTIN_NAMESPACES;
 use super::stmt::FnCtx;
-use super::Checker;
-use super::decls::TopLookup;
 use crate::ast::{self, Arg, Item};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::types::{TyId, TyKind};

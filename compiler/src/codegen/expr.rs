@@ -231,7 +231,8 @@ impl FnGen<'_, '_> {
             Op::Extern(x) => {
                 self.mark(e.span);
                 let (import, params, pushes) = self.g.extern_import(x);
-                self.em.emit_with(Instr::CallHost { import }, params, pushes);
+                self.em
+                    .emit_with(Instr::CallHost { import }, params, pushes);
             }
         }
     }

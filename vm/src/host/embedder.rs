@@ -104,7 +104,12 @@ pub fn resolve_import(m: &Module, index: usize, externs: &Externs) -> Result<Imp
     }
     let params = match m.types.get(imp.ty as usize) {
         Some(TypeDef::Func(f)) => f.params.len() as u32,
-        _ => return Err(format!("import {}.{} has no function type", imp.module, imp.name)),
+        _ => {
+            return Err(format!(
+                "import {}.{} has no function type",
+                imp.module, imp.name
+            ));
+        }
     };
     match externs.get(index) {
         Some(Some(_)) => Ok(ImportFn::Extern {

@@ -18,7 +18,11 @@ pub(super) fn check_imports(m: &Module, types: &Types<'_>) -> Result<(), VerifyE
         let what = format!("import #{i} ({}.{})", imp.module, imp.name);
         let sig = signature(m, types, imp.ty, &what)?;
         if is_embedder_module(&imp.module) {
-            let ok = sig.params.iter().chain(&sig.result).all(|&t| is_boundary_type(m, t));
+            let ok = sig
+                .params
+                .iter()
+                .chain(&sig.result)
+                .all(|&t| is_boundary_type(m, t));
             if !ok {
                 return Err(VerifyError::module(
                     Rule::ImportSignature,
