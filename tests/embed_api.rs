@@ -746,3 +746,22 @@ fn the_readme_example() {
     );
     assert_eq!(engine.eval::<i64>("6 * 7").expect("evals"), 42);
 }
+
+#[test]
+fn arguments_copied_in_do_not_accumulate() {
+    // The guest never allocates, so only the host-side collection keeps the heap bounded.
+    let m = module("fn len(s: str) -> int { return s.len(); }\n");
+    let mut sb = limited(
+        &m,
+        SandboxLimits {
+            max_heap: 8 << 20,
+            ..SandboxLimits::default()
+        },
+    );
+    let len = sb.func::<(&str,), i64>("len").expect("resolves");
+    let big = "x".repeat(64 << 10);
+    for _ in 0..1000 {
+        assert_eq!(len.call(&mut sb, (big.as_str(),)).expect("fits"), 64 << 10);
+    }
+    assert!(sb.heap_bytes() < 8 << 20, "{}", sb.heap_bytes());
+}

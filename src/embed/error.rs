@@ -16,6 +16,28 @@ use rvm_vm::trap::{Trap, TrapKind};
 use rvm_vm::verifier::VerifyError;
 
 /// Anything that can go wrong between source text and a guest call's result.
+///
+/// ```
+/// use rvm::{Error, Module, Sandbox, SandboxLimits};
+/// let engine = rvm::Engine::default();
+/// let module = Module::new(&engine, "m.src", r#"
+///     fn forever() { while true {} }
+///     fn divide(a: int, b: int) -> int { return a / b; }
+/// "#)?;
+/// let limits = SandboxLimits { fuel: Some(10_000), ..SandboxLimits::default() };
+/// let mut sandbox = Sandbox::builder(&module).limits(limits).build()?;
+/// match sandbox.call::<_, ()>("forever", ()) {
+///     Err(Error::OutOfFuel(_)) => {} // bill the tenant, or give up on the script
+///     other => panic!("{other:?}"),
+/// }
+/// let err = sandbox.call::<_, i64>("divide", (1, 0)).unwrap_err();
+/// let trap = err.trap().expect("a trap");
+/// assert_eq!(trap.to_string().lines().next(), Some("runtime error: division by zero"));
+/// assert_eq!(trap.trace[0].function, "divide");
+/// // The sandbox is still usable.
+/// assert_eq!(sandbox.call::<_, i64>("divide", (9, 3))?, 3);
+/// # Ok::<(), rvm::Error>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

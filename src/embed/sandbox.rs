@@ -35,6 +35,17 @@ use super::module::Module;
 use super::value::{ConvError, FromGuest, IntoGuest, ValType, signature_text};
 
 /// The limits of one sandbox.
+///
+/// ```
+/// use std::time::Duration;
+/// let limits = rvm::SandboxLimits {
+///     fuel: Some(5_000_000),                  // per call
+///     timeout: Some(Duration::from_millis(50)), // per call
+///     max_heap: 16 << 20,                     // bytes
+///     max_stack: 500,                         // frames
+/// };
+/// # let _ = limits;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SandboxLimits {
     /// Instructions each call may execute (loop back-edges and calls are charged);
@@ -194,7 +205,6 @@ impl<'m> SandboxBuilder<'m> {
             vm,
             module: module.clone(),
             fuel: limits.fuel,
-            args: [0; MAX_ARGS],
         };
         match sandbox.vm.initialize()? {
             CallOutcome::Exit(code) => Err(Error::Exit(code)),
@@ -281,8 +291,6 @@ pub struct Sandbox {
     module: Module,
     /// The fuel each call gets.
     fuel: Option<u64>,
-    /// Argument slots, reused by every call (no allocation per call).
-    args: [u64; MAX_ARGS],
 }
 
 impl Sandbox {
@@ -436,6 +444,19 @@ fn conv_error(e: ConvError) -> Error {
 /// none): like Wasmtime's `TypedFunc`. Calling it converts the arguments straight into the
 /// VM's slots and calls by function index: no name lookup and no allocation for scalar
 /// arguments and results.
+///
+/// ```
+/// let engine = rvm::Engine::default();
+/// let module = rvm::Module::new(&engine, "m.src", "fn add(a: int, b: int) -> int { return a + b; }")?;
+/// let mut sandbox = rvm::Sandbox::new(&module)?;
+/// let add = sandbox.func::<(i64, i64), i64>("add")?;
+/// let mut total = 0;
+/// for i in 0..100 {
+///     total = add.call(&mut sandbox, (total, i))?;
+/// }
+/// assert_eq!(total, 4950);
+/// # Ok::<(), rvm::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct TypedFunc<P, R> {
     module: Module,
@@ -465,7 +486,13 @@ impl<P: Params, R: FromGuest> TypedFunc<P, R> {
             return Err(CallError::WrongModule.into());
         }
         let n = self.params.len();
-        let mut slots = sandbox.args;
+        // Arguments and results copied in and out are garbage once the call is over, and
+        // only guest allocations trigger collections: collect here when it is due, so a
+        // guest that never allocates cannot make the heap grow call after call.
+        if sandbox.vm.heap().should_collect() {
+            sandbox.vm.collect_garbage();
+        }
+        let mut slots = [0u64; MAX_ARGS];
         args.into_slots(&self.params, sandbox.vm.heap_mut(), &mut slots)
             .map_err(conv_error)?;
         if sandbox.fuel.is_some() {

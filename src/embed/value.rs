@@ -100,6 +100,23 @@ pub(crate) fn signature_text(
 
 /// A dynamically typed boundary value: what [`crate::Engine::eval`] returns when asked for
 /// a `Value`, and an argument or result type that fits any guest type of its shape.
+///
+/// ```
+/// use rvm::Value;
+/// let engine = rvm::Engine::default();
+/// let module = rvm::Module::new(&engine, "m.src", r#"
+///     fn tally(xs: [str]) -> [str: int] {
+///         var m: [str: int] = [:];
+///         for x in xs { m[x] = m.get(x, 0) + 1; }
+///         return m;
+///     }
+/// "#)?;
+/// let mut sandbox = rvm::Sandbox::new(&module)?;
+/// let arg = Value::Array(vec![Value::Str("b".into()), Value::Str("a".into()), Value::Str("b".into())]);
+/// let v: Value = sandbox.call("tally", (arg,))?;
+/// assert_eq!(v.to_string(), r#"["b": 2, "a": 1]"#); // the guest's insertion order
+/// # Ok::<(), rvm::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// `int`

@@ -19,6 +19,7 @@ use super::stmt::FnCtx;
 use crate::ast::{self, Arg, Item};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::types::{TyId, TyKind};
+use rvm_vm::host::embedder::is_embedder_module;
 
 /// One declared embedder function.
 #[derive(Debug)]
@@ -62,7 +63,7 @@ impl<'a> Checker<'a, '_> {
 
     fn declare_extern(&mut self, file: crate::diagnostics::FileId, decl: &'a ast::ExternDecl) {
         let ns = decl.namespace.name.as_str();
-        if BUILTIN_NAMESPACES.contains(&ns) {
+        if BUILTIN_NAMESPACES.contains(&ns) || !is_embedder_module(ns) {
             let msg = format!("`{ns}` is a built-in namespace");
             self.report(
                 Diagnostic::error(msg, decl.namespace.span)

@@ -68,9 +68,14 @@ impl ImportFn {
     }
 }
 
-/// Whether `module` names an embedder namespace rather than a built-in host module.
+/// Namespaces reserved for the VM besides the host modules of [`HostFn`]: the built-in
+/// namespaces of the language (`math`, `int`, `float`) and host modules planned but not yet
+/// provided (`net`). An import from one of them is never an embedder import.
+pub const RESERVED_MODULES: &[&str] = &["math", "int", "float", "net"];
+
+/// Whether `module` names an embedder namespace rather than a built-in or reserved one.
 pub fn is_embedder_module(module: &str) -> bool {
-    !HostFn::is_module(module)
+    !HostFn::is_module(module) && !RESERVED_MODULES.contains(&module)
 }
 
 /// Whether values of type `ty` may cross the embedding boundary: `int`, `float`, `bool`,
