@@ -65,6 +65,11 @@ impl HostFunctions {
     /// parameters and result may be any [`GuestType`] (`i64`, `f64`, `bool`, `String`,
     /// `Vec<T>`, `HashMap<K, V>`, `BTreeMap<K, V>`), the result also `()` or a
     /// `Result<T, E>` whose error (any `Display`) traps the guest. Up to six parameters.
+    ///
+    /// A map result becomes a guest map in the Rust map's iteration order: return a
+    /// `BTreeMap` rather than a `HashMap` when the guest's output must be deterministic.
+    /// A closure runs to completion: limits are checked in guest code, so a closure that
+    /// blocks holds up its sandbox's call (but nothing else).
     pub fn func<P, R>(
         &mut self,
         namespace: &str,
