@@ -35,16 +35,16 @@ pub(super) struct ExternEntry<'a> {
 pub(super) struct Externs<'a> {
     pub(super) entries: Vec<ExternEntry<'a>>,
     pub(super) namespaces: Vec<String>,
+    /// Each namespace's index in `namespaces` (a hash lookup: a name is resolved for every
+    /// `ns.f(...)` expression, and a hostile program may declare very many namespaces).
+    pub(super) namespace_index: HashMap<String, u32>,
     pub(super) by_name: HashMap<(u32, String), u32>,
 }
 
 impl Externs<'_> {
     /// The namespace called `name`, if some `extern fn` declares it.
     pub(super) fn namespace(&self, name: &str) -> Option<u32> {
-        self.namespaces
-            .iter()
-            .position(|n| n == name)
-            .map(|i| i as u32)
+        self.namespace_index.get(name).copied()
     }
 }
 
@@ -94,8 +94,10 @@ impl<'a> Checker<'a, '_> {
         let namespace = match self.externs.namespace(ns) {
             Some(i) => i,
             None => {
+                let i = self.externs.namespaces.len() as u32;
                 self.externs.namespaces.push(ns.to_owned());
-                self.externs.namespaces.len() as u32 - 1
+                self.externs.namespace_index.insert(ns.to_owned(), i);
+                i
             }
         };
         let key = (namespace, decl.name.name.clone());
