@@ -65,6 +65,21 @@ fn compile_errors_have_positions() {
 }
 
 #[test]
+fn unreadable_files_are_io_errors() {
+    let err =
+        Module::from_file(&Engine::default(), "/nonexistent/plugin.src").expect_err("no file");
+    assert!(
+        matches!(&err, Error::Io { path, .. } if path.ends_with("plugin.src")),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("cannot read /nonexistent/plugin.src: "),
+        "{err}"
+    );
+}
+
+#[test]
 fn source_text_cannot_import_files() {
     let err = Module::new(&Engine::default(), "a.src", "import \"/etc/passwd\";\n")
         .expect_err("imports are refused");

@@ -41,6 +41,14 @@ use rvm_vm::verifier::VerifyError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A source file could not be read ([`crate::Module::from_file`]).
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The source text does not compile. Every diagnostic found, with its position.
     #[error("{0}")]
     Compile(CompileError),

@@ -124,11 +124,9 @@ impl Module {
     /// Compiles the source file at `path`, following its imports, and verifies it.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Call(super::error::CallError::Invalid(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )))
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
         })?;
         let name = path.to_string_lossy();
         let compiled = rvm_compiler::compile_library(&name, &text, &FsLoader)?;
