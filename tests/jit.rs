@@ -152,3 +152,77 @@ fn the_heap_layout_is_measured() {
     // Without it every array and field access would be a runtime call.
     assert!(rvm::vm::tier::HeapLayout::probe().is_some());
 }
+
+const LONG_LOOP: &str = "
+fn main() {
+    var total = 0;
+    var i = 0;
+    while i < 200000 {
+        total = (total + i * 7) % 1000003;
+        i = i + 1;
+    }
+    println(total);
+}
+";
+
+#[test]
+fn a_long_loop_in_main_switches_to_native_code_mid_run() {
+    let compiled = rvm::compile_source("osr.src", LONG_LOOP).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    let mut outputs = Vec::new();
+    for mode in [JitMode::Off, JitMode::Auto] {
+        let out = SharedBuffer::new();
+        let mut cfg = config(mode);
+        cfg.jit.threshold = 100;
+        let mut vm = Vm::new(
+            &module,
+            cfg,
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        )
+        .expect("vm");
+        vm.run_main().expect("runs");
+        if mode == JitMode::Auto {
+            let stats = vm.jit_stats();
+            assert_eq!(stats.osr_entries, 1, "{stats:?}");
+            assert_eq!(stats.compiled, 1, "only main is hot: {stats:?}");
+        }
+        outputs.push(out.contents());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn trace_jit_prints_each_compilation() {
+    let dir = std::env::temp_dir().join(format!("rvm-trace-jit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = dir.join("t.src");
+    std::fs::write(
+        &src,
+        "fn f() -> int {\n    return 1;\n}\nfn main() {\n    println(f());\n}\n",
+    )
+    .expect("write");
+    for (flags, env) in [
+        (&["--jit=always", "--trace-jit"][..], None),
+        (&["--jit=always"], Some("jit")),
+    ] {
+        let flag = flags.join(" ");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"));
+        cmd.args(flags).arg(&src);
+        if let Some(v) = env {
+            cmd.env("RVM_LOG", v);
+        }
+        let out = cmd.output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+        for name in ["main", "f"] {
+            assert!(
+                err.lines().any(
+                    |l| l.starts_with(&format!("jit: compiled {name} (")) && l.ends_with(" ms")
+                ),
+                "{flag}: {err}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
