@@ -98,6 +98,10 @@ impl Session {
 }
 
 impl TierSession for Session {
+    fn target(&self) -> String {
+        format!("cranelift {}", self.module.isa().triple().architecture)
+    }
+
     fn compile(
         &mut self,
         module: &VerifiedModule,

@@ -86,6 +86,9 @@ pub trait Tier: Send + Sync + Debug {
 
 /// Compiles the functions of one module.
 pub trait TierSession: Send + Debug {
+    /// What the session compiles for, e.g. `cranelift x86_64` (printed by `--trace-jit`).
+    fn target(&self) -> String;
+
     /// Compiles function `func` of `module` (the module the session was made for), calling
     /// the VM through `rt`.
     fn compile(

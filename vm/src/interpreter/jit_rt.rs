@@ -67,6 +67,8 @@ pub(super) struct JitState {
     stats: JitStats,
     /// The heap layout for inline accesses, measured once per VM.
     heap_layout: Option<crate::tier::HeapLayout>,
+    /// Whether the trace has named the tier yet.
+    announced: bool,
 }
 
 impl std::fmt::Debug for JitState {
@@ -109,6 +111,7 @@ impl JitState {
             failed: vec![false; functions],
             stats: JitStats::default(),
             heap_layout: crate::tier::HeapLayout::probe(),
+            announced: false,
         }
     }
 }
@@ -184,6 +187,11 @@ impl Vm<'_> {
             }
         };
         if jit.trace {
+            if !jit.announced {
+                jit.announced = true;
+                let target = jit.session.target();
+                self.out.err(&format!("jit: tier {target}\n"));
+            }
             self.out.err(&line);
         }
         jit.code[i]
