@@ -169,13 +169,8 @@ pub fn run_with_output(
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
 ) -> Result<u8, Trap> {
-    let mode = match options.jit {
-        JitMode::Off => TierMode::Off,
-        JitMode::Auto => TierMode::Auto,
-        JitMode::Always => TierMode::Always,
-    };
-    let trace = options.trace_jit
-        || std::env::var("RVM_LOG").is_ok_and(|v| v.split(',').any(|p| p.trim() == "jit"));
+    let jit = jit_config(options.jit, options.jit_threshold, options.trace_jit);
+    let mode = jit.mode;
     let config = VmConfig {
         max_call_depth: options.max_stack as usize,
         gc_stress: options.gc_stress,
@@ -183,12 +178,7 @@ pub fn run_with_output(
         caps: Arc::clone(&options.caps),
         limits: options.limits.clone(),
         seed: options.seed,
-        jit: JitConfig {
-            mode,
-            threshold: options.jit_threshold,
-            compiler: Some(Arc::new(rvm_jit::CraneliftTier)),
-            trace,
-        },
+        jit,
         native_stack: GUEST_NATIVE_STACK,
         ..VmConfig::default()
     };
@@ -216,6 +206,25 @@ pub fn run_with_output(
         })?
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The VM's tier configuration for a JIT mode: the Cranelift tier, the threshold, and
+/// tracing when asked for (or when the environment has `RVM_LOG=jit`). The one place both
+/// the command line and embedding sandboxes get their tier from.
+pub(crate) fn jit_config(mode: JitMode, threshold: u32, trace: bool) -> JitConfig {
+    let mode = match mode {
+        JitMode::Off => TierMode::Off,
+        JitMode::Auto => TierMode::Auto,
+        JitMode::Always => TierMode::Always,
+    };
+    let trace =
+        trace || std::env::var("RVM_LOG").is_ok_and(|v| v.split(',').any(|p| p.trim() == "jit"));
+    JitConfig {
+        mode,
+        threshold,
+        compiler: (mode != TierMode::Off).then(|| Arc::new(rvm_jit::CraneliftTier) as _),
+        trace,
+    }
 }
 
 /// Native stack the guest's compiled code may use (see [`VmConfig::native_stack`]).

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use rvm::vm::interpreter::SharedBuffer;
 use rvm::{
-    CallError, Engine, Error, HostFunctions, LinkError, Module, Sandbox, SandboxLimits, Value,
+    CallError, Engine, EngineConfig, Error, HostFunctions, JitMode, LinkError, Module, Sandbox,
+    SandboxLimits, Value,
 };
 
 fn module(src: &str) -> Module {
@@ -129,7 +130,18 @@ fn traps_carry_the_guest_stack_trace() {
 
 #[test]
 fn each_limit_has_its_own_variant_and_the_sandbox_survives() {
-    let m = module(LOOPS);
+    for jit in [JitMode::Off, JitMode::Auto, JitMode::Always] {
+        let engine = Engine::new(EngineConfig {
+            jit,
+            ..EngineConfig::default()
+        });
+        let m = Module::new(&engine, "test.src", LOOPS).expect("compiles");
+        limits_hold(&m);
+    }
+}
+
+fn limits_hold(m: &Module) {
+    let m = m.clone();
     let mut fuel = limited(
         &m,
         SandboxLimits {
@@ -779,4 +791,50 @@ fn arguments_copied_in_do_not_accumulate() {
         assert_eq!(len.call(&mut sb, (big.as_str(),)).expect("fits"), 64 << 10);
     }
     assert!(sb.heap_bytes() < 8 << 20, "{}", sb.heap_bytes());
+}
+
+// ---- tiers
+
+#[test]
+fn sandboxes_run_compiled_code_when_the_engine_asks_for_it() {
+    let src = r#"
+extern fn app.scale(x: int) -> int;
+fn sum(n: int) -> int {
+    var total = 0;
+    for i in 0..n { total += app.scale(i) % 7; }
+    return total;
+}
+fn pick(xs: [int], i: int) -> int { return xs[i]; }
+"#;
+    let mut host = HostFunctions::new();
+    host.func("app", "scale", |x: i64| x * 3);
+    let mut results = Vec::new();
+    for jit in [JitMode::Off, JitMode::Auto, JitMode::Always] {
+        let engine = Engine::new(EngineConfig {
+            jit,
+            ..EngineConfig::default()
+        });
+        let m = Module::new(&engine, "tiers.src", src).expect("compiles");
+        let mut sb = Sandbox::builder(&m).host(&host).build().expect("sandbox");
+        let sum = sb.call::<_, i64>("sum", (100_000,)).expect("runs");
+        let trap = sb
+            .call::<_, i64>("pick", (vec![1, 2, 3], 5))
+            .expect_err("out of bounds")
+            .to_string();
+        let stats = sb.jit_stats();
+        match jit {
+            JitMode::Off => assert_eq!(stats.compiled, 0, "{stats:?}"),
+            // `sum`'s loop is hot: compiled (entered by on-stack replacement).
+            JitMode::Auto => assert!(stats.compiled >= 1, "{stats:?}"),
+            // `$init`, `sum` and `pick`.
+            JitMode::Always => assert_eq!(stats.compiled, 3, "{stats:?}"),
+        }
+        results.push((sum, trap));
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    assert!(
+        results[0].1.contains("index 5 out of bounds for length 3"),
+        "{results:?}"
+    );
+    assert!(results[0].1.contains("at pick (tiers.src:"), "{results:?}");
 }

@@ -2,8 +2,8 @@
 //!
 //! **Why an engine at all.** Settings that must agree between a module and the sandboxes
 //! running it (the execution tier, the default limits) live in one place, shared by
-//! reference (`Send + Sync`, cheap to clone); it is also where compiled native code will
-//! be cached once the JIT tier exists, so that every sandbox of a module shares it.
+//! reference (`Send + Sync`, cheap to clone); compiled native code is per sandbox today
+//! (its code refers to the sandbox's own tables), so that is not shared yet.
 
 use std::sync::Arc;
 
@@ -16,8 +16,10 @@ use crate::JitMode;
 /// How an [`Engine`] runs guest code.
 #[derive(Clone, Debug, Default)]
 pub struct EngineConfig {
-    /// The execution tiers sandboxes may use (every mode interprets until the JIT tier
-    /// exists).
+    /// The execution tiers sandboxes may use. With `Auto` (the default) a sandbox
+    /// compiles a function once it has run hot in that sandbox; `Always` compiles every
+    /// function a sandbox calls before its first run (milliseconds per function: not for
+    /// a sandbox per request). Compiled code belongs to its sandbox.
     pub jit: JitMode,
     /// The limits a sandbox gets unless its builder sets others.
     pub limits: SandboxLimits,

@@ -83,9 +83,10 @@ fn vm_config(
     externs: rvm_vm::host::Externs,
     seed: Option<u64>,
 ) -> VmConfig {
-    // Every JIT mode interprets until the JIT tier exists.
-    let _ = engine.jit;
     VmConfig {
+        // Compiled guest calls recurse on the caller's native stack; the VM's default
+        // native-stack allowance fits a 2 MiB thread stack.
+        jit: crate::jit_config(engine.jit, rvm_vm::tier::DEFAULT_JIT_THRESHOLD, false),
         max_call_depth: limits.max_stack as usize,
         caps,
         limits: Limits {
@@ -316,6 +317,12 @@ impl Sandbox {
     /// The module this sandbox runs.
     pub fn module(&self) -> &Module {
         &self.module
+    }
+
+    /// What the JIT has done in this sandbox (functions compiled, on-stack replacements,
+    /// compile time); all zero when the engine's [`JitMode`](crate::JitMode) is `Off`.
+    pub fn jit_stats(&self) -> rvm_vm::interpreter::JitStats {
+        self.vm.jit_stats()
     }
 
     /// Calls the exported function `name` with `args` (a tuple: `()`, `(x,)`, `(a, b)`,
