@@ -30,7 +30,8 @@
 //! **Long campaigns.** `RVM_DIFFTEST_CASES=N` runs N programs (default [`DEFAULT_CASES`]),
 //! from seed `RVM_DIFFTEST_SEED` (default 0) on, e.g.
 //! `RVM_DIFFTEST_CASES=100000 RVM_DIFFTEST_SEED=$RANDOM cargo test --release --test
-//! difftest -- --nocapture`; or use the coverage-guided fuzz target
+//! difftest -- --nocapture` (`RVM_DIFFTEST_KEEP=1` also keeps every generated program in
+//! `target/tmp/difftest/gen-<SEED>.src`); or use the coverage-guided fuzz target
 //! (`fuzz/run.sh 600 difftest`), whose input bytes drive the same generator.
 
 use std::path::PathBuf;
@@ -55,6 +56,17 @@ fn env_u64(name: &str, default: u64) -> u64 {
             .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
         Err(_) => default,
     }
+}
+
+/// Files in a directory of this repository, sorted (none if it does not exist).
+fn files_in(dir: &str) -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    out.retain(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"));
+    out.sort();
+    out
 }
 
 /// Writes a failing program where the report can point to it.
@@ -108,6 +120,7 @@ fn tiers_agree_on_random_programs() {
     let end = first.saturating_add(cases);
     let failures = Mutex::new(Vec::new());
     let stats = Mutex::new(Stats::default());
+    let keep = std::env::var_os("RVM_DIFFTEST_KEEP").is_some();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
     let started = std::time::Instant::now();
     std::thread::scope(|s| {
@@ -119,6 +132,12 @@ fn tiers_agree_on_random_programs() {
                         break;
                     }
                     let src = r#gen::generate(seed);
+                    if keep {
+                        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("difftest");
+                        std::fs::create_dir_all(&dir).expect("create target/tmp/difftest");
+                        std::fs::write(dir.join(format!("gen-{seed}.src")), &src)
+                            .expect("keep the program");
+                    }
                     match harness::check(&src) {
                         Ok(summary) => stats.lock().unwrap().add(&summary.outcome),
                         Err(failure) => {
@@ -314,4 +333,35 @@ fn harness_catches_a_diverging_run() {
     // And the same program under the same configuration agrees with itself.
     let again = harness::run(&module, &harness::options(config)).expect("no panic");
     assert_eq!(harness::compare(&full, &again), None);
+}
+
+/// Inputs the fuzz target (`fuzz/fuzz_targets/difftest.rs`) found failing, kept by
+/// `fuzz/run.sh` in `tests/fuzz-regressions/difftest/`: replayed here once fixed.
+#[test]
+fn fuzz_regressions_agree() {
+    for path in files_in("tests/fuzz-regressions/difftest") {
+        let bytes = std::fs::read(&path).expect("read the regression input");
+        let src = r#gen::generate_from_bytes(&bytes);
+        if let Err(failure) = harness::check(&src) {
+            panic!("{}: {failure}\n--- program ---\n{src}", path.display());
+        }
+    }
+}
+
+/// The reproducers of differences (and VM bugs) this test found, in
+/// `tests/difftest/findings/` (see the README there). Ignored while they are open: run with
+/// `cargo test --test difftest -- --ignored` after a fix, then move the file into
+/// `tests/programs/` with its expectations.
+#[test]
+#[ignore = "open findings; run after fixing them"]
+fn findings_agree() {
+    let mut failed = Vec::new();
+    for path in files_in("tests/difftest/findings") {
+        let src = std::fs::read_to_string(&path).expect("read the finding");
+        if let Err(failure) = harness::check(&src) {
+            eprintln!("{}: {failure}", path.display());
+            failed.push(path);
+        }
+    }
+    assert!(failed.is_empty(), "still failing: {failed:?}");
 }

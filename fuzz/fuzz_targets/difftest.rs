@@ -1,0 +1,30 @@
+//! Differential fuzzing of the execution tiers: the input bytes drive the random program
+//! generator of `tests/difftest/` (every choice reads the next bytes; zeros once they run
+//! out, which picks the simplest alternative, so short inputs give short programs), and
+//! the program must compile, verify and behave identically under `--jit=off`, `always`,
+//! `auto` and `always` with GC stress (see `tests/difftest/harness.rs`). libFuzzer's
+//! coverage feedback then steers the choices towards new paths in the compiler, the
+//! verifier, the interpreter and the JIT. A failure panics with the program's source;
+//! the crashing input is kept by `fuzz/run.sh` in `tests/fuzz-regressions/difftest/`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rvm_fuzz::LimitedAlloc;
+
+#[global_allocator]
+static ALLOC: LimitedAlloc = LimitedAlloc::new();
+
+#[path = "../../tests/difftest/gen.rs"]
+#[allow(dead_code)]
+mod r#gen;
+#[path = "../../tests/difftest/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+fuzz_target!(|bytes: &[u8]| {
+    let src = r#gen::generate_from_bytes(bytes);
+    if let Err(failure) = harness::check(&src) {
+        panic!("{failure}\n--- program ---\n{src}");
+    }
+});
