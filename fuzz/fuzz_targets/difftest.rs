@@ -1,6 +1,6 @@
 //! Differential fuzzing of the execution tiers: the input bytes drive the random program
-//! generator of `tests/difftest/` (every choice reads the next bytes; zeros once they run
-//! out, which picks the simplest alternative, so short inputs give short programs), and
+//! generator of `tests/difftest/` (the first choices read the bytes, two per choice; a PRNG
+//! seeded with the input's hash makes the rest, so short inputs give full programs), and
 //! the program must compile, verify and behave identically under `--jit=off`, `always`,
 //! `auto` and `always` with GC stress (see `tests/difftest/harness.rs`). libFuzzer's
 //! coverage feedback then steers the choices towards new paths in the compiler, the

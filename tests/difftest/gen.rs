@@ -6,9 +6,9 @@
 //! independent reading of `spec/language.md`.
 //!
 //! Every choice comes from an [`Entropy`]: a seeded PRNG (the `cargo test` driver) or the
-//! bytes of a fuzz input (the cargo-fuzz target; when the bytes run out every choice is 0,
-//! and choice 0 is always the simplest, so short inputs give short programs). The same
-//! seed or bytes always give the same program.
+//! bytes of a fuzz input (the cargo-fuzz target; the bytes make the first choices, which
+//! are the structural ones — structs, signatures, globals — and a PRNG seeded with their
+//! hash makes the rest). The same seed or bytes always give the same program.
 //!
 //! **Termination by construction.** Loops have bounded trip counts (ranges with a literal
 //! or `min(e, K)` bound; `while` and `for`-each loops carry a hidden counter that the body
@@ -38,29 +38,24 @@ mod stmt;
 pub enum Entropy<'a> {
     /// A SplitMix64 stream: the seeded `cargo test` driver.
     Rng(u64),
-    /// A fuzz input, consumed front to back; zeros once it is used up.
-    Bytes(&'a [u8]),
+    /// A fuzz input, consumed front to back (two bytes per choice); once it is used up, a
+    /// SplitMix64 stream seeded with a hash of the whole input takes over, so that even
+    /// the short inputs libFuzzer starts with give full-size programs while its mutations
+    /// of the bytes steer the first (structural) choices.
+    Bytes(&'a [u8], u64),
 }
 
 impl Entropy<'_> {
     fn next_u64(&mut self) -> u64 {
         match self {
-            Entropy::Rng(state) => {
-                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = *state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^ (z >> 31)
-            }
-            Entropy::Bytes(bytes) => {
-                let mut v = 0u64;
-                for _ in 0..2 {
-                    let (b, rest) = bytes.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+            Entropy::Rng(state) => splitmix(state),
+            Entropy::Bytes(bytes, state) => match bytes.split_first_chunk::<2>() {
+                Some((pair, rest)) => {
                     *bytes = rest;
-                    v = (v << 8) | u64::from(b);
+                    u64::from(u16::from_be_bytes(*pair))
                 }
-                v
-            }
+                None => splitmix(state),
+            },
         }
     }
 
@@ -70,13 +65,12 @@ impl Entropy<'_> {
         (self.next_u64() % n as u64) as usize
     }
 
-    /// True with probability `num / den` (false when the fuzz input is used up).
+    /// True with probability `num / den`.
     fn chance(&mut self, num: usize, den: usize) -> bool {
         self.below(den) >= den - num
     }
 
-    /// An index into `weights` chosen in proportion to the weights (index 0 when the
-    /// fuzz input is used up, so put the simplest alternative first).
+    /// An index into `weights` chosen in proportion to the weights.
     fn weighted(&mut self, weights: &[usize]) -> usize {
         let total: usize = weights.iter().sum();
         let mut x = self.below(total.max(1));
@@ -88,11 +82,15 @@ impl Entropy<'_> {
         }
         0
     }
+}
 
-    /// The fuzz input is used up (never, for the PRNG).
-    fn exhausted(&self) -> bool {
-        matches!(self, Entropy::Bytes(b) if b.is_empty())
-    }
+/// One step of SplitMix64.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A type of the generated program.
@@ -285,7 +283,11 @@ pub fn generate(seed: u64) -> String {
 
 /// Generates a program driven by a fuzz input.
 pub fn generate_from_bytes(bytes: &[u8]) -> String {
-    Program::new(Entropy::Bytes(bytes), Limits::default()).build()
+    // FNV-1a: the seed of the stream that continues once the bytes are used up.
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    Program::new(Entropy::Bytes(bytes, hash), Limits::default()).build()
 }
 
 /// The helper every program has: keeps stored strings short (by characters, so it never

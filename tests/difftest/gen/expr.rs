@@ -15,7 +15,7 @@ const MATH1: &[&str] = &[
 impl Program<'_> {
     /// An expression of type `ty`, at most `d` levels deep.
     pub(super) fn expr(&mut self, ty: &Ty, d: u32) -> String {
-        if d == 0 || self.e.exhausted() {
+        if d == 0 {
             return self.leaf_expr(ty);
         }
         for _ in 0..4 {

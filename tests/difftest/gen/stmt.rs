@@ -171,7 +171,7 @@ impl Program<'_> {
     /// always last, so no statement is unreachable).
     fn gen_stmts(&mut self, n: usize) {
         for _ in 0..n {
-            if self.over_budget() || self.e.exhausted() {
+            if self.over_budget() {
                 break;
             }
             self.ctx.cost += self.ctx.mult;
