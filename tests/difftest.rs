@@ -45,8 +45,9 @@ mod harness;
 
 use harness::{Failure, Outcome};
 
-/// Programs per `cargo test` run: about 15 seconds in a debug build on two cores.
-const DEFAULT_CASES: u64 = 300;
+/// Programs per `cargo test` run: about 20 seconds of CPU in a debug build with the JIT
+/// (each program is compiled by Cranelift twice, for `always` and its GC-stress run).
+const DEFAULT_CASES: u64 = 150;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {

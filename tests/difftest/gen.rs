@@ -26,6 +26,8 @@
 
 use std::fmt::Write as _;
 
+#[path = "gen/edge.rs"]
+mod edge;
 #[path = "gen/expr.rs"]
 mod expr;
 #[path = "gen/lit.rs"]

@@ -226,6 +226,7 @@ impl Program<'_> {
             1,                           // 13 early return
             1,                           // 14 assert / exit / cycle
             if in_main { 2 } else { 0 }, // 15 sort
+            2,                           // 16 directed edge cases
         ];
         match self.e.weighted(&weights) {
             0 => self.gen_print(),
@@ -259,7 +260,8 @@ impl Program<'_> {
                 self.line("}");
             }
             14 => self.gen_rare(d),
-            _ => self.gen_sort(),
+            15 => self.gen_sort(),
+            _ => self.gen_edge(),
         }
     }
 
