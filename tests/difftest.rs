@@ -17,7 +17,9 @@
 //! programs end in a trap whose message and stack trace are compared too.
 //!
 //! **What is compared** (`tests/difftest/harness.rs`): stdout, stderr, the trap as `rvm`
-//! prints it (message and stack trace, with positions) and the exit code. Every program
+//! prints it (message and stack trace, with positions) and the exit code. Every other
+//! program also runs with too little fuel under `off`, `always` and `auto`: fuel is charged
+//! identically in every tier (`spec/sandbox.md`), so all three must stop at the same point. Every program
 //! must compile and verify; a compile error is a generator (or compiler) bug and fails the
 //! test like a mismatch does. A VM panic is a failure too.
 //!
@@ -57,6 +59,13 @@ fn env_u64(name: &str, default: u64) -> u64 {
             .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
         Err(_) => default,
     }
+}
+
+/// Every other program is also run with too little fuel (a few hundred to a few thousand
+/// units, varying with the seed), so that it stops in the middle: every tier must stop at
+/// the same point.
+fn starve(seed: u64) -> Option<u64> {
+    seed.is_multiple_of(2).then(|| 100 + seed.wrapping_mul(7919) % 4000)
 }
 
 /// Files in a directory of this repository, sorted (none if it does not exist).
@@ -139,7 +148,7 @@ fn tiers_agree_on_random_programs() {
                         std::fs::write(dir.join(format!("gen-{seed}.src")), &src)
                             .expect("keep the program");
                     }
-                    match harness::check(&src) {
+                    match harness::check(&src, starve(seed)) {
                         Ok(summary) => stats.lock().unwrap().add(&summary.outcome),
                         Err(failure) => {
                             let path = save(seed, &src, &failure);
@@ -343,7 +352,7 @@ fn fuzz_regressions_agree() {
     for path in files_in("tests/fuzz-regressions/difftest") {
         let bytes = std::fs::read(&path).expect("read the regression input");
         let src = r#gen::generate_from_bytes(&bytes);
-        if let Err(failure) = harness::check(&src) {
+        if let Err(failure) = harness::check(&src, Some(500)) {
             panic!("{}: {failure}\n--- program ---\n{src}", path.display());
         }
     }
@@ -359,7 +368,7 @@ fn findings_agree() {
     let mut failed = Vec::new();
     for path in files_in("tests/difftest/findings") {
         let src = std::fs::read_to_string(&path).expect("read the finding");
-        if let Err(failure) = harness::check(&src) {
+        if let Err(failure) = harness::check(&src, Some(500)) {
             eprintln!("{}: {failure}", path.display());
             failed.push(path);
         }

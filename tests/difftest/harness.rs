@@ -28,12 +28,20 @@ pub const FUEL: u64 = 20_000_000;
 pub struct Config {
     pub jit: JitMode,
     pub gc_stress: bool,
+    /// Fuel instead of the default [`FUEL`] (a small amount, to stop the program in the
+    /// middle: fuel is charged identically in every tier, so it must stop at the same
+    /// point, with the same output and stack trace).
+    pub fuel: Option<u64>,
 }
 
 impl Config {
     pub fn name(self) -> String {
+        let fuel = self
+            .fuel
+            .map(|f| format!(" --fuel {f}"))
+            .unwrap_or_default();
         format!(
-            "--jit={}{}",
+            "--jit={}{fuel}{}",
             self.jit.name(),
             if self.gc_stress { " (gc stress)" } else { "" }
         )
@@ -45,18 +53,22 @@ pub const CONFIGS: [Config; 4] = [
     Config {
         jit: JitMode::Off,
         gc_stress: false,
+        fuel: None,
     },
     Config {
         jit: JitMode::Always,
         gc_stress: false,
+        fuel: None,
     },
     Config {
         jit: JitMode::Auto,
         gc_stress: false,
+        fuel: None,
     },
     Config {
         jit: JitMode::Always,
         gc_stress: true,
+        fuel: None,
     },
 ];
 
@@ -131,7 +143,7 @@ pub fn options(config: Config) -> RunOptions {
         gc_stress: config.gc_stress,
         max_stack: MAX_STACK,
         limits: Limits {
-            fuel: Some(FUEL),
+            fuel: Some(config.fuel.unwrap_or(FUEL)),
             timeout: Some(Duration::from_secs(60)),
             max_heap: 64 << 20,
         },
@@ -208,10 +220,20 @@ fn first_diff(what: &str, x: &str, y: &str) -> String {
 }
 
 /// Compiles `src` and runs it under every configuration of [`CONFIGS`], comparing each
-/// with the first.
-pub fn check(src: &str) -> Result<Summary, Failure> {
+/// with the first; then, if `fuel` is given, under `off`, `always` and `auto` with only
+/// that much fuel, comparing those three.
+pub fn check(src: &str, fuel: Option<u64>) -> Result<Summary, Failure> {
     let module = compile(src)?;
-    check_module(&module, &CONFIGS)
+    let summary = check_module(&module, &CONFIGS)?;
+    if let Some(fuel) = fuel {
+        let starved = [JitMode::Off, JitMode::Always, JitMode::Auto].map(|jit| Config {
+            jit,
+            gc_stress: false,
+            fuel: Some(fuel),
+        });
+        check_module(&module, &starved)?;
+    }
+    Ok(summary)
 }
 
 /// Runs a compiled module under `configs`, comparing each with the first.
