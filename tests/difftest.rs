@@ -65,7 +65,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// units, varying with the seed), so that it stops in the middle: every tier must stop at
 /// the same point.
 fn starve(seed: u64) -> Option<u64> {
-    seed.is_multiple_of(2).then(|| 100 + seed.wrapping_mul(7919) % 4000)
+    seed.is_multiple_of(2)
+        .then(|| 100 + seed.wrapping_mul(7919) % 4000)
 }
 
 /// Files in a directory of this repository, sorted (none if it does not exist).

@@ -178,8 +178,11 @@ enum FnKind {
 struct FnDef {
     /// `h3`, `f2`, or the method name `m1`.
     name: String,
-    /// The struct it is a method of (`self` is then parameter 0, of that struct's type).
+    /// The struct it belongs to (`S1.m2`).
     method_of: Option<usize>,
+    /// A method (`self` is parameter 0, of the struct's type) rather than an associated
+    /// function (`S1.make(...)`, called through the struct's name).
+    has_self: bool,
     params: Vec<Ty>,
     ret: Option<Ty>,
     kind: FnKind,
@@ -419,6 +422,7 @@ impl<'a> Program<'a> {
             self.fns.push(FnDef {
                 name,
                 method_of: None,
+                has_self: false,
                 params,
                 ret,
                 kind: FnKind::Leaf,
@@ -432,11 +436,19 @@ impl<'a> Program<'a> {
             } else {
                 None
             };
+            let has_self = method_of.is_some() && self.e.chance(3, 4);
             let mut params = Vec::new();
-            if let Some(s) = method_of {
+            if let (Some(s), true) = (method_of, has_self) {
                 params.push(Ty::Struct(s));
             }
-            for _ in 0..self.e.below(3) {
+            // Sometimes more parameters than a native calling convention passes in
+            // registers.
+            let n = if self.e.chance(1, 8) {
+                5 + self.e.below(5)
+            } else {
+                self.e.below(3)
+            };
+            for _ in 0..n {
                 params.push(self.scalar_ty());
             }
             let ret = if self.e.chance(4, 5) {
@@ -452,6 +464,7 @@ impl<'a> Program<'a> {
             self.fns.push(FnDef {
                 name,
                 method_of,
+                has_self,
                 params,
                 ret,
                 kind: FnKind::Leaf,
@@ -473,14 +486,20 @@ impl<'a> Program<'a> {
             } else {
                 None
             };
+            let has_self = method_of.is_some() && self.e.chance(3, 4);
             let mut params = Vec::new();
-            if let Some(s) = method_of {
+            if let (Some(s), true) = (method_of, has_self) {
                 params.push(Ty::Struct(s));
             }
             if kind == FnKind::Recursive {
                 params.push(Ty::Int);
             }
-            for _ in 0..self.e.below(4) {
+            let n = if self.e.chance(1, 6) {
+                5 + self.e.below(6)
+            } else {
+                self.e.below(4)
+            };
+            for _ in 0..n {
                 params.push(self.param_ty());
             }
             let ret = if self.e.chance(3, 4) {
@@ -496,6 +515,7 @@ impl<'a> Program<'a> {
             self.fns.push(FnDef {
                 name,
                 method_of,
+                has_self,
                 params,
                 ret,
                 kind,

@@ -547,7 +547,7 @@ impl Program<'_> {
             });
         }
         match f.method_of {
-            Some(_) if self.e.chance(3, 4) => {
+            Some(_) if f.has_self && self.e.chance(3, 4) => {
                 let recv = args.remove(0);
                 let recv = if recv.chars().all(|c| c.is_alphanumeric() || c == '_') {
                     recv

@@ -37,7 +37,7 @@ impl Program<'_> {
         self.scopes.push(Vec::new());
         let mut params = Vec::new();
         for (k, t) in f.params.iter().enumerate() {
-            if k == 0 && f.method_of.is_some() {
+            if k == 0 && f.has_self {
                 params.push("self".to_string());
                 self.declare("self", t.clone(), false);
             } else {
@@ -209,6 +209,7 @@ impl Program<'_> {
         let d = self.lim.expr_depth;
         let nest_ok = self.ctx.nest < self.lim.nest;
         let in_main = self.ctx.index.is_none();
+        let leaf = self.ctx.kind == FnKind::Leaf;
         let weights = [
             6,                           // 0 print
             5,                           // 1 declaration
@@ -225,7 +226,7 @@ impl Program<'_> {
             if nest_ok { 1 } else { 0 }, // 12 block
             1,                           // 13 early return
             1,                           // 14 assert / exit / cycle
-            if in_main { 2 } else { 0 }, // 15 sort
+            if leaf { 1 } else { 2 },    // 15 sort (sort_by only outside leaves)
             2,                           // 16 directed edge cases
         ];
         match self.e.weighted(&weights) {
@@ -267,7 +268,13 @@ impl Program<'_> {
 
     fn gen_print(&mut self) {
         let t = self.printable_ty();
-        let e = self.expr(&t, self.lim.expr_depth);
+        // Now and then a deep expression (a tall operand stack, many temporaries).
+        let depth = if self.e.chance(1, 10) {
+            self.lim.expr_depth + 2
+        } else {
+            self.lim.expr_depth
+        };
+        let e = self.expr(&t, depth);
         match self.e.weighted(&[6, 2, 1, 1]) {
             0 => self.line(&format!("println({e});")),
             1 => self.line(&format!("print({e});")),
@@ -469,7 +476,9 @@ impl Program<'_> {
         let Some(v) = self.pick(&arrays) else {
             return self.gen_print();
         };
-        if v.ty == Ty::arr(Ty::Int) && self.e.chance(1, 2) {
+        // A comparator called from a leaf would make the leaf a caller (and a leaf
+        // comparator sorting with itself would recurse without end).
+        if v.ty == Ty::arr(Ty::Int) && self.ctx.kind != FnKind::Leaf && self.e.chance(1, 2) {
             let cmp = self.lit(&Ty::Fn(vec![Ty::Int, Ty::Int], Some(Box::new(Ty::Int))));
             self.line(&format!("{}.sort_by({cmp});", v.name));
         } else {
