@@ -376,3 +376,16 @@ fn findings_agree() {
     }
     assert!(failed.is_empty(), "still failing: {failed:?}");
 }
+
+/// A program that does not compile (what a generator bug produces) fails the check with
+/// the diagnostics, rather than being skipped.
+#[test]
+fn a_program_that_does_not_compile_is_a_failure() {
+    let failure = harness::check("fn main() {\n    let x: int = 1.5;\n}\n", None)
+        .expect_err("a type error is a failure");
+    let text = failure.to_string();
+    assert!(
+        matches!(failure, Failure::Compile(_)) && text.contains("gen.src:2:"),
+        "{text}"
+    );
+}
