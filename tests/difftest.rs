@@ -1,6 +1,6 @@
 //! Differential testing of the execution tiers: random well-typed programs must behave
-//! identically under `--jit=off`, `--jit=always`, `--jit=auto` and with the collector
-//! running at every allocation.
+//! identically under `--jit=off`, `--jit=always`, `--jit=auto`, with the collector running
+//! at every allocation, and when fuel runs out.
 //!
 //! **What is generated** (`tests/difftest/gen.rs`): whole programs in source form — structs
 //! (some holding arrays of themselves, for printed cycles) with methods, constants, `let`

@@ -2,9 +2,9 @@
 //! generator of `tests/difftest/` (the first choices read the bytes, two per choice; a PRNG
 //! seeded with the input's hash makes the rest, so short inputs give full programs), and
 //! the program must compile, verify and behave identically under `--jit=off`, `always`,
-//! `auto` and `always` with GC stress (see `tests/difftest/harness.rs`). libFuzzer's
-//! coverage feedback then steers the choices towards new paths in the compiler, the
-//! verifier, the interpreter and the JIT. A failure panics with the program's source;
+//! `auto`, and `always` and `auto` with GC stress (see `tests/difftest/harness.rs`).
+//! libFuzzer's coverage feedback then steers the choices towards new paths in the compiler,
+//! the verifier, the interpreter and the JIT. A failure panics with the program's source;
 //! the crashing input is kept by `fuzz/run.sh` in `tests/fuzz-regressions/difftest/`.
 
 #![no_main]

@@ -2,9 +2,9 @@
 //! observable: standard output, standard error, the trap (message and stack trace) and
 //! the exit status. Shared by `tests/difftest.rs` and `fuzz/fuzz_targets/difftest.rs`.
 //!
-//! Configurations: `JitMode::Off` (the reference), `Always`, `Auto`, and `Always` with the
-//! collector running at every allocation (`gc_stress`, where stack maps of native frames
-//! are put to the test). Every run has fuel, a heap limit and a call depth limit as a
+//! Configurations: `JitMode::Off` (the reference), `Always`, `Auto`, and `Always` and `Auto`
+//! with the collector running at every allocation (`gc_stress`, where the stack maps of
+//! native frames, and of frames moved between tiers mid-loop, are put to the test). Every run has fuel, a heap limit and a call depth limit as a
 //! backstop; fuel is deterministic in every tier (`spec/sandbox.md`), so even an
 //! `out of fuel` trap must agree. A wall-clock timeout catches a hang, which is never
 //! compared (it is not deterministic) but reported as a failure.
@@ -49,7 +49,7 @@ impl Config {
 }
 
 /// The configurations compared; the first is the reference.
-pub const CONFIGS: [Config; 4] = [
+pub const CONFIGS: [Config; 5] = [
     Config {
         jit: JitMode::Off,
         gc_stress: false,
@@ -67,6 +67,11 @@ pub const CONFIGS: [Config; 4] = [
     },
     Config {
         jit: JitMode::Always,
+        gc_stress: true,
+        fuel: None,
+    },
+    Config {
+        jit: JitMode::Auto,
         gc_stress: true,
         fuel: None,
     },
