@@ -21,6 +21,13 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+mod embed;
+
+pub use embed::{
+    CallError, CompileError, CompileMessage, ConvError, Engine, EngineConfig, Error, FromGuest,
+    GuestType, HostFail, HostFunctions, HostResult, IntoGuest, IntoHostFunc, LinkError, Module,
+    Params, Sandbox, SandboxBuilder, SandboxLimits, TypedFunc, ValType, Value,
+};
 
 use std::io::Write;
 use std::path::Path;
@@ -33,7 +40,7 @@ pub use rvm_compiler::{CompileFailure, Compiled};
 pub use rvm_vm::trap::{Trap, TrapKind};
 pub use rvm_vm::verifier::VerifyError;
 
-use rvm_vm::format::{DecodeError, Module};
+use rvm_vm::format::DecodeError;
 use rvm_vm::interpreter::{Vm, VmConfig};
 use rvm_vm::sandbox::{Capabilities, Limits};
 use rvm_vm::verified::VerifiedModule;
@@ -71,7 +78,7 @@ pub fn load_bytecode(bytes: &[u8]) -> Result<VerifiedModule, LoadError> {
 }
 
 /// Verifies a module (for example one just compiled), so that it can be run.
-pub fn verify(module: Module) -> Result<VerifiedModule, VerifyError> {
+pub fn verify(module: vm::format::Module) -> Result<VerifiedModule, VerifyError> {
     rvm_vm::verifier::verify(module)
 }
 
@@ -161,6 +168,7 @@ pub fn run_with_output(
         caps: Arc::clone(&options.caps),
         limits: options.limits.clone(),
         seed: options.seed,
+        ..VmConfig::default()
     };
     // Every JIT mode interprets until the JIT tier exists.
     let _ = options.jit;

@@ -105,3 +105,47 @@ fn logreport_runs_with_the_narrowest_grants() {
     assert!(text.starts_with("requests: 10\n"), "{text}");
     assert!(text.contains("/index.html       3\n"), "{text}");
 }
+
+/// The embedding examples, compiled into this test and run in-process (`cargo run
+/// --example plugin_host` / `request_handler` run the same code).
+#[allow(dead_code)]
+#[path = "../examples/plugin_host.rs"]
+mod plugin_host;
+
+#[allow(dead_code)]
+#[path = "../examples/request_handler.rs"]
+mod request_handler;
+
+#[test]
+fn plugin_host_example_runs_every_plugin_with_limits() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins");
+    let out = plugin_host::run(&folder).expect("runs");
+    assert!(
+        out.contains("skipped broken: does not compile:\n    broken:3:12: mismatched types"),
+        "{out}"
+    );
+    assert!(
+        out.contains("runaway    stopped: runtime error: out of fuel"),
+        "{out}"
+    );
+    assert!(out.contains("shout      HELLO PLUGINS!"), "{out}");
+    assert!(
+        out.contains("wordstats  message #2, 4 distinct words"),
+        "{out}"
+    );
+    assert!(
+        out.contains("host log:\n  shouting 13 bytes\n  shouting 24 bytes"),
+        "{out}"
+    );
+}
+
+#[test]
+fn request_handler_example_serves_from_several_threads() {
+    let s = request_handler::run(3, 40).expect("runs");
+    assert_eq!(s.ok + s.not_found + s.limited, 120);
+    assert_eq!(
+        s.limited, 12,
+        "every tenth request spins until its fuel runs out"
+    );
+    assert_eq!(s.not_found, 12);
+}

@@ -2,7 +2,7 @@
 //! damaged (bytes flipped, lines dropped, duplicated or swapped, ranges deleted, tokens
 //! inserted, text truncated) and compiled. Each case must end in diagnostics that render,
 //! or in a module that the verifier accepts (a compiled module the verifier refuses is a
-//! compiler bug), which then runs to an exit or a trap when it provably terminates.
+//! compiler bug), which then runs to an exit or a trap under fuel and heap limits.
 //!
 //! Replay with `RVM_MUTATION_SEED=<seed>`; more cases with `RVM_MUTATION_CASES=<n>`.
 
@@ -199,10 +199,8 @@ fn check(path: &std::path::Path, text: &str, tally: &mut Tally) {
                 Ok(v) => v,
                 Err(e) => panic!("compiled but does not verify: {e}\n--- source ---\n{text}"),
             };
-            if support::terminates(&verified) && support::small_constants(&verified, 1 << 16) {
-                let _ = support::run(&verified);
-                tally.ran += 1;
-            }
+            let _ = support::run(&verified);
+            tally.ran += 1;
         }
     }
 }

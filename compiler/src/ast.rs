@@ -29,6 +29,25 @@ pub enum Item {
     Impl(ImplDecl),
     /// `fn name(...) { ... }`
     Fn(FnDecl),
+    /// `extern fn ns.name(...) -> T;`: a host function the embedding application provides.
+    Extern(ExternDecl),
+}
+
+/// `extern fn ns.name(params) -> T;`: declares a host function provided by the application
+/// that embeds rvm, called as `ns.name(...)`. It becomes an import `ns.name` of the module,
+/// which linking checks against the closure the embedder registered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternDecl {
+    /// The namespace (`app` in `app.log`).
+    pub namespace: Ident,
+    /// The function name.
+    pub name: Ident,
+    /// The parameters.
+    pub params: Vec<Param>,
+    /// `-> Type`, if written.
+    pub ret: Option<TypeExpr>,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// An identifier with its position.

@@ -22,6 +22,7 @@ mod assign;
 mod calls;
 mod decls;
 mod expr;
+mod externs;
 mod fold;
 mod methods;
 mod names;
@@ -52,6 +53,8 @@ pub struct CheckInput<'a> {
     pub files: Vec<FileInput<'a>>,
     /// The file compiled (where `main` must be).
     pub root: FileId,
+    /// A library (a module for an embedder to call into): `main` is optional.
+    pub library: bool,
 }
 
 /// Checks a program. Returns the checked program if no error was reported (warnings are
@@ -66,17 +69,25 @@ pub fn check(
     let mut c = Checker::new(input, sources, diags);
     c.collect();
     c.resolve_signatures();
+    c.collect_externs();
     c.compute_printable();
     c.check_module_level();
     c.check_functions();
-    let main = c.check_main();
+    let main = if c.input.library && !c.has_main() {
+        None
+    } else {
+        Some(c.check_main())
+    };
     // Report in source order (file by file), whatever pass found each problem.
     let new = &mut c.diags.items[first_new..];
     new.sort_by_key(|d| (d.span.file, d.span.start));
     if c.diags.error_count() > errors_before {
         return None;
     }
-    let main = main?;
+    let main = match main {
+        None => None,
+        Some(m) => Some(m?),
+    };
     Some(c.finish(main))
 }
 
@@ -176,6 +187,8 @@ struct Checker<'a, 'd> {
     unprintable: Vec<bool>,
     /// How many more "did you mean" suggestions may be computed.
     suggestions_left: u32,
+    /// The declared embedder functions (`extern fn`).
+    externs: externs::Externs<'a>,
 }
 
 impl std::fmt::Debug for Checker<'_, '_> {
@@ -201,6 +214,7 @@ impl<'a, 'd> Checker<'a, 'd> {
             global_decls: HashMap::new(),
             unprintable: Vec::new(),
             suggestions_left: suggest::SUGGESTION_BUDGET,
+            externs: externs::Externs::default(),
         }
     }
 
@@ -252,7 +266,8 @@ impl<'a, 'd> Checker<'a, 'd> {
 
     // ---- final assembly
 
-    fn finish(self, main: u32) -> hir::Program {
+    fn finish(self, main: Option<u32>) -> hir::Program {
+        let externs = self.extern_infos();
         let structs = self
             .structs
             .into_iter()
@@ -313,6 +328,7 @@ impl<'a, 'd> Checker<'a, 'd> {
             init: self.init,
             functions,
             main,
+            externs,
         }
     }
 }

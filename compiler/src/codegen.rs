@@ -36,6 +36,7 @@ pub fn generate(program: &Program, sources: &SourceMap) -> Result<Module, Span> 
         module: Module::default(),
         type_map: vec![None; program.types.len()],
         imports: HashMap::new(),
+        extern_imports: HashMap::new(),
         positions: Positions::default(),
         broken: None,
     };
@@ -62,7 +63,7 @@ pub fn generate(program: &Program, sources: &SourceMap) -> Result<Module, Span> 
         });
     }
     g.module.init = Some(0);
-    g.module.main = Some(program.main + 1);
+    g.module.main = program.main.map(|m| m + 1);
     match g.broken {
         Some(span) => Err(span),
         None => Ok(g.module),
@@ -76,6 +77,8 @@ struct Gen<'p> {
     module: Module,
     type_map: Vec<Option<TypeId>>,
     imports: HashMap<HostFn, u32>,
+    /// The import index of each embedder function used (by index into the externs).
+    extern_imports: HashMap<u32, u32>,
     positions: Positions,
     /// The first erroneous expression met (see [`generate`]).
     broken: Option<Span>,
@@ -174,6 +177,30 @@ impl Gen<'_> {
             result: result.map(|r| self.ty(r)),
         });
         self.module.intern_type(def)
+    }
+
+    /// The import index of embedder function `x` (an index into the program's externs),
+    /// adding it on first use, with its parameter count and whether it pushes a result.
+    fn extern_import(&mut self, x: u32) -> (u32, u32, u32) {
+        let prog = self.prog;
+        let info = &prog.externs[x as usize];
+        let (params, pushes) = (info.params.len() as u32, u32::from(info.result.is_some()));
+        if let Some(&i) = self.extern_imports.get(&x) {
+            return (i, params, pushes);
+        }
+        let ps = info.params.iter().map(|p| self.ty(*p)).collect();
+        let result = info.result.map(|r| self.ty(r));
+        let ty = self
+            .module
+            .intern_type(TypeDef::Func(FuncType { params: ps, result }));
+        self.module.imports.push(Import {
+            module: info.namespace.clone(),
+            name: info.name.clone(),
+            ty,
+        });
+        let i = self.module.imports.len() as u32 - 1;
+        self.extern_imports.insert(x, i);
+        (i, params, pushes)
     }
 
     /// The import index of host function `h`, adding it on first use.

@@ -114,6 +114,8 @@ pub enum Tok {
     Import,
     #[token("as")]
     As,
+    #[token("extern")]
+    Extern,
 
     // Names and literals.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string())]

@@ -67,6 +67,19 @@ pub fn compile_source(
     compile_parsed(program, diags)
 }
 
+/// Like [`compile_source`], for a library: a module whose functions an embedding
+/// application calls, for which `main` is optional (if present it must still have the type
+/// of a `main`). Its module has no entry point besides the initialiser.
+pub fn compile_library(
+    name: &str,
+    text: &str,
+    loader: &dyn SourceLoader,
+) -> Result<Compiled, CompileFailure> {
+    let mut diags = Diagnostics::default();
+    let program = program::load_source(name, text, loader, &mut diags);
+    compile_parsed_as(program, diags, true)
+}
+
 /// Stack for checking and code generation, which recurse over the (depth-limited) syntax
 /// tree: generous, so that the deepest tree the parser accepts is safe in debug builds too.
 const COMPILER_STACK: usize = 64 << 20;
@@ -76,6 +89,14 @@ const COMPILER_STACK: usize = 64 << 20;
 pub fn compile_parsed(
     program: ParsedProgram,
     diags: Diagnostics,
+) -> Result<Compiled, CompileFailure> {
+    compile_parsed_as(program, diags, false)
+}
+
+fn compile_parsed_as(
+    program: ParsedProgram,
+    diags: Diagnostics,
+    library: bool,
 ) -> Result<Compiled, CompileFailure> {
     if diags.has_errors() {
         return Err(CompileFailure {
@@ -89,7 +110,7 @@ pub fn compile_parsed(
         std::thread::Builder::new()
             .name("rvmc-check".into())
             .stack_size(COMPILER_STACK)
-            .spawn_scoped(s, move || check_and_generate(program, diags))
+            .spawn_scoped(s, move || check_and_generate(program, diags, library))
             .map(|h| h.join())
     })
     .unwrap_or_else(|e| panic!("cannot start the compiler thread: {e}"))
@@ -114,6 +135,7 @@ pub fn compile_parsed(
 fn check_and_generate(
     program: ParsedProgram,
     mut diags: Diagnostics,
+    library: bool,
 ) -> (Option<Module>, Diagnostics, SourceMap) {
     let module = {
         let input = check::CheckInput {
@@ -126,6 +148,7 @@ fn check_and_generate(
                 })
                 .collect(),
             root: program.root,
+            library,
         };
         let checked = check::check(&input, &program.sources, &mut diags);
         checked.and_then(|p| match codegen::generate(&p, &program.sources) {

@@ -137,6 +137,31 @@ pub(crate) fn load_verified(path: &Path) -> Result<VerifiedModule, Failure> {
     }
 }
 
+/// Refuses a module that imports embedder functions (`extern fn app.log(...)`): only an
+/// application that embeds rvm and registers them can run it. A link error, reported like
+/// invalid bytecode (exit code 67) before anything runs.
+pub(crate) fn check_linkable(path: &Path, module: &VerifiedModule) -> Result<(), Failure> {
+    let m = module.module();
+    let missing: Vec<String> = m
+        .imports
+        .iter()
+        .filter(|i| rvm_vm::host::embedder::is_embedder_module(&i.module))
+        .map(|i| format!("{}.{}: {}", i.module, i.name, m.type_name(i.ty)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        exit::INVALID_BYTECODE,
+        format!(
+            "cannot link `{}`: it imports host functions that only an embedding application \
+             provides, not the rvm command: {}",
+            path.display(),
+            missing.join(", ")
+        ),
+    ))
+}
+
 /// The compiler produced bytecode that the verifier refuses: a bug in rvm, not in the
 /// program.
 pub(crate) fn internal_verify_error(path: &Path, err: impl std::fmt::Display) -> Failure {

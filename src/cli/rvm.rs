@@ -337,6 +337,7 @@ fn run_program(flags: &RunFlags, mut program: Vec<OsString>) -> Result<u8, Failu
     let caps = Capabilities::open(&flags.perms.grants())
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let module = input::load_verified(&file)?;
+    input::check_linkable(&file, &module)?;
     let mut limits = Limits {
         fuel: flags.fuel,
         timeout: flags.timeout,

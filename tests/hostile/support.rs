@@ -1,61 +1,38 @@
 //! Shared by the hostile-input tests (`tests/hostile_*.rs`) and the fuzz targets (`fuzz/`):
 //! how to run a module that came from untrusted bytes without risking a hang.
 //!
-//! The interpreter has no instruction budget (fuel) yet, so a verified module is run only
-//! when it provably terminates quickly: no function contains a backward jump or a call
-//! (`call`, `call.ref`, `arr.sort_by`, whose comparator is guest code), so every function
-//! runs each instruction at most once. Such a module is still run for real: every
-//! instruction it contains executes on the interpreter, with the traps, the heap and the
-//! collector. When fuel exists this filter should go and every verified module should run
-//! under a small budget.
+//! Every verified module is run, under a small budget: fuel bounds the instructions executed
+//! (charged at back-edges and calls), the heap limit bounds what it may allocate (strings,
+//! arrays and maps are accounted where they are allocated, before the allocation), a
+//! call-depth limit bounds recursion and a wall-clock timeout is the last backstop. A run
+//! must end in a clean exit or a trap — never a panic, a hang or an unbounded allocation.
 
 #![allow(dead_code)]
 
-use rvm_vm::format::Instr;
+use std::time::Duration;
+
 use rvm_vm::interpreter::{Vm, VmConfig};
+use rvm_vm::sandbox::Limits;
 use rvm_vm::trap::Trap;
 use rvm_vm::verified::VerifiedModule;
 
-/// The most instructions a straight-line module may have to be run (bounds the time).
-pub const MAX_RUN_INSTRS: usize = 4096;
+/// Fuel for one run: enough for real loops, small enough to keep a campaign fast.
+pub const RUN_FUEL: u64 = 50_000;
 
-/// True when every function runs each instruction at most once: no backward (or
-/// self-) jumps and nothing that calls guest code.
-pub fn terminates(v: &VerifiedModule) -> bool {
-    let mut total = 0;
-    for f in v.functions() {
-        total += f.code().len();
-        for (pc, ins) in f.code().iter().enumerate() {
-            match *ins {
-                Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target }
-                    if target as usize <= pc =>
-                {
-                    return false;
-                }
-                Instr::Call { .. } | Instr::CallRef { .. } | Instr::ArrSortBy {} => return false,
-                _ => {}
-            }
-        }
-    }
-    total <= MAX_RUN_INSTRS
-}
+/// The heap one run may use.
+pub const RUN_MAX_HEAP: usize = 8 << 20;
 
-/// True when every integer constant is small, so that `arr.fill`, `s.repeat` and friends
-/// cannot be asked for gigabytes by a constant alone (used where no allocation limit is
-/// installed, i.e. in `cargo test`).
-pub fn small_constants(v: &VerifiedModule, limit: i64) -> bool {
-    v.functions().iter().all(|f| {
-        f.code().iter().all(|ins| match *ins {
-            Instr::IConst { value } => (-limit..=limit).contains(&value),
-            _ => true,
-        })
-    })
-}
-
-/// Runs `$init` and `main` with output discarded and a small call-depth limit.
+/// Runs `$init` and `main` with output discarded, under [`RUN_FUEL`], [`RUN_MAX_HEAP`], a
+/// small call-depth limit and a timeout.
 pub fn run(v: &VerifiedModule) -> Result<i32, Trap> {
     let config = VmConfig {
         max_call_depth: 64,
+        limits: Limits {
+            fuel: Some(RUN_FUEL),
+            timeout: Some(Duration::from_secs(5)),
+            max_heap: RUN_MAX_HEAP,
+        },
+        seed: Some(1),
         ..VmConfig::default()
     };
     let mut vm = Vm::new(

@@ -8,6 +8,13 @@
 //! load time), `rvm inspect` groups a module's imports by [`Capability`] (the permissions
 //! manifest), and the runtime (`runtime/host.rs`) implements each [`HostFn`] in one
 //! exhaustive `match` that checks the capability on every call.
+//!
+//! An embedding application adds its own host functions ([`embedder`]): imports from any
+//! other namespace, checked at link time instead of against this table.
+
+pub mod embedder;
+
+pub use embedder::{ExternFn, Externs, ImportFn};
 
 /// A type in a host function's signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

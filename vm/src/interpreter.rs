@@ -39,7 +39,7 @@ pub use budget::{Budget, CHECK_INTERVAL};
 
 use crate::format::Module;
 use crate::heap::{Heap, HeapStats};
-use crate::host::HostFn;
+use crate::host::embedder::{Externs, ImportFn, no_externs, resolve_import};
 use crate::runtime::host::{HostState, Input};
 use crate::runtime::output::Output;
 use crate::sandbox::{Capabilities, Limits};
@@ -74,6 +74,9 @@ pub struct VmConfig {
     pub limits: Limits,
     /// The seed of `random` (`None`: from the operating system on first use).
     pub seed: Option<u64>,
+    /// The embedder's host functions, indexed by import (see
+    /// [`crate::host::embedder`]); empty for a module without embedder imports.
+    pub externs: Externs,
 }
 
 impl Default for VmConfig {
@@ -85,6 +88,7 @@ impl Default for VmConfig {
             caps: Arc::new(Capabilities::default()),
             limits: Limits::default(),
             seed: None,
+            externs: no_externs(),
         }
     }
 }
@@ -166,7 +170,7 @@ pub struct Vm<'m> {
     /// The handle of each string constant (permanent roots).
     const_strs: Vec<u64>,
     /// Each import resolved to its host function.
-    imports: Vec<HostFn>,
+    imports: Vec<ImportFn>,
     /// References held by natives across re-entry into guest code (`sort_by`).
     temp_roots: Vec<u64>,
     /// Current native re-entry nesting.
@@ -213,14 +217,12 @@ impl<'m> Vm<'m> {
         for s in &m.strings {
             const_strs.push(heap.alloc_str(s.as_str().into())? as u64);
         }
-        let imports = m
-            .imports
-            .iter()
-            .map(|i| HostFn::lookup(&i.module, &i.name))
-            .collect::<Option<Vec<_>>>()
-            .ok_or(TrapKind::Internal {
-                what: "an import names no host function",
-            })?;
+        let imports = (0..m.imports.len())
+            .map(|i| resolve_import(m, i, &config.externs))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| TrapKind::BadCall { reason })?;
+        let mut host = HostState::new(config.seed);
+        host.externs = Arc::clone(&config.externs);
         Ok(Vm {
             globals: vec![0; m.globals.len()],
             heap,
@@ -234,7 +236,7 @@ impl<'m> Vm<'m> {
             main_depth: usize::MAX,
             out: Output::new(stdout, stderr),
             initialized: false,
-            host: HostState::new(config.seed),
+            host,
             budget: Budget::new(&config.limits),
             // The value stack counts against the heap limit too (at least 64K slots).
             stack_limit: MAX_STACK_SLOTS.min((config.limits.max_heap / 8).max(1 << 16)),
@@ -321,16 +323,31 @@ impl<'m> Vm<'m> {
             .find(|e| e.name == name)
             .map(|e| e.func)
             .ok_or_else(|| bad(format!("no export named {name:?}")))?;
-        let params = self
-            .module
-            .functions
-            .get(func as usize)
-            .map_or(0, |f| f.param_count as usize);
+        self.call_function_inner(func, args)
+    }
+
+    /// Calls function `func` (an index into the module's functions, e.g. from its exports)
+    /// like [`Vm::call_export`], without looking a name up: the embedder's fast path, for a
+    /// function resolved once and called many times. Standard output is flushed afterwards.
+    pub fn call_function(&mut self, func: u32, args: &[u64]) -> Result<CallOutcome, Trap> {
+        let result = self.call_function_inner(func, args);
+        self.out.flush();
+        result
+    }
+
+    fn call_function_inner(&mut self, func: u32, args: &[u64]) -> Result<CallOutcome, Trap> {
+        let Some(f) = self.module.functions.get(func as usize) else {
+            return Err(Trap::new(TrapKind::BadCall {
+                reason: format!("no function #{func}"),
+            }));
+        };
+        let params = f.param_count as usize;
         if params != args.len() {
-            return Err(bad(format!(
-                "{name} takes {params} arguments, {} given",
-                args.len()
-            )));
+            let name = self.module.module.functions.get(func as usize);
+            let name = name.map_or("?", |f| f.name.as_str());
+            return Err(Trap::new(TrapKind::BadCall {
+                reason: format!("{name} takes {params} arguments, {} given", args.len()),
+            }));
         }
         let outcome = self.ensure_init().and_then(|()| self.invoke(func, args));
         match outcome {
@@ -583,5 +600,46 @@ impl Vm<'_> {
     /// a root: pass it to a call before the next allocation.
     pub fn alloc_str(&mut self, s: &str) -> Result<u64, Trap> {
         Ok(self.heap.alloc_str(s.into())? as u64)
+    }
+
+    /// The heap, for embedders reading results (strings, arrays, maps).
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// The heap, for embedders building arguments. Nothing allocated here is a root: pass
+    /// it to a call before guest code runs again.
+    pub fn heap_mut(&mut self) -> &mut Heap {
+        &mut self.heap
+    }
+
+    /// Replaces the fuel left (`None`: unlimited), e.g. to give each call of a reused VM
+    /// the same budget.
+    pub fn set_fuel(&mut self, fuel: Option<u64>) {
+        self.config.limits.fuel = fuel;
+        self.budget.set_fuel(fuel);
+    }
+
+    /// The slot of global `index` (0 for a reference-typed global not yet set), for
+    /// embedders reading module-level bindings after the initialiser.
+    pub fn global(&self, index: usize) -> Option<u64> {
+        self.globals.get(index).copied()
+    }
+
+    /// Whether the initialiser has run (it runs on the first call or `run_main`).
+    pub fn is_initialized(&self) -> bool {
+        self.initialized
+    }
+
+    /// Runs the initialiser now if it has not run yet (otherwise it runs on the first call).
+    /// `os.exit` in the initialiser gives [`CallOutcome::Exit`].
+    pub fn initialize(&mut self) -> Result<CallOutcome, Trap> {
+        let result = match self.ensure_init() {
+            Ok(()) => Ok(CallOutcome::Return(None)),
+            Err(Unwind::Exit(code)) => Ok(CallOutcome::Exit(code)),
+            Err(Unwind::Trap(t)) => Err(*t),
+        };
+        self.out.flush();
+        result
     }
 }

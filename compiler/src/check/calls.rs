@@ -200,6 +200,7 @@ impl Checker<'_, '_> {
                 self.check_args_loose(ctx, args);
                 hir::Expr::error(span)
             }
+            Namespace::Extern(e) => self.check_extern_call(ctx, e, name, args, span),
             Namespace::File(t) => match self.lookup_own(t, n) {
                 Some(Decl::Fn(f)) => self.call_fn(ctx, f, None, args, span),
                 Some(Decl::Struct(s)) => self.check_struct_lit(ctx, s, args, span),

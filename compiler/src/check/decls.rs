@@ -161,7 +161,7 @@ impl<'a> Checker<'a, '_> {
                         let id = self.funcs.len() as u32 - 1;
                         self.declare(&mut scope, &f.name.name, Decl::Fn(id), f.name.span);
                     }
-                    Item::Impl(_) => {}
+                    Item::Impl(_) | Item::Extern(_) => {}
                 }
             }
             self.scopes.insert(file, scope);
@@ -571,6 +571,13 @@ impl<'a> Checker<'a, '_> {
     }
 
     /// `main` must be a function of the root file of type `fn()` or `fn() -> int`.
+    /// Whether the root file declares something called `main`.
+    pub(super) fn has_main(&self) -> bool {
+        self.scopes
+            .get(&self.input.root)
+            .is_some_and(|s| s.own.contains_key("main"))
+    }
+
     pub(super) fn check_main(&mut self) -> Option<u32> {
         let root = self.input.root;
         match self

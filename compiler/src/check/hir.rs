@@ -26,8 +26,24 @@ pub struct Program {
     pub init: Vec<(u32, Expr)>,
     /// Functions and methods.
     pub functions: Vec<Function>,
-    /// The index of `main` in `functions`.
-    pub main: u32,
+    /// The index of `main` in `functions` (`None` for a library: see
+    /// [`crate::compile_library`]).
+    pub main: Option<u32>,
+    /// The embedder functions declared with `extern fn`, indexed by [`Op::Extern`].
+    pub externs: Vec<ExternInfo>,
+}
+
+/// An embedder function (`extern fn ns.name(...)`), imported as `ns.name`.
+#[derive(Debug, Clone)]
+pub struct ExternInfo {
+    /// The namespace.
+    pub namespace: String,
+    /// The function name.
+    pub name: String,
+    /// Parameter types.
+    pub params: Vec<TyId>,
+    /// The result type, if any.
+    pub result: Option<TyId>,
 }
 
 /// A struct declaration.
@@ -260,6 +276,8 @@ pub enum Op {
     Native(Native),
     /// A host function.
     Host(HostFn),
+    /// An embedder function: an index into [`Program::externs`].
+    Extern(u32),
     /// The operand itself (`int(i)` on an int).
     Identity,
 }

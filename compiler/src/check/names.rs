@@ -19,12 +19,14 @@ pub(super) enum Namespace {
     File(FileId),
     Struct(u32),
     Builtin(&'static str),
+    /// An embedder namespace declared by `extern fn` (an index into the checker's list).
+    Extern(u32),
     /// An alias whose import failed (already reported): every member is an error.
     Unknown,
 }
 
 /// Built-in namespaces.
-const BUILTIN_NAMESPACES: &[&str] = &[
+pub(super) const BUILTIN_NAMESPACES: &[&str] = &[
     "math", "int", "float", "os", "fs", "env", "time", "random", "io",
 ];
 
@@ -139,6 +141,8 @@ impl Checker<'_, '_> {
                     TopLookup::NotFound => {
                         if let Some(b) = BUILTIN_NAMESPACES.iter().find(|b| **b == name) {
                             Some(Namespace::Builtin(b))
+                        } else if let Some(e) = self.externs.namespace(name) {
+                            Some(Namespace::Extern(e))
                         } else if !self.file_complete(ctx.file) {
                             Some(Namespace::Unknown)
                         } else {
@@ -176,7 +180,7 @@ impl Checker<'_, '_> {
                 d
             }
             Namespace::Unknown => None,
-            Namespace::Struct(_) | Namespace::Builtin(_) => {
+            Namespace::Struct(_) | Namespace::Builtin(_) | Namespace::Extern(_) => {
                 self.error(field.span, "invalid assignment target", "not a variable");
                 None
             }
@@ -255,6 +259,12 @@ impl Checker<'_, '_> {
                     hir::Expr::error(span)
                 }
             },
+            Namespace::Extern(e) => {
+                let m = &self.externs.namespaces[e as usize];
+                let msg = format!("embedder function `{m}.{n}` cannot be used as a value");
+                self.error(span, msg, "call it instead");
+                hir::Expr::error(span)
+            }
             Namespace::Builtin(m) => {
                 if rvm_vm::host::HostFn::lookup(m, n).is_some() {
                     let msg = format!("host function `{m}.{n}` cannot be used as a value");

@@ -228,6 +228,12 @@ impl FnGen<'_, '_> {
                 self.em
                     .emit_with(Instr::CallHost { import }, h.params().len() as u32, pushes);
             }
+            Op::Extern(x) => {
+                self.mark(e.span);
+                let (import, params, pushes) = self.g.extern_import(x);
+                self.em
+                    .emit_with(Instr::CallHost { import }, params, pushes);
+            }
         }
     }
 

@@ -235,6 +235,20 @@ fn item(i: &Item) -> String {
             i.methods.iter().map(func).collect::<Vec<_>>().join(" ")
         ),
         Item::Fn(f) => func(f),
+        Item::Extern(e) => format!(
+            "(extern {}.{}({}){})",
+            e.namespace.name,
+            e.name.name,
+            e.params
+                .iter()
+                .map(|p| format!("{}: {}", p.name.name, ty(&p.ty)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            e.ret
+                .as_ref()
+                .map(|t| format!(" -> {}", ty(t)))
+                .unwrap_or_default()
+        ),
     }
 }
 
@@ -273,6 +287,21 @@ fn structs_and_impls() {
             "(impl P (fn norm(self) -> float {(return 1.0)}) (fn s(self, k: float) {}) \
              (fn new(x: float, y: float) -> P {(return (call P x: x y: y))}) (fn z(self) {}))",
             "(impl Empty )",
+        ]
+    );
+}
+
+#[test]
+fn extern_declarations() {
+    assert_eq!(
+        items(
+            "extern fn app.log(msg: str); extern fn app.now() -> int;
+             extern fn db.rows(q: str, limit: int,) -> [[str: int]];"
+        ),
+        [
+            "(extern app.log(msg: str))",
+            "(extern app.now() -> int)",
+            "(extern db.rows(q: str, limit: int) -> [[str: int]])",
         ]
     );
 }

@@ -86,7 +86,9 @@ pub fn inspect(module: &Module, file_size: usize) -> String {
                 format!("{c} (--allow-{c}[=...])")
             }
             Some(c) => format!("{} (--allow-{})", c.name(), c.name()),
-            None => "unknown to this VM (the module will not load)".to_owned(),
+            None => "embedder functions (provided by the application that embeds rvm; \
+                     the `rvm` command refuses to run the module)"
+                .to_owned(),
         };
         let _ = writeln!(out, "  {heading}");
         for n in names {

@@ -54,6 +54,15 @@ impl Budget {
         self.deadline = timeout.map(|t| Instant::now() + t);
     }
 
+    /// Replaces the fuel left with `fuel` (`None`: unlimited), keeping the deadline and the
+    /// interrupt flag: how an embedder refuels a sandbox between calls.
+    pub fn set_fuel(&mut self, fuel: Option<u64>) {
+        self.ticks = 0;
+        self.reserve = fuel.unwrap_or(u64::MAX);
+        self.limited = fuel.is_some();
+        self.hand_out();
+    }
+
     /// The interrupt flag.
     pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.interrupt)

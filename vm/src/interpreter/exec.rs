@@ -605,7 +605,7 @@ impl Vm<'_> {
                     let Some(&hf) = self.imports.get(import as usize) else {
                         fail!(internal("import out of range"));
                     };
-                    let n = hf.params().len();
+                    let n = hf.param_count();
                     let outcome = atri!(
                         sp0,
                         host::call(

@@ -7,6 +7,10 @@
 //! --allow-read=/etc/passwd`) and leaves nothing behind: no file is created, nothing is
 //! written. This function is the one host-call interface of both tiers: the interpreter
 //! calls it for `call.host`, and JIT-compiled code will call it the same way.
+//!
+//! Embedder functions ([`ImportFn::Extern`]) go through the same entry point: they need no
+//! capability (registering a closure for a sandbox is the grant) and are called through the
+//! VM's [`Externs`] table, held in [`HostState`].
 
 mod fs;
 mod random;
@@ -16,7 +20,7 @@ use std::time::Instant;
 
 use super::strings::strings_array;
 use crate::heap::Heap;
-use crate::host::{Capability, HostFn};
+use crate::host::{Capability, Externs, HostFn, ImportFn};
 use crate::sandbox::{Capabilities, Denial};
 use crate::trap::TrapKind;
 use crate::value_fmt::quote_str;
@@ -60,6 +64,8 @@ pub struct HostState {
     started: Instant,
     /// Standard input.
     pub stdin: Input,
+    /// The embedder functions, indexed by import (see [`crate::host::embedder`]).
+    pub externs: Externs,
 }
 
 impl HostState {
@@ -70,6 +76,7 @@ impl HostState {
             seed,
             started: Instant::now(),
             stdin: Input::Process,
+            externs: crate::host::embedder::no_externs(),
         }
     }
 }
@@ -112,8 +119,24 @@ fn denied(host: HostFn, args: &[u64], heap: &Heap, why: Denial) -> TrapKind {
     }
 }
 
-/// Calls `host` with `args` (one slot per parameter).
-pub fn call(host: HostFn, args: &[u64], cx: HostContext<'_>) -> Result<HostOutcome, TrapKind> {
+/// Calls the resolved import `import` with `args` (one slot per parameter).
+#[inline]
+pub fn call(import: ImportFn, args: &[u64], cx: HostContext<'_>) -> Result<HostOutcome, TrapKind> {
+    match import {
+        ImportFn::Host(host) => call_builtin(host, args, cx),
+        ImportFn::Extern { index, .. } => {
+            let Some(Some(f)) = cx.state.externs.get(index as usize) else {
+                return Err(TrapKind::Internal {
+                    what: "call of an embedder function that is not linked",
+                });
+            };
+            Ok(HostOutcome::Return(f.call(args, cx.heap)?))
+        }
+    }
+}
+
+/// Calls the built-in host function `host` with `args` (one slot per parameter).
+fn call_builtin(host: HostFn, args: &[u64], cx: HostContext<'_>) -> Result<HostOutcome, TrapKind> {
     let arg = |i: usize| args.get(i).copied().unwrap_or(0);
     cx.caps
         .check(host.capability())

@@ -8,12 +8,33 @@ use super::types::{Ty, Types};
 use super::{MAX_CODE_BYTES, MAX_LOCALS, MAX_STACK, Rule, VerifyError};
 use crate::format::{FuncType, Function, Module};
 use crate::host::HostFn;
+use crate::host::embedder::{is_boundary_type, is_embedder_module};
 
-/// Checks imports against the host table.
+/// Checks imports against the host table. An import from a namespace that is not a
+/// built-in host module is an embedder function (see [`crate::host::embedder`]): only its
+/// signature's types are checked here; linking checks the rest.
 pub(super) fn check_imports(m: &Module, types: &Types<'_>) -> Result<(), VerifyError> {
     for (i, imp) in m.imports.iter().enumerate() {
         let what = format!("import #{i} ({}.{})", imp.module, imp.name);
         let sig = signature(m, types, imp.ty, &what)?;
+        if is_embedder_module(&imp.module) {
+            let ok = sig
+                .params
+                .iter()
+                .chain(&sig.result)
+                .all(|&t| is_boundary_type(m, t));
+            if !ok {
+                return Err(VerifyError::module(
+                    Rule::ImportSignature,
+                    format!(
+                        "{what} has type {}, but an embedder function takes and returns only \
+                         int, float, bool, str, and arrays and maps of those",
+                        m.type_name(imp.ty)
+                    ),
+                ));
+            }
+            continue;
+        }
         let Some(host) = HostFn::lookup(&imp.module, &imp.name) else {
             return Err(VerifyError::module(
                 Rule::UnknownImport,

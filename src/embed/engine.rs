@@ -1,0 +1,125 @@
+//! The [`Engine`]: configuration shared by every module and sandbox made from it.
+//!
+//! **Why an engine at all.** Settings that must agree between a module and the sandboxes
+//! running it (the execution tier, the default limits) live in one place, shared by
+//! reference (`Send + Sync`, cheap to clone); it is also where compiled native code will
+//! be cached once the JIT tier exists, so that every sandbox of a module shares it.
+
+use std::sync::Arc;
+
+use super::error::Error;
+use super::module::Module;
+use super::sandbox::{Sandbox, SandboxLimits};
+use super::value::{FromGuest, ValType};
+use crate::JitMode;
+
+/// How an [`Engine`] runs guest code.
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    /// The execution tiers sandboxes may use (every mode interprets until the JIT tier
+    /// exists).
+    pub jit: JitMode,
+    /// The limits a sandbox gets unless its builder sets others.
+    pub limits: SandboxLimits,
+}
+
+/// Configuration and shared state for modules and sandboxes: create one per process (or
+/// per configuration) and share it between threads.
+///
+/// ```
+/// let engine = rvm::Engine::default();
+/// let sum: i64 = engine.eval("[1, 2, 3].len() * 10")?;
+/// assert_eq!(sum, 30);
+/// # Ok::<(), rvm::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    inner: Arc<EngineConfig>,
+}
+
+impl Engine {
+    /// An engine with the given configuration.
+    ///
+    /// ```
+    /// use rvm::{Engine, EngineConfig, JitMode, SandboxLimits};
+    /// let engine = Engine::new(EngineConfig {
+    ///     jit: JitMode::Off,
+    ///     limits: SandboxLimits { fuel: Some(1_000_000), ..SandboxLimits::default() },
+    /// });
+    /// assert_eq!(engine.config().jit, JitMode::Off);
+    /// ```
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            inner: Arc::new(config),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner
+    }
+
+    /// Evaluates one expression in a fresh sandbox with the engine's default limits and
+    /// returns its value: quick scripting without declaring a module. The expression may
+    /// use every built-in operation (`"abc".upper()`, `math.sqrt(2.0)`, `[1, 2].len()`),
+    /// but no host functions and no capabilities. Ask for a [`crate::Value`] to accept any
+    /// result type, or for `()` to run statements instead of an expression.
+    ///
+    /// ```
+    /// let engine = rvm::Engine::default();
+    /// let s: String = engine.eval(r#""abc".upper() + "!""#)?;
+    /// assert_eq!(s, "ABC!");
+    /// let v: rvm::Value = engine.eval("[\"a\": 1.5]")?;
+    /// assert_eq!(v.to_string(), "[\"a\": 1.5]");
+    /// engine.eval::<()>("var x = 1;\nx += 1;\nassert(x == 2, \"x\");")?;
+    /// // Errors come back as values, with positions relative to the snippet.
+    /// let err = engine.eval::<i64>("1 +").unwrap_err();
+    /// assert!(matches!(err, rvm::Error::Compile(_)));
+    /// # Ok::<(), rvm::Error>(())
+    /// ```
+    pub fn eval<T: FromGuest>(&self, expr: &str) -> Result<T, Error> {
+        eval_in(self, expr)
+    }
+}
+
+/// Wraps the snippet: an expression becomes the initialiser of a global (so its type is
+/// inferred and read back from the module), statements become the body of `main`. The
+/// snippet starts on line 2, and positions are reported relative to it.
+fn eval_in<T: FromGuest>(engine: &Engine, snippet: &str) -> Result<T, Error> {
+    let statements = T::is_unit();
+    let source = if statements {
+        format!("fn main() {{\n{snippet}\n}}\n")
+    } else {
+        format!("let eval_result__ =\n{snippet}\n;\n")
+    };
+    let module = Module::compile_snippet(engine, &source)?;
+    let mut sandbox = Sandbox::new(&module)?;
+    if statements {
+        sandbox.run_main()?;
+        return T::from_slot(0, &ValType::Int, sandbox.heap()).map_err(|e| sandbox.conv_error(e));
+    }
+    let m = module.bytecode();
+    let (index, global) = m
+        .globals
+        .iter()
+        .enumerate()
+        .find(|(_, g)| g.name == "eval_result__")
+        .ok_or_else(|| Error::Call(super::error::CallError::Invalid("no result".into())))?;
+    let ty = ValType::of(m, global.ty).ok_or_else(|| {
+        Error::Call(super::error::CallError::Invalid(format!(
+            "the expression has type {}, which cannot leave the sandbox",
+            m.type_name(global.ty)
+        )))
+    })?;
+    if let Some(want) = T::static_type()
+        && want != ty
+    {
+        return Err(Error::Call(super::error::CallError::Signature {
+            name: "eval".into(),
+            guest: ty.to_string(),
+            host: want.to_string(),
+        }));
+    }
+    let slot = sandbox.global_slot(index);
+    T::from_slot(slot, &ty, sandbox.heap()).map_err(|e| sandbox.conv_error(e))
+}
