@@ -194,8 +194,8 @@ fn generation_is_deterministic() {
     assert_ne!(r#gen::generate(1), r#gen::generate(2));
     let bytes: Vec<u8> = (0..=255).collect();
     assert_eq!(
-        r#gen::generate_from_bytes(&bytes),
-        r#gen::generate_from_bytes(&bytes)
+        r#gen::generate_from_bytes(&bytes, r#gen::Limits::small()),
+        r#gen::generate_from_bytes(&bytes, r#gen::Limits::small())
     );
 }
 
@@ -352,7 +352,7 @@ fn harness_catches_a_diverging_run() {
 fn fuzz_regressions_agree() {
     for path in files_in("tests/fuzz-regressions/difftest") {
         let bytes = std::fs::read(&path).expect("read the regression input");
-        let src = r#gen::generate_from_bytes(&bytes);
+        let src = r#gen::generate_from_bytes(&bytes, r#gen::Limits::small());
         if let Err(failure) = harness::check(&src, Some(500)) {
             panic!("{}: {failure}\n--- program ---\n{src}", path.display());
         }

@@ -10,6 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use harness::Config;
+use rvm::JitMode;
 use rvm_fuzz::LimitedAlloc;
 
 #[global_allocator]
@@ -22,12 +24,38 @@ mod r#gen;
 #[allow(dead_code)]
 mod harness;
 
+/// Fewer runs than `cargo test`'s (`harness::CONFIGS`): Cranelift instrumented with
+/// AddressSanitizer and coverage compiles slowly, so `always` runs once, with GC stress.
+const CONFIGS: [Config; 4] = [
+    Config {
+        jit: JitMode::Off,
+        gc_stress: false,
+        fuel: None,
+    },
+    Config {
+        jit: JitMode::Auto,
+        gc_stress: false,
+        fuel: None,
+    },
+    Config {
+        jit: JitMode::Always,
+        gc_stress: true,
+        fuel: None,
+    },
+    Config {
+        jit: JitMode::Auto,
+        gc_stress: true,
+        fuel: None,
+    },
+];
+const STARVED: [JitMode; 2] = [JitMode::Off, JitMode::Auto];
+
 fuzz_target!(|bytes: &[u8]| {
-    let src = r#gen::generate_from_bytes(bytes);
+    let src = r#gen::generate_from_bytes(bytes, r#gen::Limits::small());
     // Also stop it early with a little fuel (varying with the input): every tier must stop
     // at the same point.
     let fuel = 100 + bytes.iter().map(|&b| u64::from(b)).sum::<u64>() % 4000;
-    if let Err(failure) = harness::check(&src, Some(fuel)) {
+    if let Err(failure) = harness::check_with(&src, &CONFIGS, &STARVED, Some(fuel)) {
         panic!("{failure}\n--- program ---\n{src}");
     }
 });

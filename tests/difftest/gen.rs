@@ -230,6 +230,19 @@ pub struct Limits {
     pub expr_depth: u32,
 }
 
+impl Limits {
+    /// Smaller programs, for the fuzz target: its sanitizer- and coverage-instrumented
+    /// build runs Cranelift far slower, and compile time grows faster than linearly with a
+    /// function's length.
+    pub fn small() -> Limits {
+        Limits {
+            main_budget: 1500,
+            block_len: 4,
+            ..Limits::default()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -286,13 +299,14 @@ pub fn generate(seed: u64) -> String {
     Program::new(Entropy::Rng(seed), Limits::default()).build()
 }
 
-/// Generates a program driven by a fuzz input.
-pub fn generate_from_bytes(bytes: &[u8]) -> String {
+/// Generates a program driven by a fuzz input, within `limits` (the fuzz target uses
+/// [`Limits::small`]).
+pub fn generate_from_bytes(bytes: &[u8], limits: Limits) -> String {
     // FNV-1a: the seed of the stream that continues once the bytes are used up.
     let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
-    Program::new(Entropy::Bytes(bytes, hash), Limits::default()).build()
+    Program::new(Entropy::Bytes(bytes, hash), limits).build()
 }
 
 /// The helper every program has: keeps stored strings short (by characters, so it never

@@ -228,14 +228,34 @@ fn first_diff(what: &str, x: &str, y: &str) -> String {
 /// with the first; then, if `fuel` is given, under `off`, `always` and `auto` with only
 /// that much fuel, comparing those three.
 pub fn check(src: &str, fuel: Option<u64>) -> Result<Summary, Failure> {
+    check_with(
+        src,
+        &CONFIGS,
+        &[JitMode::Off, JitMode::Always, JitMode::Auto],
+        fuel,
+    )
+}
+
+/// [`check`] with a choice of configurations (the fuzz target, whose instrumented build
+/// compiles slowly, runs fewer): `configs` with the default fuel, then `starved` with
+/// `fuel` if given.
+pub fn check_with(
+    src: &str,
+    configs: &[Config],
+    starved: &[JitMode],
+    fuel: Option<u64>,
+) -> Result<Summary, Failure> {
     let module = compile(src)?;
-    let summary = check_module(&module, &CONFIGS)?;
+    let summary = check_module(&module, configs)?;
     if let Some(fuel) = fuel {
-        let starved = [JitMode::Off, JitMode::Always, JitMode::Auto].map(|jit| Config {
-            jit,
-            gc_stress: false,
-            fuel: Some(fuel),
-        });
+        let starved: Vec<Config> = starved
+            .iter()
+            .map(|&jit| Config {
+                jit,
+                gc_stress: false,
+                fuel: Some(fuel),
+            })
+            .collect();
         check_module(&module, &starved)?;
     }
     Ok(summary)
