@@ -622,11 +622,37 @@ impl<'a> Program<'a> {
     }
 
     fn gen_globals(&mut self) {
+        // Rarely, a first global initialised by a leaf call: the leaf's body may read
+        // globals declared later, which `$init` has not set yet (0/0.0/false for value
+        // types; a `global NAME read before initialization` trap for references).
+        if self.e.chance(1, 8) {
+            let leaves: Vec<usize> = (0..self.fns.len())
+                .filter(|&i| self.fns[i].kind == FnKind::Leaf && self.fns[i].ret.is_some())
+                .collect();
+            let i = self.pick(&leaves).expect("two fixed leaves");
+            let f = self.fns[i].clone();
+            let args: Vec<String> = f.params.iter().map(|t| self.lit(t)).collect();
+            let callee = match (f.method_of, f.has_self) {
+                (Some(_), true) => {
+                    let recv = args[0].clone();
+                    format!("({recv}).{}({})", f.name, args[1..].join(", "))
+                }
+                _ => format!("{}({})", f.value_src(), args.join(", ")),
+            };
+            let ty = f.ret.expect("filtered");
+            let name = self.fresh("g");
+            self.line(&format!("var {name}: {} = {callee};", ty.src()));
+            self.scopes[0].push(Var {
+                name,
+                ty,
+                mutable: true,
+            });
+        }
         for _ in 0..self.e.below(5) {
             let ty = self.param_ty();
             let mutable = self.e.chance(2, 3);
             // Initialisers see the earlier globals and constants, and call nothing but
-            // `clip`/natives, so `$init` never reads a global before it is set.
+            // `clip`/natives.
             self.ctx.budget = 0;
             let init = self.expr(&ty, 2);
             let name = self.fresh("g");
