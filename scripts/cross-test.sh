@@ -18,6 +18,7 @@
 #      folders) and every benchmark (benches/programs/*.src) ONCE, on the host, to `.bc`;
 #      programs that must not compile (`// error:` comments) are checked to be rejected
 #      (exit code 65) and have nothing to run;
+#   3. checks that the target `rvm` compiles to native $ARCH code (`--trace-jit`);
 #   4. runs each `.bc` with the host `rvm` and with the target `rvm` under qemu, under
 #      --jit=off, --jit=always and --jit=auto, with the program's `// args:` (benchmarks:
 #      the small sizes of benches/programs/expected/) and no standard input;
@@ -143,13 +144,30 @@ echo "host:   $HOST_ARCH $("$HOST_RVM" --version)"
 echo "target: $ARCH $smoke (under $QEMU $("$QEMU" --version | head -1 | sed 's/.*version //'))"
 
 # ---------------------------------------------------------------------------------------
-# 3. The JIT half. Today there is no JIT: every --jit mode interprets, on both machines.
-#    The JIT issue replaces this check with one that proves Cranelift emitted $ARCH
-#    code under qemu (e.g. `rvm --jit=always --jit-stats` reporting compiled functions
-#    and the ISA), so that a silent fallback to the interpreter fails this script.
+# 3. The JIT half: the target `rvm` must really compile to $ARCH code under qemu, so that a
+#    silent fallback to the interpreter fails this script. `--trace-jit` names the tier's
+#    ISA once and prints one line per compiled function; under `--jit=always` every
+#    function of the program must be compiled (and the program must still print its
+#    result).
 # ---------------------------------------------------------------------------------------
 jit_check() {
-  echo "JIT: not built yet, every mode interprets (--jit=off|always|auto all run the interpreter)"
+  local dir=$TARGET_DIR/jit-check out err
+  mkdir -p "$dir"
+  printf 'fn sq(x: int) -> int {\n    return x * x;\n}\nfn main() {\n    var s = 0;\n    for i in 0..1000 {\n        s += sq(i);\n    }\n    println(s);\n}\n' >"$dir/jit.src"
+  out=$("$QEMU" -L "$SYSROOT" "$TARGET_RVM" --jit=always --trace-jit "$dir/jit.src" 2>"$dir/jit.err") \
+    || fail "the $ARCH rvm failed under --jit=always: $(cat "$dir/jit.err")"
+  err=$(cat "$dir/jit.err")
+  [ "$out" = "332833500" ] || fail "JIT check: wrong output under --jit=always on $ARCH: $out"
+  grep -q "^jit: tier cranelift $ARCH\$" <<<"$err" \
+    || fail "JIT check: the $ARCH rvm did not report a cranelift $ARCH tier: $err"
+  for f in main sq; do
+    grep -q "^jit: compiled $f (" <<<"$err" \
+      || fail "JIT check: $f was not compiled on $ARCH: $err"
+  done
+  if grep -q "^jit: cannot compile" <<<"$err"; then
+    fail "JIT check: a function fell back to the interpreter on $ARCH: $err"
+  fi
+  echo "JIT: cranelift emitted $ARCH code under qemu ($(grep -c '^jit: compiled' <<<"$err") functions compiled)"
 }
 jit_check
 

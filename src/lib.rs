@@ -43,6 +43,7 @@ pub use rvm_vm::verifier::VerifyError;
 use rvm_vm::format::DecodeError;
 use rvm_vm::interpreter::{Vm, VmConfig};
 use rvm_vm::sandbox::{Capabilities, Limits};
+use rvm_vm::tier::{JitConfig, JitMode as TierMode};
 use rvm_vm::verified::VerifiedModule;
 
 /// Compiles the source file at `path`, following its imports, into a bytecode module.
@@ -113,8 +114,13 @@ pub const DEFAULT_MAX_STACK: u32 = 10_000;
 pub struct RunOptions {
     /// The program's arguments, as `os.args()` returns them.
     pub args: Vec<String>,
-    /// The execution tiers to use. (Until the JIT exists every mode interprets.)
+    /// The execution tiers to use.
     pub jit: JitMode,
+    /// Calls plus loop back-edges of a function before `JitMode::Auto` compiles it.
+    pub jit_threshold: u32,
+    /// Print each JIT compilation and its time to standard error (`--trace-jit`, or the
+    /// environment variable `RVM_LOG=jit`).
+    pub trace_jit: bool,
     /// The call depth limit; deeper calls trap with a stack overflow.
     pub max_stack: u32,
     /// Collect garbage at every allocation (a debugging aid for the collector).
@@ -132,6 +138,8 @@ impl Default for RunOptions {
         RunOptions {
             args: Vec::new(),
             jit: JitMode::default(),
+            jit_threshold: rvm_vm::tier::DEFAULT_JIT_THRESHOLD,
+            trace_jit: false,
             max_stack: DEFAULT_MAX_STACK,
             gc_stress: false,
             caps: Arc::new(Capabilities::default()),
@@ -161,6 +169,13 @@ pub fn run_with_output(
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
 ) -> Result<u8, Trap> {
+    let mode = match options.jit {
+        JitMode::Off => TierMode::Off,
+        JitMode::Auto => TierMode::Auto,
+        JitMode::Always => TierMode::Always,
+    };
+    let trace = options.trace_jit
+        || std::env::var("RVM_LOG").is_ok_and(|v| v.split(',').any(|p| p.trim() == "jit"));
     let config = VmConfig {
         max_call_depth: options.max_stack as usize,
         gc_stress: options.gc_stress,
@@ -168,12 +183,40 @@ pub fn run_with_output(
         caps: Arc::clone(&options.caps),
         limits: options.limits.clone(),
         seed: options.seed,
+        jit: JitConfig {
+            mode,
+            threshold: options.jit_threshold,
+            compiler: Some(Arc::new(rvm_jit::CraneliftTier)),
+            trace,
+        },
+        native_stack: GUEST_NATIVE_STACK,
         ..VmConfig::default()
     };
-    // Every JIT mode interprets until the JIT tier exists.
-    let _ = options.jit;
-    let mut vm = Vm::new(module, config, stdout, stderr)?;
-    let code = vm.run_main()?;
-    // The VM guarantees 0..=255 (anything else is a trap); clamp rather than trust blindly.
-    Ok(u8::try_from(code).unwrap_or(u8::MAX))
+    let run = move || -> Result<u8, Trap> {
+        let mut vm = Vm::new(module, config, stdout, stderr)?;
+        let code = vm.run_main()?;
+        // The VM guarantees 0..=255 (anything else is a trap); clamp rather than trust
+        // blindly.
+        Ok(u8::try_from(code).unwrap_or(u8::MAX))
+    };
+    if mode == TierMode::Off {
+        return run();
+    }
+    // Compiled guest calls recurse on the native stack: run the guest on a thread whose
+    // stack leaves room for `GUEST_NATIVE_STACK` (the VM traps with `stack overflow` before
+    // compiled code would use more; only touched pages are ever committed).
+    std::thread::Builder::new()
+        .name("rvm-guest".into())
+        .stack_size(GUEST_NATIVE_STACK + (16 << 20))
+        .spawn(run)
+        .map_err(|_| {
+            Trap::new(TrapKind::Internal {
+                what: "cannot start the guest thread",
+            })
+        })?
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
+
+/// Native stack the guest's compiled code may use (see [`VmConfig::native_stack`]).
+const GUEST_NATIVE_STACK: usize = 256 << 20;

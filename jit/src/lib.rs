@@ -1,2 +1,200 @@
-//! rvm's JIT tier. Until the JIT issue lands, this crate only names the tier; every
-//! `--jit` mode runs the interpreter.
+//! rvm's compiled tier: verified bytecode functions → Cranelift IR → native code for the
+//! host (`cranelift-native`), loaded with `cranelift-jit`.
+//!
+//! The crate implements the VM's [`Tier`] trait (`rvm_vm::tier`); the VM decides what to
+//! compile and when, and the compiled code calls back into the VM's runtime functions (see
+//! [`translate`] for the code shape, and `vm/src/interpreter/jit_rt.rs` for the runtime).
+//! [`compile_for_target`] builds the same IR for another architecture (the aarch64 test),
+//! which keeps the translation target-independent.
+
+mod translate;
+
+use cranelift_codegen::Context;
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+use rvm_vm::tier::{Entry, Runtime, Tier, TierSession};
+use rvm_vm::verified::VerifiedModule;
+
+pub use translate::{entry_signature, translate};
+
+/// The Cranelift tier (stateless: each module gets its own [`Session`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CraneliftTier;
+
+impl Tier for CraneliftTier {
+    fn session(&self, _module: &VerifiedModule) -> Result<Box<dyn TierSession>, String> {
+        Ok(Box::new(Session::new()?))
+    }
+}
+
+/// The Cranelift settings every target shares: optimise for speed, canonical NaNs (the
+/// interpreter's float rule), and no PIC for in-memory code.
+fn flags() -> Result<settings::Flags, String> {
+    let mut b = settings::builder();
+    for (k, v) in [
+        ("opt_level", "speed"),
+        ("enable_nan_canonicalization", "true"),
+        ("is_pic", "false"),
+        ("use_colocated_libcalls", "false"),
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+    ] {
+        b.set(k, v)
+            .map_err(|e| format!("cranelift setting {k}: {e}"))?;
+    }
+    Ok(settings::Flags::new(b))
+}
+
+/// The host ISA.
+fn host_isa() -> Result<OwnedTargetIsa, String> {
+    let builder = cranelift_native::builder().map_err(|e| format!("unsupported host: {e}"))?;
+    builder
+        .finish(flags()?)
+        .map_err(|e| format!("cranelift ISA: {e}"))
+}
+
+/// Compiles the functions of one module into executable memory it owns.
+pub struct Session {
+    module: JITModule,
+    fctx: FunctionBuilderContext,
+    ctx: Context,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+// SAFETY: a `Session` is owned by one VM and only used through `&mut` (never shared); the
+// raw pointers inside `JITModule` refer to code memory the module itself owns, so moving the
+// whole session to another thread moves that ownership with it.
+unsafe impl Send for Session {}
+
+impl Session {
+    /// A session for the host.
+    pub fn new() -> Result<Session, String> {
+        let isa = host_isa()?;
+        let module = JITModule::new(JITBuilder::with_isa(
+            isa,
+            cranelift_module::default_libcall_names(),
+        ));
+        let ctx = module.make_context();
+        Ok(Session {
+            module,
+            fctx: FunctionBuilderContext::new(),
+            ctx,
+        })
+    }
+}
+
+impl TierSession for Session {
+    fn target(&self) -> String {
+        format!("cranelift {}", self.module.isa().triple().architecture)
+    }
+
+    fn compile(
+        &mut self,
+        module: &VerifiedModule,
+        func: u32,
+        rt: &Runtime,
+    ) -> Result<Entry, String> {
+        let cc = self.module.isa().default_call_conv();
+        let sig = entry_signature(cc);
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = sig.clone();
+        let frontend = self.module.isa().frontend_config();
+        translate(
+            &mut self.ctx.func,
+            &mut self.fctx,
+            module,
+            func,
+            rt,
+            cc,
+            frontend,
+        )?;
+        let id = self
+            .module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| e.to_string())?;
+        self.module
+            .define_function(id, &mut self.ctx)
+            .map_err(|e| format!("{e:?}"))?;
+        self.module
+            .finalize_definitions()
+            .map_err(|e| e.to_string())?;
+        let ptr = self.module.get_finalized_function(id);
+        // SAFETY: `ptr` is the finalized machine code of a function with signature
+        // `entry_signature(default_call_conv)`, i.e. `extern "C" fn(*mut JitCtx, u64, i64)
+        // -> u64` on this host; it stays mapped as long as `self.module` lives, which the
+        // VM guarantees by keeping this session alive while it may call the code.
+        Ok(unsafe { std::mem::transmute::<*const u8, Entry>(ptr) })
+    }
+}
+
+/// Builds and compiles the IR of every function of `module` for `triple` (for example
+/// `aarch64-unknown-linux-gnu`) with Cranelift's verifier on, without running anything;
+/// returns the total machine-code size. Runtime addresses are placeholders.
+pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize, String> {
+    let triple: target_lexicon::Triple = triple.parse().map_err(|e| format!("{e}"))?;
+    let mut b = settings::builder();
+    for (k, v) in [
+        ("opt_level", "speed"),
+        ("enable_nan_canonicalization", "true"),
+        ("enable_verifier", "true"),
+    ] {
+        b.set(k, v).map_err(|e| e.to_string())?;
+    }
+    let isa = isa::lookup(triple)
+        .map_err(|e| e.to_string())?
+        .finish(settings::Flags::new(b))
+        .map_err(|e| e.to_string())?;
+    let cc = isa.default_call_conv();
+    let rt = Runtime {
+        enter: 0x1000,
+        call: 0x2000,
+        ret: 0x3000,
+        step: 0x4000,
+        trap: 0x5000,
+        refill: 0x6000,
+        fmod: 0x7000,
+        arr_get: 0x8000,
+        arr_set: 0x9000,
+        arr_len: 0xa000,
+        field_get: 0xb000,
+        field_set: 0xc000,
+        functions: module.functions().len() as u32,
+        heap: rvm_vm::tier::HeapLayout::probe(),
+    };
+    let mut fctx = FunctionBuilderContext::new();
+    let mut total = 0;
+    for i in 0..module.functions().len() {
+        let mut ctx = Context::new();
+        ctx.func.signature = entry_signature(cc);
+        translate(
+            &mut ctx.func,
+            &mut fctx,
+            module,
+            i as u32,
+            &rt,
+            cc,
+            isa.frontend_config(),
+        )?;
+        cranelift_codegen::verify_function(&ctx.func, isa.flags())
+            .map_err(|e| format!("function {i}: {e}"))?;
+        let code = ctx
+            .compile(&*isa, &mut Default::default())
+            .map_err(|e| format!("function {i}: {e:?}"))?;
+        total += code.code_info().total_size as usize;
+    }
+    Ok(total)
+}

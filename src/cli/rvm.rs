@@ -118,10 +118,17 @@ pub struct RunCommand {
 /// Flags that control a run.
 #[derive(Debug, Args, Clone)]
 pub struct RunFlags {
-    /// JIT mode: `off` interprets only, `auto` compiles hot functions, `always` compiles
-    /// every function first. (The JIT is not built yet: every mode interprets.)
+    /// JIT mode: `off` interprets only, `auto` compiles hot functions (entering running
+    /// loops by on-stack replacement), `always` compiles every function first.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = Jit::Auto)]
     pub jit: Jit,
+    /// Calls plus loop back-edges of a function before `--jit=auto` compiles it.
+    #[arg(long, value_name = "N", default_value_t = rvm_vm::tier::DEFAULT_JIT_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub jit_threshold: u32,
+    /// Print each JIT compilation and its time to standard error (also `RVM_LOG=jit`).
+    #[arg(long)]
+    pub trace_jit: bool,
     /// Call depth limit; a deeper call stops the program with a stack overflow (exit 71).
     #[arg(long, value_name = "N", default_value_t = crate::DEFAULT_MAX_STACK,
           value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
@@ -349,6 +356,8 @@ fn run_program(flags: &RunFlags, mut program: Vec<OsString>) -> Result<u8, Failu
     let options = RunOptions {
         args,
         jit: flags.jit.into(),
+        jit_threshold: flags.jit_threshold,
+        trace_jit: flags.trace_jit,
         max_stack: flags.max_stack,
         gc_stress: flags.gc_stress,
         caps: Arc::new(caps),

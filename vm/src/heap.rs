@@ -41,8 +41,11 @@ pub const OBJECT_OVERHEAD: usize = std::mem::size_of::<Obj>() + 1;
 /// The collection threshold never drops below this.
 const MIN_THRESHOLD: usize = 1 << 20;
 
-/// One slot of the object table.
+/// One slot of the object table. `repr(u8)`: the first byte is the variant's tag, which
+/// lets compiled code check that a handle names an array or a struct before reading it
+/// inline (see `tier::HeapLayout`).
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Obj {
     /// An empty slot (on the free list, or the reserved slot 0).
     Free,
@@ -188,6 +191,12 @@ impl Heap {
     #[inline]
     pub fn account(&mut self, bytes: usize) {
         self.allocated = self.allocated.saturating_add(bytes);
+    }
+
+    /// The object table itself (for `tier::HeapLayout`, which gives compiled code the
+    /// table's address so that it can read arrays and structs without a call).
+    pub(crate) fn objects_table(&mut self) -> *mut Vec<Obj> {
+        &mut self.objects
     }
 
     /// Statistics.

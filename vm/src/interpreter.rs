@@ -26,9 +26,19 @@
 //! frame's locals begin (the arguments already belong to the callee, which scans them as
 //! its parameters). Declared locals are zeroed on entry, so a not-yet-written reference
 //! local reads as 0, which the collector skips.
+//!
+//! **Compiled frames** (the JIT tier, `tier.rs` and `jit_rt.rs`) keep exactly this model: a
+//! compiled function has its frame record and value-stack slots like an interpreted one;
+//! its values live in registers, but before every runtime call or guest call (the only
+//! places a collection or a trap can happen) it stores its `pc` into the record and every
+//! live reference into its slots, and the frame's declared reference locals are zeroed when
+//! it is pushed. So the collector and the trace builder need not know which tier a frame
+//! belongs to. While compiled code runs, the frame count lives in its context (compiled
+//! calls push and pop records without the runtime); every runtime function adopts it first.
 
 mod budget;
 mod exec;
+mod jit_rt;
 pub(crate) mod prepare;
 
 use std::io::Write;
@@ -36,6 +46,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use budget::{Budget, CHECK_INTERVAL};
+use jit_rt::JitState;
+pub use jit_rt::{JitCtx, JitStats};
 
 use crate::format::Module;
 use crate::heap::{Heap, HeapStats};
@@ -43,6 +55,7 @@ use crate::host::embedder::{Externs, ImportFn, no_externs, resolve_import};
 use crate::runtime::host::{HostState, Input};
 use crate::runtime::output::Output;
 use crate::sandbox::{Capabilities, Limits};
+use crate::tier::{JitConfig, JitMode};
 use crate::trap::{SourcePos, TRACE_KEPT, TraceFrame, Trap, TrapKind};
 use crate::verified::{VerifiedFunction, VerifiedModule};
 
@@ -77,7 +90,18 @@ pub struct VmConfig {
     /// The embedder's host functions, indexed by import (see
     /// [`crate::host::embedder`]); empty for a module without embedder imports.
     pub externs: Externs,
+    /// The compiled tier: mode, threshold and the compiler (none: interpret only).
+    pub jit: JitConfig,
+    /// Bytes of native stack that compiled code (whose guest calls recurse on the native
+    /// stack) may use below the point where the VM was entered; a deeper call traps with
+    /// `stack overflow`. The CLI runs the guest on a thread with a stack this large plus
+    /// slack; an embedder calling from its own thread should leave it at the default, which
+    /// fits Rust's 2 MiB default thread stack.
+    pub native_stack: usize,
 }
+
+/// The default [`VmConfig::native_stack`].
+pub const DEFAULT_NATIVE_STACK: usize = 1 << 20;
 
 impl Default for VmConfig {
     fn default() -> VmConfig {
@@ -89,6 +113,8 @@ impl Default for VmConfig {
             limits: Limits::default(),
             seed: None,
             externs: no_externs(),
+            jit: JitConfig::default(),
+            native_stack: DEFAULT_NATIVE_STACK,
         }
     }
 }
@@ -132,18 +158,20 @@ impl From<VerifiedModule> for ModuleRef<'static> {
     }
 }
 
-/// One guest activation record.
+/// One guest activation record. `repr(C)`: compiled code pushes and pops records itself
+/// (offsets in `tier::frame`).
 #[derive(Clone, Copy, Debug)]
-struct Frame {
+#[repr(C)]
+pub(crate) struct Frame {
     /// The function index.
-    func: u32,
+    pub(crate) func: u32,
     /// The instruction being executed (for a suspended frame: its call instruction).
-    pc: usize,
+    pub(crate) pc: usize,
     /// Where its locals start in the value stack.
-    base: usize,
+    pub(crate) base: usize,
     /// Where its result goes in the caller's operand stack (and the caller's stack top after
     /// the return).
-    ret: usize,
+    pub(crate) ret: usize,
 }
 
 /// Why guest execution stopped before returning normally.
@@ -187,6 +215,11 @@ pub struct Vm<'m> {
     budget: Budget,
     /// The value stack never grows beyond this many slots.
     stack_limit: usize,
+    /// The compiled tier's state (`None` when interpreting only).
+    jit: Option<Box<JitState>>,
+    /// The lowest native stack address compiled code may reach (see
+    /// [`VmConfig::native_stack`]).
+    native_limit: usize,
 }
 
 impl std::fmt::Debug for Vm<'_> {
@@ -223,7 +256,22 @@ impl<'m> Vm<'m> {
             .map_err(|reason| TrapKind::BadCall { reason })?;
         let mut host = HostState::new(config.seed);
         host.externs = Arc::clone(&config.externs);
-        Ok(Vm {
+        let jit = match (&config.jit.compiler, config.jit.mode) {
+            (Some(compiler), JitMode::Auto | JitMode::Always) => {
+                let session = compiler.session(&module).map_err(|_| TrapKind::Internal {
+                    what: "the JIT could not start",
+                })?;
+                Some(Box::new(JitState::new(
+                    config.jit.mode,
+                    config.jit.threshold.max(1),
+                    config.jit.trace,
+                    session,
+                    module.functions.len(),
+                )))
+            }
+            _ => None,
+        };
+        let mut vm = Vm {
             globals: vec![0; m.globals.len()],
             heap,
             stack: vec![0; 1024],
@@ -240,9 +288,15 @@ impl<'m> Vm<'m> {
             budget: Budget::new(&config.limits),
             // The value stack counts against the heap limit too (at least 64K slots).
             stack_limit: MAX_STACK_SLOTS.min((config.limits.max_heap / 8).max(1 << 16)),
+            jit,
+            native_limit: 0,
             config,
             module,
-        })
+        };
+        if vm.jit.as_ref().is_some_and(|j| j.mode == JitMode::Always) {
+            vm.compile_all();
+        }
+        Ok(vm)
     }
 
     /// The module this VM runs.
@@ -374,6 +428,9 @@ impl<'m> Vm<'m> {
         let depth = self.frames.len();
         if depth == 0 {
             self.budget.start(self.config.limits.timeout);
+            let probe = 0u8;
+            let here = std::hint::black_box(&probe) as *const u8 as usize;
+            self.native_limit = here.saturating_sub(self.config.native_stack);
         }
         let sp = self.sp;
         let mut stack = std::mem::take(&mut self.stack);
@@ -414,7 +471,17 @@ impl<'m> Vm<'m> {
         let new_sp = self
             .push_frame(stack, func, f, sp, sp)
             .map_err(|k| self.trap(k, None))?;
-        self.run(stack, stop, new_sp)
+        if self.jit.is_none() {
+            return self.run::<{ exec::PLAIN }>(stack, stop, new_sp);
+        }
+        match self.tier_entry(func) {
+            Some(entry) => {
+                let has_result = f.result.is_some();
+                let r = self.enter_native(stack, entry, sp, -1)?;
+                Ok(has_result.then_some(r))
+            }
+            None => self.run::<{ exec::TIERED }>(stack, stop, new_sp),
+        }
     }
 
     /// Pushes a frame for function `func` (whose verified form is `f`) with its locals

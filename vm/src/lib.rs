@@ -12,6 +12,7 @@ pub mod interpreter;
 pub mod natives;
 pub mod runtime;
 pub mod sandbox;
+pub mod tier;
 pub mod trap;
 pub mod value_fmt;
 pub mod verified;

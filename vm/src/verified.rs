@@ -68,6 +68,9 @@ pub struct VerifiedFunction {
     /// The function reference sits just below them, and without the types (gone at run
     /// time) the interpreter could not otherwise find it.
     pub(crate) call_ref_args: Vec<CallRefArgs>,
+    /// The operand stack height before each instruction (`u32::MAX` for unreachable ones):
+    /// what the JIT needs to give every operand slot a register of its own.
+    pub(crate) heights: Vec<u32>,
     /// The interpreter's form of `code` (with superinstructions, see
     /// `interpreter::prepare`), derived once at verification so that creating a VM costs
     /// nothing per instruction: every VM running this module shares it.
@@ -172,6 +175,11 @@ impl VerifiedFunction {
     /// All operand-stack reference maps, sorted by `pc`.
     pub fn stack_maps(&self) -> &[StackMap] {
         &self.stack_maps
+    }
+
+    /// The operand stack height before each instruction (`u32::MAX` if unreachable).
+    pub fn heights(&self) -> &[u32] {
+        &self.heights
     }
 
     /// The argument count of every `call.ref`, sorted by `pc`.

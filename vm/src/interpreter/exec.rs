@@ -18,6 +18,16 @@ use crate::runtime::{arrays, host, maps, natives, strings};
 use crate::trap::TrapKind;
 use crate::value_fmt::push_value;
 
+/// `run` without a compiled tier: the plain dispatch loop.
+pub(super) const PLAIN: u8 = 0;
+/// `run` with a compiled tier: calls of compiled functions go to their machine code, and in
+/// `auto` mode calls and loop back-edges are counted, compiling hot functions and entering
+/// a hot loop by on-stack replacement.
+pub(super) const TIERED: u8 = 1;
+/// `run` executing exactly one (unfused) instruction of the innermost frame and returning
+/// the new stack top: how compiled code runs the instructions it does not inline.
+pub(super) const STEP: u8 = 2;
+
 const fn internal(what: &'static str) -> TrapKind {
     TrapKind::Internal { what }
 }
@@ -25,8 +35,9 @@ const fn internal(what: &'static str) -> TrapKind {
 impl Vm<'_> {
     /// Runs the innermost frame (from its stored `pc`, with stack top `sp`) and everything
     /// it calls, until the frame count drops back to `stop`; returns the result of the
-    /// frame that returned last.
-    pub(super) fn run(
+    /// frame that returned last. In the [`STEP`] mode, runs one instruction and returns
+    /// the new stack top instead.
+    pub(super) fn run<const MODE: u8>(
         &mut self,
         stack: &mut Vec<u64>,
         stop: usize,
@@ -111,6 +122,9 @@ impl Vm<'_> {
                 let t = $target;
                 if t < pc {
                     tick!(pc - t);
+                    if MODE == TIERED && sp == ops_base!() {
+                        osr!(t);
+                    }
                 }
                 pc = t;
             }};
@@ -212,6 +226,41 @@ impl Vm<'_> {
             }};
         }
 
+        // On-stack replacement at loop header `$t` (operand stack empty): once the current
+        // function is hot, its compiled code finishes this activation (the frame stays,
+        // the machine code pops it), then execution continues in the caller as after `ret`.
+        macro_rules! osr {
+            ($t:expr) => {{
+                let Some(&done) = self.frames.last() else {
+                    fail!(internal("jump without a frame"));
+                };
+                if let Some(entry) = self.osr_entry(done.func) {
+                    let t: usize = $t;
+                    if let Some(fr) = self.frames.last_mut() {
+                        fr.pc = t;
+                    }
+                    let has_result = func.result.is_some();
+                    let r = self.enter_native(stack, entry, base, t as i64)?;
+                    st = &mut stack[..];
+                    if self.frames.len() <= stop {
+                        return Ok(has_result.then_some(r));
+                    }
+                    let Some(&caller) = self.frames.last() else {
+                        fail!(internal("return without a caller"));
+                    };
+                    sp = done.ret;
+                    func = &funcs[caller.func as usize];
+                    code = &func.ops;
+                    pc = caller.pc + 1;
+                    base = caller.base;
+                    if has_result {
+                        push!(r);
+                    }
+                    continue;
+                }
+            }};
+        }
+
         // Returns from the current frame with `result` to the caller (or out of this run).
         macro_rules! ret {
             ($result:expr) => {{
@@ -242,17 +291,34 @@ impl Vm<'_> {
             }};
         }
 
+        let mut stepped = false;
         loop {
+            if MODE == STEP {
+                if stepped {
+                    return Ok(Some(sp as u64));
+                }
+                stepped = true;
+            }
             debug_assert!(pc < code.len(), "execution ran past the end of a function");
-            // SAFETY: `code` is the prepared form of verified code, one op per instruction,
+            // Why the unchecked fetch is sound: `code` is the prepared form of verified code, one op per instruction,
             // and `pc` only ever holds: 0 when a frame starts (`empty-code`: there is an
             // instruction); a verified jump target (`jump-out-of-bounds`, rewritten to an
             // instruction index); the instruction after a reachable one that falls through,
             // or after a fused pattern (whose continuation is its last instruction's
             // fall-through, see `prepare`), or after a call being returned to
-            // (`falls-off-end`: no reachable path runs past the last instruction). Fact (4)
+            // (`falls-off-end`: no reachable path runs past the last instruction), or a loop
+            // header an on-stack replacement starts at (a verified jump target). Fact (4)
             // above makes these the verifier's facts.
-            let op = unsafe { *code.get_unchecked(pc) };
+            // In the step mode the instruction itself, never a fused pattern starting there.
+            let op = if MODE == STEP {
+                match func.code.get(pc) {
+                    Some(&i) => Op::I(i),
+                    None => fail!(internal("step past the end of a function")),
+                }
+            } else {
+                // SAFETY: see above.
+                unsafe { *code.get_unchecked(pc) }
+            };
             pc += 1;
             match op {
                 // ---- superinstructions (see `prepare`); `pc` already counts the first
@@ -265,17 +331,17 @@ impl Vm<'_> {
                     pc += 3;
                 }
                 Op::LocalLocalJmpNot { op, a, b, target } => {
+                    // Charged from the jump instruction, exactly as unfused.
+                    pc += 3;
                     if op.eval(local!(a.get()), local!(b.get())) == 0 {
                         jump!(target.get());
-                    } else {
-                        pc += 3;
                     }
                 }
                 Op::LocalLocalJmpIf { op, a, b, target } => {
+                    // Charged from the jump instruction, exactly as unfused.
+                    pc += 3;
                     if op.eval(local!(a.get()), local!(b.get())) != 0 {
                         jump!(target.get());
-                    } else {
-                        pc += 3;
                     }
                 }
                 Op::LocalConst { op, a, v } => {
@@ -287,17 +353,17 @@ impl Vm<'_> {
                     pc += 3;
                 }
                 Op::LocalConstJmpNot { op, a, target, v } => {
+                    // Charged from the jump instruction, exactly as unfused.
+                    pc += 3;
                     if op.eval(local!(a.get()), v.get()) == 0 {
                         jump!(target.get());
-                    } else {
-                        pc += 3;
                     }
                 }
                 Op::LocalConstJmpIf { op, a, target, v } => {
+                    // Charged from the jump instruction, exactly as unfused.
+                    pc += 3;
                     if op.eval(local!(a.get()), v.get()) != 0 {
                         jump!(target.get());
-                    } else {
-                        pc += 3;
                     }
                 }
                 Op::StackLocal { op, a } => {
@@ -327,19 +393,19 @@ impl Vm<'_> {
                 Op::CmpJmpNot { op, target } => {
                     let y = pop!();
                     let x = pop!();
+                    // Charged from the jump instruction, exactly as unfused.
+                    pc += 1;
                     if op.eval(x, y) == 0 {
                         jump!(target.get());
-                    } else {
-                        pc += 1;
                     }
                 }
                 Op::CmpJmpIf { op, target } => {
                     let y = pop!();
                     let x = pop!();
+                    // Charged from the jump instruction, exactly as unfused.
+                    pc += 1;
                     if op.eval(x, y) != 0 {
                         jump!(target.get());
-                    } else {
-                        pc += 1;
                     }
                 }
                 Op::LocalLocalGet { a, b } => {
@@ -576,6 +642,17 @@ impl Vm<'_> {
                         fr.pc = pc - 1;
                     }
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base));
+                    if MODE == TIERED
+                        && let Some(entry) = self.tier_entry(callee)
+                    {
+                        let r = self.enter_native(stack, entry, new_base, -1)?;
+                        st = &mut stack[..];
+                        sp = new_base;
+                        if f.result.is_some() {
+                            push!(r);
+                        }
+                        continue;
+                    }
                     st = &mut stack[..];
                     func = f;
                     code = &f.ops;
@@ -594,6 +671,17 @@ impl Vm<'_> {
                         fr.pc = pc - 1;
                     }
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base - 1));
+                    if MODE == TIERED
+                        && let Some(entry) = self.tier_entry(callee)
+                    {
+                        let r = self.enter_native(stack, entry, new_base, -1)?;
+                        st = &mut stack[..];
+                        sp = new_base - 1;
+                        if f.result.is_some() {
+                            push!(r);
+                        }
+                        continue;
+                    }
                     st = &mut stack[..];
                     func = f;
                     code = &f.ops;

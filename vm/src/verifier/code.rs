@@ -200,6 +200,7 @@ pub(super) fn verify_function(
         },
     );
     let mut visited = vec![false; n];
+    let mut heights = vec![u32::MAX; n];
     let mut maps: Vec<StackMap> = Vec::new();
     while let Some(Reverse(b)) = flow.heap.pop() {
         let b = b as usize;
@@ -214,6 +215,7 @@ pub(super) fn verify_function(
         for pc in start..end {
             if !visited[pc] {
                 visited[pc] = true;
+                heights[pc] = st.stack.len() as u32;
                 if st.refs > 0 {
                     let slots = st.stack.len() as u64;
                     if slots > flow.budget.map_slots_left {
@@ -290,6 +292,7 @@ pub(super) fn verify_function(
         result: sig.result,
         stack_maps: maps,
         call_ref_args,
+        heights,
     })
 }
 

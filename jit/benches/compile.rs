@@ -1,0 +1,71 @@
+//! Compile time per function: a few representative functions of the benchmark programs,
+//! each compiled (IR translation, Cranelift optimisation and code generation, linking into
+//! executable memory) in a warm session, plus the one-time cost of a session.
+//!
+//! `cargo bench -p rvm-jit --bench compile`
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rvm_jit::Session;
+use rvm_vm::tier::{HeapLayout, Runtime, TierSession};
+use rvm_vm::verified::VerifiedModule;
+
+fn module(name: &str) -> VerifiedModule {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../benches/programs")
+        .join(name);
+    let compiled = rvm_compiler::compile_path(&path).expect("benchmark compiles");
+    rvm_vm::verifier::verify(compiled.module).expect("verifies")
+}
+
+/// Runtime addresses that are never called (the code is compiled, not run).
+fn runtime(m: &VerifiedModule) -> Runtime {
+    Runtime {
+        enter: 0x1000,
+        call: 0x2000,
+        ret: 0x3000,
+        step: 0x4000,
+        trap: 0x5000,
+        refill: 0x6000,
+        fmod: 0x7000,
+        arr_get: 0x8000,
+        arr_set: 0x9000,
+        arr_len: 0xa000,
+        field_get: 0xb000,
+        field_set: 0xc000,
+        functions: m.functions().len() as u32,
+        heap: HeapLayout::probe(),
+    }
+}
+
+fn compile(c: &mut Criterion) {
+    let cases = [
+        ("fib.src", "fib"),
+        ("nbody.src", "advance"),
+        ("fannkuch.src", "main"),
+        ("spectralnorm.src", "mul_av"),
+        ("mandelbrot.src", "main"),
+    ];
+    let mut group = c.benchmark_group("compile");
+    for (file, func) in cases {
+        let m = module(file);
+        let Some(index) = m.module().functions.iter().position(|f| f.name == func) else {
+            panic!("{file} has no function {func}");
+        };
+        let rt = runtime(&m);
+        let instrs = m.functions()[index].code().len();
+        let mut session = Session::new().expect("host ISA");
+        group.bench_function(format!("{func} ({instrs} instructions)"), |b| {
+            b.iter(|| black_box(session.compile(&m, index as u32, &rt).expect("compiles")))
+        });
+    }
+    group.bench_function("new session", |b| {
+        b.iter(|| black_box(Session::new().expect("host ISA")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compile);
+criterion_main!(benches);

@@ -1,0 +1,1155 @@
+//! Verified bytecode → Cranelift IR, one function at a time.
+//!
+//! **Registers between safepoints, the VM's frame at safepoints.** Every local and every
+//! operand-stack slot (the verifier proved the stack height before each instruction, see
+//! `VerifiedFunction::heights`) is a Cranelift variable, so the SSA builder turns the stack
+//! machine into register code. The function keeps the interpreter's frame (pushed by its
+//! caller) as a shadow stack: before anything that can collect, trap with a trace, or run
+//! other guest code — a runtime call or a guest call — it passes its `pc` to the runtime
+//! and stores every reference-typed local and every live operand slot into its value-stack
+//! slots, so the collector and the trace builder see it exactly as an interpreted frame.
+//! The heap does not move, so nothing is reloaded after a call except its result.
+//!
+//! **What is inline and what is a runtime call.** Constants, locals, globals, int, float and
+//! bool arithmetic and comparisons, conversions, identity comparisons, branches, fuel
+//! checks, returns and calls are compiled inline (calls of compiled functions go straight
+//! to their machine code through the VM's entry table). Every other instruction (strings,
+//! arrays, maps, structs, natives, host calls, `to_str`) calls `rt_step`, which runs that
+//! one instruction with the interpreter's own code: one implementation of each operation
+//! for both tiers. The IR is target-independent (no pointer-size or ISA assumptions beyond
+//! a 64-bit target), which the aarch64 verifier test checks.
+
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature, Type, Value,
+    ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::tier::{Runtime, ctx, frame, trap_code};
+use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
+
+const I64: Type = types::I64;
+const F64: Type = types::F64;
+const UNREACHABLE: u32 = u32::MAX;
+
+/// The signature of every compiled function: `(cx, base, osr_pc) -> result`.
+pub fn entry_signature(cc: CallConv) -> Signature {
+    let mut sig = Signature::new(cc);
+    sig.params.extend([AbiParam::new(I64); 3]);
+    sig.returns.push(AbiParam::new(I64));
+    sig
+}
+
+fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
+    let mut s = Signature::new(cc);
+    s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+    s.returns.push(AbiParam::new(ret));
+    s
+}
+
+/// Memory flags for the VM's own data: aligned and never trapping.
+fn mem() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Builds the IR of function `index` of `module` into `func` (whose signature must be
+/// [`entry_signature`]).
+pub fn translate(
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+    module: &VerifiedModule,
+    index: u32,
+    rt: &Runtime,
+    cc: CallConv,
+    frontend: TargetFrontendConfig,
+) -> Result<(), String> {
+    let vf = module
+        .functions()
+        .get(index as usize)
+        .ok_or("function index out of range")?;
+    let m = module.module();
+    let mf = &m.functions[index as usize];
+    let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
+        return Err("function without a function type".into());
+    };
+    let local_types: Vec<Type> = fty
+        .params
+        .iter()
+        .chain(&mf.locals)
+        .map(|&t| match m.types.get(t as usize) {
+            Some(TypeDef::Float) => F64,
+            _ => I64,
+        })
+        .collect();
+    if local_types.len() != vf.local_count() as usize {
+        return Err("local count mismatch".into());
+    }
+    let mut b = FunctionBuilder::new(func, fctx);
+    let mut t = Translator::new(&mut b, module, vf, rt, cc, local_types);
+    t.run()?;
+    b.seal_all_blocks();
+    b.finalize(frontend);
+    Ok(())
+}
+
+/// The heap accesses compiled inline.
+#[derive(Clone, Copy)]
+enum Access {
+    ArrGet,
+    ArrSet,
+    ArrLen,
+    FieldGet,
+    FieldSet,
+}
+
+struct Sigs {
+    entry: cranelift_codegen::ir::SigRef,
+    enter: cranelift_codegen::ir::SigRef,
+    ret: cranelift_codegen::ir::SigRef,
+    step: cranelift_codegen::ir::SigRef,
+    trap: cranelift_codegen::ir::SigRef,
+    refill: cranelift_codegen::ir::SigRef,
+    fmod: cranelift_codegen::ir::SigRef,
+    args3: cranelift_codegen::ir::SigRef,
+    args4: cranelift_codegen::ir::SigRef,
+    args5: cranelift_codegen::ir::SigRef,
+}
+
+struct Translator<'a, 'b> {
+    b: &'a mut FunctionBuilder<'b>,
+    module: &'a VerifiedModule,
+    vf: &'a VerifiedFunction,
+    rt: &'a Runtime,
+    sigs: Sigs,
+    local_types: Vec<Type>,
+    locals: Vec<Variable>,
+    stack: Vec<Variable>,
+    /// The fuel counter, kept in a register and written back around every call.
+    fuel: Variable,
+    blocks: Vec<Option<Block>>,
+    osr_targets: Vec<usize>,
+    // Values of the entry block (they dominate everything).
+    cx: Value,
+    base: Value,
+    base_bytes: Value,
+    ticks: Value,
+    code_table: Value,
+    globals: Value,
+    const_strs: Value,
+    osr: Value,
+    unwind: Block,
+}
+
+impl<'a, 'b> Translator<'a, 'b> {
+    fn new(
+        b: &'a mut FunctionBuilder<'b>,
+        module: &'a VerifiedModule,
+        vf: &'a VerifiedFunction,
+        rt: &'a Runtime,
+        cc: CallConv,
+        local_types: Vec<Type>,
+    ) -> Self {
+        let sigs = Sigs {
+            entry: b.import_signature(entry_signature(cc)),
+            enter: b.import_signature(sig(cc, &[I64; 5], I64)),
+            ret: b.import_signature(sig(cc, &[I64; 3], I64)),
+            step: b.import_signature(sig(cc, &[I64; 3], I64)),
+            trap: b.import_signature(sig(cc, &[I64; 4], I64)),
+            refill: b.import_signature(sig(cc, &[I64; 2], I64)),
+            fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
+            args3: b.import_signature(sig(cc, &[I64; 3], I64)),
+            args4: b.import_signature(sig(cc, &[I64; 4], I64)),
+            args5: b.import_signature(sig(cc, &[I64; 5], I64)),
+        };
+        let locals = local_types.iter().map(|&ty| b.declare_var(ty)).collect();
+        let stack = (0..vf.max_stack()).map(|_| b.declare_var(I64)).collect();
+        let unwind = b.create_block();
+        let fuel = b.declare_var(I64);
+        let dummy = Value::from_u32(0);
+        Translator {
+            b,
+            module,
+            vf,
+            rt,
+            sigs,
+            local_types,
+            locals,
+            stack,
+            fuel,
+            blocks: Vec::new(),
+            osr_targets: Vec::new(),
+            cx: dummy,
+            base: dummy,
+            base_bytes: dummy,
+            ticks: dummy,
+            code_table: dummy,
+            globals: dummy,
+            const_strs: dummy,
+            osr: dummy,
+            unwind,
+        }
+    }
+
+    fn local_count(&self) -> usize {
+        self.vf.local_count() as usize
+    }
+
+    /// Creates a block for every reachable block start and finds the loop headers an
+    /// on-stack replacement may enter.
+    fn plan(&mut self) {
+        let code = self.vf.code();
+        let heights = self.vf.heights();
+        let n = code.len();
+        let mut start = vec![false; n];
+        if n > 0 {
+            start[0] = true;
+        }
+        for (pc, instr) in code.iter().enumerate() {
+            if heights[pc] == UNREACHABLE {
+                continue;
+            }
+            let next = pc + 1;
+            match *instr {
+                Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
+                    let t = target as usize;
+                    start[t] = true;
+                    if next < n {
+                        start[next] = true;
+                    }
+                    if t <= pc && heights[t] == 0 && !self.osr_targets.contains(&t) {
+                        self.osr_targets.push(t);
+                    }
+                }
+                Instr::Ret {} if next < n => start[next] = true,
+                _ => {}
+            }
+        }
+        self.osr_targets.sort_unstable();
+        self.blocks = (0..n)
+            .map(|pc| (start[pc] && heights[pc] != UNREACHABLE).then(|| self.b.create_block()))
+            .collect();
+    }
+
+    fn block_at(&self, pc: usize) -> Result<Block, String> {
+        self.blocks
+            .get(pc)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("no block at instruction {pc}"))
+    }
+
+    /// The address of the current frame's first local (re-read: the value stack may have
+    /// moved during any runtime call).
+    fn frame_ptr(&mut self) -> Value {
+        let data = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_DATA);
+        self.b.ins().iadd(data, self.base_bytes)
+    }
+
+    fn slot_offset(&self, k: usize) -> i32 {
+        ((self.local_count() + k) * 8) as i32
+    }
+
+    fn as_i64(&mut self, v: Value) -> Value {
+        if self.b.func.dfg.value_type(v) == I64 {
+            return v;
+        }
+        if let Some(x) = self.unbitcast(v, I64) {
+            return x;
+        }
+        self.b.ins().bitcast(I64, MemFlagsData::new(), v)
+    }
+
+    fn as_f64(&mut self, v: Value) -> Value {
+        if self.b.func.dfg.value_type(v) == F64 {
+            return v;
+        }
+        if let Some(x) = self.unbitcast(v, F64) {
+            return x;
+        }
+        self.b.ins().bitcast(F64, MemFlagsData::new(), v)
+    }
+
+    /// If `v` is a bitcast of a value of type `ty`, that value.
+    fn unbitcast(&self, v: Value, ty: Type) -> Option<Value> {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(v) else {
+            return None;
+        };
+        if dfg.insts[inst].opcode() != cranelift_codegen::ir::Opcode::Bitcast {
+            return None;
+        }
+        let arg = dfg.inst_args(inst)[0];
+        (dfg.value_type(arg) == ty).then_some(arg)
+    }
+
+    fn get(&mut self, slot: usize) -> Value {
+        self.b.use_var(self.stack[slot])
+    }
+
+    fn getf(&mut self, slot: usize) -> Value {
+        let v = self.get(slot);
+        self.as_f64(v)
+    }
+
+    fn set(&mut self, slot: usize, v: Value) {
+        let v = self.as_i64(v);
+        self.b.def_var(self.stack[slot], v);
+    }
+
+    fn bool_of(&mut self, c: Value) -> Value {
+        self.b.ins().uextend(I64, c)
+    }
+
+    fn call_rt(
+        &mut self,
+        sig: cranelift_codegen::ir::SigRef,
+        addr: usize,
+        args: &[Value],
+    ) -> Value {
+        let pure = addr == self.rt.fmod;
+        if !pure {
+            self.flush_fuel();
+        }
+        let callee = self.b.ins().iconst(I64, addr as i64);
+        let call = self.b.ins().call_indirect(sig, callee, args);
+        let r = self.b.inst_results(call)[0];
+        if !pure {
+            self.reload_fuel();
+        }
+        r
+    }
+
+    /// Writes the fuel register back to the VM (before anything that may read or charge it).
+    fn flush_fuel(&mut self) {
+        let v = self.b.use_var(self.fuel);
+        self.b.ins().store(mem(), v, self.ticks, 0);
+    }
+
+    /// Reads the fuel register from the VM (after a call that may have charged it).
+    fn reload_fuel(&mut self) {
+        let v = self.b.ins().load(I64, mem(), self.ticks, 0);
+        self.b.def_var(self.fuel, v);
+    }
+
+    /// Branches to `unwind` when `status` is non-zero, continuing in a new block.
+    fn check(&mut self, status: Value) {
+        let cont = self.b.create_block();
+        self.b.ins().brif(status, self.unwind, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Raises trap `kind` when `cond` is non-zero (in a cold block).
+    fn trap_if(&mut self, cond: Value, pc: usize, kind: u64, arg: u64) {
+        let cold = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(cond, cold, &[], cont, &[]);
+        self.b.switch_to_block(cold);
+        self.trap_now(pc, kind, arg);
+        self.b.switch_to_block(cont);
+    }
+
+    fn trap_now(&mut self, pc: usize, kind: u64, arg: u64) {
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let kind = self.b.ins().iconst(I64, kind as i64);
+        let arg = self.b.ins().iconst(I64, arg as i64);
+        self.call_rt(self.sigs.trap, self.rt.trap, &[self.cx, pcv, kind, arg]);
+        self.b.ins().jump(self.unwind, &[]);
+    }
+
+    /// Charges `units` of fuel (the interpreter's accounting, see `budget`).
+    fn tick(&mut self, units: usize, pc: usize) {
+        let v = self.b.use_var(self.fuel);
+        let v = self.b.ins().iadd_imm_s(v, -(units as i64));
+        self.b.def_var(self.fuel, v);
+        let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, 0);
+        let cold = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(neg, cold, &[], cont, &[]);
+        self.b.switch_to_block(cold);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let st = self.call_rt(self.sigs.refill, self.rt.refill, &[self.cx, pcv]);
+        self.b.ins().brif(st, self.unwind, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Stores the reference locals, the operand slots from `all_from` up, and the reference
+    /// operand slots below it (per the stack map at `pc`) into the frame.
+    fn spill(&mut self, pc: usize, h: usize, all_from: usize) {
+        let fp = self.frame_ptr();
+        for i in 0..self.local_count() {
+            if self.vf.local_is_ref()[i] {
+                let v = self.b.use_var(self.locals[i]);
+                self.b.ins().store(mem(), v, fp, (i * 8) as i32);
+            }
+        }
+        let map = self.vf.stack_map(pc as u32);
+        for k in 0..h {
+            if k >= all_from || map.get(k).copied().unwrap_or(false) {
+                let v = self.get(k);
+                let off = self.slot_offset(k);
+                self.b.ins().store(mem(), v, fp, off);
+            }
+        }
+    }
+
+    fn jump_to(&mut self, target: usize, pc: usize) -> Result<(), String> {
+        if target <= pc {
+            self.tick(pc + 1 - target, pc);
+        }
+        let blk = self.block_at(target)?;
+        self.b.ins().jump(blk, &[]);
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        self.plan();
+        let code = self.vf.code();
+        let n = code.len();
+        self.prologue()?;
+        let mut open = false;
+        for (pc, &instr) in code.iter().enumerate() {
+            if let Some(blk) = self.blocks[pc] {
+                if open {
+                    self.b.ins().jump(blk, &[]);
+                }
+                self.b.switch_to_block(blk);
+                open = true;
+            }
+            let h = self.vf.heights()[pc];
+            if !open || h == UNREACHABLE {
+                continue;
+            }
+            open = self.instr(pc, h as usize, instr)?;
+        }
+        if open {
+            // The verifier rules out falling off the end.
+            self.trap_now(n.saturating_sub(1), trap_code::INTERNAL, 0);
+        }
+        self.b.switch_to_block(self.unwind);
+        let zero = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[zero]);
+        Ok(())
+    }
+
+    fn prologue(&mut self) -> Result<(), String> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        let [cx, base, osr] = params[..] else {
+            return Err("bad entry signature".into());
+        };
+        self.cx = cx;
+        self.base = base;
+        self.osr = osr;
+        self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
+        let ro = mem().with_readonly();
+        self.ticks = self.b.ins().load(I64, ro, cx, ctx::TICKS);
+        self.reload_fuel();
+        self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
+        self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
+        self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
+        let normal = self.b.create_block();
+        let osr_block = self.b.create_block();
+        let is_osr = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
+        self.b.ins().brif(is_osr, osr_block, &[], normal, &[]);
+
+        // Normal entry: parameters from the frame, declared locals zero.
+        self.b.switch_to_block(normal);
+        let fp = self.frame_ptr();
+        let params = self.vf.param_count() as usize;
+        for i in 0..self.local_count() {
+            let ty = self.local_types[i];
+            let v = if i < params {
+                self.b.ins().load(ty, mem(), fp, (i * 8) as i32)
+            } else if ty == F64 {
+                self.b.ins().f64const(Ieee64::with_bits(0))
+            } else {
+                self.b.ins().iconst(I64, 0)
+            };
+            self.b.def_var(self.locals[i], v);
+        }
+        self.zero_stack();
+        if let Some(first) = self.blocks.first().copied().flatten() {
+            self.b.ins().jump(first, &[]);
+        } else {
+            self.trap_now(0, trap_code::INTERNAL, 0);
+        }
+
+        // On-stack replacement: every local from the frame, then the loop header.
+        self.b.switch_to_block(osr_block);
+        let fp = self.frame_ptr();
+        for i in 0..self.local_count() {
+            let v = self
+                .b
+                .ins()
+                .load(self.local_types[i], mem(), fp, (i * 8) as i32);
+            self.b.def_var(self.locals[i], v);
+        }
+        self.zero_stack();
+        for t in self.osr_targets.clone() {
+            let blk = self.block_at(t)?;
+            let next = self.b.create_block();
+            let is = self.b.ins().icmp_imm_s(IntCC::Equal, osr, t as i64);
+            self.b.ins().brif(is, blk, &[], next, &[]);
+            self.b.switch_to_block(next);
+        }
+        self.trap_now(0, trap_code::INTERNAL, 0);
+        Ok(())
+    }
+
+    fn zero_stack(&mut self) {
+        let zero = self.b.ins().iconst(I64, 0);
+        for k in 0..self.stack.len() {
+            self.b.def_var(self.stack[k], zero);
+        }
+    }
+
+    fn ibin(&mut self, h: usize, f: impl FnOnce(&mut FunctionBuilder<'b>, Value, Value) -> Value) {
+        let a = self.get(h - 2);
+        let b = self.get(h - 1);
+        let r = f(self.b, a, b);
+        self.set(h - 2, r);
+    }
+
+    fn icmp(&mut self, h: usize, cc: IntCC) {
+        let a = self.get(h - 2);
+        let b = self.get(h - 1);
+        let c = self.b.ins().icmp(cc, a, b);
+        let r = self.bool_of(c);
+        self.set(h - 2, r);
+    }
+
+    fn fbin(&mut self, h: usize, f: impl FnOnce(&mut FunctionBuilder<'b>, Value, Value) -> Value) {
+        let a = self.getf(h - 2);
+        let b = self.getf(h - 1);
+        let r = f(self.b, a, b);
+        self.set(h - 2, r);
+    }
+
+    fn fcmp(&mut self, h: usize, cc: FloatCC) {
+        let a = self.getf(h - 2);
+        let b = self.getf(h - 1);
+        let c = self.b.ins().fcmp(cc, a, b);
+        let r = self.bool_of(c);
+        self.set(h - 2, r);
+    }
+
+    /// Translates one instruction; whether the block stays open (falls through).
+    fn instr(&mut self, pc: usize, h: usize, instr: Instr) -> Result<bool, String> {
+        use Instr as I;
+        match instr {
+            I::Nop {} | I::Pop {} => {}
+            I::IConst { value } => {
+                let v = self.b.ins().iconst(I64, value);
+                self.set(h, v);
+            }
+            I::FConst { value } => {
+                let v = self.b.ins().f64const(Ieee64::with_bits(value.0));
+                self.set(h, v);
+            }
+            I::BConst { value } => {
+                let v = self.b.ins().iconst(I64, (value != 0) as i64);
+                self.set(h, v);
+            }
+            I::FnRef { func } => {
+                let v = self.b.ins().iconst(I64, func as i64);
+                self.set(h, v);
+            }
+            I::SConst { index } => {
+                let off = i32::try_from(index as u64 * 8).map_err(|_| "string index")?;
+                let v = self
+                    .b
+                    .ins()
+                    .load(I64, mem().with_readonly(), self.const_strs, off);
+                self.set(h, v);
+            }
+            I::LocalGet { index } => {
+                let v = self.b.use_var(self.locals[index as usize]);
+                self.set(h, v);
+            }
+            I::LocalSet { index } => {
+                let i = index as usize;
+                let v = self.get(h - 1);
+                let v = if self.local_types[i] == F64 {
+                    self.as_f64(v)
+                } else {
+                    v
+                };
+                self.b.def_var(self.locals[i], v);
+            }
+            I::GlobalGet { index } => {
+                let off = i32::try_from(index as u64 * 8).map_err(|_| "global index")?;
+                let v = self.b.ins().load(I64, mem(), self.globals, off);
+                if self
+                    .module
+                    .global_is_ref()
+                    .get(index as usize)
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    let unset = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                    self.trap_if(unset, pc, trap_code::GLOBAL_UNINIT, index as u64);
+                }
+                self.set(h, v);
+            }
+            I::GlobalSet { index } => {
+                let off = i32::try_from(index as u64 * 8).map_err(|_| "global index")?;
+                let v = self.get(h - 1);
+                self.b.ins().store(mem(), v, self.globals, off);
+            }
+            I::Dup {} => {
+                let v = self.get(h - 1);
+                self.set(h, v);
+            }
+            I::IAdd {} => self.ibin(h, |b, x, y| b.ins().iadd(x, y)),
+            I::ISub {} => self.ibin(h, |b, x, y| b.ins().isub(x, y)),
+            I::IMul {} => self.ibin(h, |b, x, y| b.ins().imul(x, y)),
+            I::IDiv {} | I::IRem {} => {
+                let y = self.get(h - 1);
+                let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+                self.trap_if(zero, pc, trap_code::DIVISION_BY_ZERO, 0);
+                let x = self.get(h - 2);
+                let y = self.get(h - 1);
+                // `MIN / -1` wraps (the hardware would fault): divide by 1 instead and
+                // negate; the remainder by 1 is the right 0.
+                let minus1 = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+                let one = self.b.ins().iconst(I64, 1);
+                let safe = self.b.ins().select(minus1, one, y);
+                let r = if matches!(instr, I::IDiv {}) {
+                    let q = self.b.ins().sdiv(x, safe);
+                    let neg = self.b.ins().ineg(x);
+                    self.b.ins().select(minus1, neg, q)
+                } else {
+                    self.b.ins().srem(x, safe)
+                };
+                self.set(h - 2, r);
+            }
+            I::INeg {} => {
+                let x = self.get(h - 1);
+                let r = self.b.ins().ineg(x);
+                self.set(h - 1, r);
+            }
+            I::IAnd {} => self.ibin(h, |b, x, y| b.ins().band(x, y)),
+            I::IOr {} => self.ibin(h, |b, x, y| b.ins().bor(x, y)),
+            I::IXor {} => self.ibin(h, |b, x, y| b.ins().bxor(x, y)),
+            I::IShl {} => self.ibin(h, |b, x, y| {
+                let y = b.ins().band_imm_u(y, 63);
+                b.ins().ishl(x, y)
+            }),
+            I::IShr {} => self.ibin(h, |b, x, y| {
+                let y = b.ins().band_imm_u(y, 63);
+                b.ins().sshr(x, y)
+            }),
+            I::IEq {} | I::BEq {} | I::REq {} => self.icmp(h, IntCC::Equal),
+            I::INe {} | I::BNe {} | I::RNe {} => self.icmp(h, IntCC::NotEqual),
+            I::ILt {} => self.icmp(h, IntCC::SignedLessThan),
+            I::ILe {} => self.icmp(h, IntCC::SignedLessThanOrEqual),
+            I::IGt {} => self.icmp(h, IntCC::SignedGreaterThan),
+            I::IGe {} => self.icmp(h, IntCC::SignedGreaterThanOrEqual),
+            // NaN results are canonicalised by Cranelift (`enable_nan_canonicalization`),
+            // like `float::canonical` in the interpreter.
+            I::FAdd {} => self.fbin(h, |b, x, y| b.ins().fadd(x, y)),
+            I::FSub {} => self.fbin(h, |b, x, y| b.ins().fsub(x, y)),
+            I::FMul {} => self.fbin(h, |b, x, y| b.ins().fmul(x, y)),
+            I::FDiv {} => self.fbin(h, |b, x, y| b.ins().fdiv(x, y)),
+            I::FRem {} => {
+                let x = self.getf(h - 2);
+                let y = self.getf(h - 1);
+                let r = self.call_rt(self.sigs.fmod, self.rt.fmod, &[x, y]);
+                self.set(h - 2, r);
+            }
+            I::FNeg {} => {
+                let x = self.getf(h - 1);
+                let r = self.b.ins().fneg(x);
+                self.set(h - 1, r);
+            }
+            I::FEq {} => self.fcmp(h, FloatCC::Equal),
+            I::FNe {} => self.fcmp(h, FloatCC::NotEqual),
+            I::FLt {} => self.fcmp(h, FloatCC::LessThan),
+            I::FLe {} => self.fcmp(h, FloatCC::LessThanOrEqual),
+            I::FGt {} => self.fcmp(h, FloatCC::GreaterThan),
+            I::FGe {} => self.fcmp(h, FloatCC::GreaterThanOrEqual),
+            I::BNot {} => {
+                let x = self.get(h - 1);
+                let r = self.b.ins().bxor_imm_u(x, 1);
+                self.set(h - 1, r);
+            }
+            I::IToF {} => {
+                let x = self.get(h - 1);
+                let r = self.b.ins().fcvt_from_sint(F64, x);
+                self.set(h - 1, r);
+            }
+            I::FToI {} => {
+                let x = self.getf(h - 1);
+                let r = self.b.ins().fcvt_to_sint_sat(I64, x);
+                self.set(h - 1, r);
+            }
+            I::Jmp { target } => {
+                self.jump_to(target as usize, pc)?;
+                return Ok(false);
+            }
+            I::JmpIf { target } | I::JmpIfNot { target } => {
+                let t = target as usize;
+                let c = self.get(h - 1);
+                let next = self.block_at(pc + 1)?;
+                let taken = if t <= pc {
+                    self.b.create_block()
+                } else {
+                    self.block_at(t)?
+                };
+                if matches!(instr, I::JmpIf { .. }) {
+                    self.b.ins().brif(c, taken, &[], next, &[]);
+                } else {
+                    self.b.ins().brif(c, next, &[], taken, &[]);
+                }
+                if t <= pc {
+                    self.b.switch_to_block(taken);
+                    self.jump_to(t, pc)?;
+                }
+                return Ok(false);
+            }
+            I::Ret {} => {
+                let result = if self.vf.result().is_some() {
+                    self.get(h - 1)
+                } else {
+                    self.b.ins().iconst(I64, 0)
+                };
+                // Pop the frame inline, unless it is `main`'s (whose exit code the runtime
+                // checks).
+                let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+                let main = self.b.ins().load(I64, mem(), self.cx, ctx::MAIN_DEPTH);
+                let is_main = self.b.ins().icmp(IntCC::Equal, len, main);
+                let slow = self.b.create_block();
+                let fast = self.b.create_block();
+                self.b.set_cold_block(slow);
+                self.b.ins().brif(is_main, slow, &[], fast, &[]);
+                self.b.switch_to_block(fast);
+                let len1 = self.b.ins().iadd_imm_s(len, -1);
+                self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+                self.flush_fuel();
+                self.b.ins().return_(&[result]);
+                self.b.switch_to_block(slow);
+                let pcv = self.b.ins().iconst(I64, pc as i64);
+                let st = self.call_rt(self.sigs.ret, self.rt.ret, &[self.cx, pcv, result]);
+                self.check(st);
+                self.b.ins().return_(&[result]);
+                return Ok(false);
+            }
+            I::Call { func } => {
+                let (nargs, has_result) = self.func_sig_of(func)?;
+                let callee = self.b.ins().iconst(I64, func as i64);
+                self.call(pc, h, callee, nargs, has_result, 0, Some(func))?;
+            }
+            I::CallRef { type_ } => {
+                let (nargs, has_result) = self.sig_of_type(type_)?;
+                let callee = self.get(h - nargs - 1);
+                self.call(pc, h, callee, nargs, has_result, 1, None)?;
+            }
+            // The common heap accesses that cannot allocate: a direct runtime call, no
+            // spill (no collection can happen; a trap needs only the `pc`).
+            I::ArrGet {} => {
+                let (a, i) = (self.get(h - 2), self.get(h - 1));
+                let r = self.inline_access(pc, Access::ArrGet, a, i, None);
+                self.set(h - 2, r);
+            }
+            I::ArrSet {} => {
+                let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
+                self.inline_access(pc, Access::ArrSet, a, i, Some(v));
+            }
+            I::ArrLen {} => {
+                let a = self.get(h - 1);
+                let zero = self.b.ins().iconst(I64, 0);
+                let r = self.inline_access(pc, Access::ArrLen, a, zero, None);
+                self.set(h - 1, r);
+            }
+            I::FieldGet { index } => {
+                let s = self.get(h - 1);
+                let i = self.b.ins().iconst(I64, index as i64);
+                let r = self.inline_access(pc, Access::FieldGet, s, i, None);
+                self.set(h - 1, r);
+            }
+            I::FieldSet { index } => {
+                let (s, v) = (self.get(h - 2), self.get(h - 1));
+                let i = self.b.ins().iconst(I64, index as i64);
+                self.inline_access(pc, Access::FieldSet, s, i, Some(v));
+            }
+            I::CallNative { native } if self.native_inline(h, native) => {}
+            _ => self.step(pc, h)?,
+        }
+        Ok(true)
+    }
+
+    fn func_sig_of(&self, func: u32) -> Result<(usize, bool), String> {
+        let f = self
+            .module
+            .module()
+            .functions
+            .get(func as usize)
+            .ok_or("call of a function out of range")?;
+        self.sig_of_type(f.ty)
+    }
+
+    fn sig_of_type(&self, ty: u32) -> Result<(usize, bool), String> {
+        match self.module.module().types.get(ty as usize) {
+            Some(TypeDef::Func(f)) => Ok((f.params.len(), f.result.is_some())),
+            _ => Err("call through a non-function type".into()),
+        }
+    }
+
+    /// A guest call at `pc`: `nargs` arguments on top of the stack, `below` more slots
+    /// (the function reference of `call.ref`) under them that the call consumes.
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        pc: usize,
+        h: usize,
+        callee: Value,
+        nargs: usize,
+        has_result: bool,
+        below: usize,
+        known: Option<u32>,
+    ) -> Result<(), String> {
+        let callee_index = known.unwrap_or(0);
+        let known = known.is_some();
+        self.tick(1, pc);
+        self.spill(pc, h, h - nargs);
+        let new_base_rel = (self.local_count() + h - nargs) as i64;
+        let base = self.base;
+        let new_base = self.b.ins().iadd_imm_s(base, new_base_rel);
+        let ret = self.b.ins().iadd_imm_s(new_base, -(below as i64));
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        // The callee's entry from the VM's table (a range check first for `call.ref`).
+        let entry_check = self.b.create_block();
+        if known {
+            self.b.ins().jump(entry_check, &[]);
+        } else {
+            let in_range =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, callee, self.rt.functions as i64);
+            self.b.ins().brif(in_range, entry_check, &[], slow, &[]);
+        }
+        self.b.switch_to_block(entry_check);
+        let off = self.b.ins().ishl_imm_u(callee, 3);
+        let addr = self.b.ins().iadd(self.code_table, off);
+        let entry = self.b.ins().load(I64, mem(), addr, 0);
+        self.b.ins().brif(entry, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let pushed = self.b.create_block();
+        match known.then(|| self.callee_frame(callee_index)).flatten() {
+            Some((need, zero)) => {
+                self.push_frame_inline(pc, callee, new_base, ret, need, &zero, pushed)
+            }
+            None => {
+                let st = self.call_rt(
+                    self.sigs.enter,
+                    self.rt.enter,
+                    &[self.cx, pcv, callee, new_base, ret],
+                );
+                self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
+            }
+        }
+        self.b.switch_to_block(pushed);
+        let minus1 = self.b.ins().iconst(I64, -1);
+        self.flush_fuel();
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sigs.entry, entry, &[self.cx, new_base, minus1]);
+        let r = self.b.inst_results(call)[0];
+        self.reload_fuel();
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+
+        self.b.switch_to_block(slow);
+        let r = self.call_rt(
+            self.sigs.enter,
+            self.rt.call,
+            &[self.cx, pcv, callee, new_base, ret],
+        );
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+
+        self.b.switch_to_block(join);
+        let r = self.b.block_params(join)[0];
+        let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+        self.check(status);
+        if has_result {
+            self.set(h - nargs - below, r);
+        }
+        Ok(())
+    }
+
+    /// An array or struct access: inline when the heap layout is known and every check
+    /// passes (handle in the table, the right kind of object, index in range), else the
+    /// runtime accessor (which raises the precise trap). Returns the value read (or a
+    /// dummy for stores).
+    fn inline_access(
+        &mut self,
+        pc: usize,
+        kind: Access,
+        obj: Value,
+        index: Value,
+        value: Option<Value>,
+    ) -> Value {
+        let (addr, args): (usize, Vec<Value>) = match kind {
+            Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
+            Access::ArrSet => (self.rt.arr_set, vec![obj, index, value.unwrap_or(index)]),
+            Access::ArrLen => (self.rt.arr_len, vec![obj]),
+            Access::FieldGet => (self.rt.field_get, vec![obj, index]),
+            Access::FieldSet => (self.rt.field_set, vec![obj, index, value.unwrap_or(index)]),
+        };
+        let returns_value = matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
+        let Some(l) = self.rt.heap else {
+            return self.access(pc, addr, &args, returns_value);
+        };
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        self.b.set_cold_block(slow);
+        let table = self.b.ins().load(I64, mem(), self.cx, ctx::OBJECTS);
+        let count = self.b.ins().load(I64, mem(), table, l.table_len);
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
+        let c1 = self.b.create_block();
+        self.b.ins().brif(ok, c1, &[], slow, &[]);
+        self.b.switch_to_block(c1);
+        let objs = self.b.ins().load(I64, mem(), table, l.table_ptr);
+        let off = self.b.ins().imul_imm_s(obj, l.obj_size);
+        let o = self.b.ins().iadd(objs, off);
+        let tag = self.b.ins().uload8(I64, mem(), o, 0);
+        let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
+        let want = if is_struct { l.struct_tag } else { l.array_tag };
+        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
+        let c2 = self.b.create_block();
+        self.b.ins().brif(ok, c2, &[], slow, &[]);
+        self.b.switch_to_block(c2);
+        let (p_off, n_off) = if is_struct {
+            (l.fields_ptr, l.fields_len)
+        } else {
+            (l.items_ptr, l.items_len)
+        };
+        let n = self.b.ins().load(I64, mem(), o, n_off);
+        let result = if matches!(kind, Access::ArrLen) {
+            n
+        } else {
+            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
+            let c3 = self.b.create_block();
+            self.b.ins().brif(ok, c3, &[], slow, &[]);
+            self.b.switch_to_block(c3);
+            let data = self.b.ins().load(I64, mem(), o, p_off);
+            let off = self.b.ins().ishl_imm_u(index, 3);
+            let at = self.b.ins().iadd(data, off);
+            match value {
+                Some(v) => {
+                    self.b.ins().store(mem(), v, at, 0);
+                    index
+                }
+                None => self.b.ins().load(I64, mem(), at, 0),
+            }
+        };
+        self.b.ins().jump(join, &[BlockArg::Value(result)]);
+        self.b.switch_to_block(slow);
+        let r = self.access(pc, addr, &args, returns_value);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
+    }
+
+    /// The pure numeric natives, inline with the interpreter's results (Cranelift's `sqrt`,
+    /// `fmin`, `fmax`, `floor`, `ceil` are IEEE-exact and NaN-canonicalised like
+    /// `runtime::natives`; `fabs` is canonicalised by hand). Whether `native` was one.
+    fn native_inline(&mut self, h: usize, native: u16) -> bool {
+        use rvm_vm::natives::Native as N;
+        let Some(n) = N::from_id(native) else {
+            return false;
+        };
+        match n {
+            N::Sqrt | N::Floor | N::Ceil | N::FloatAbs => {
+                let x = self.getf(h - 1);
+                let r = match n {
+                    N::Sqrt => self.b.ins().sqrt(x),
+                    N::Floor => self.b.ins().floor(x),
+                    N::Ceil => self.b.ins().ceil(x),
+                    _ => {
+                        let a = self.b.ins().fabs(x);
+                        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+                        let canon = self
+                            .b
+                            .ins()
+                            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
+                        self.b.ins().select(nan, canon, a)
+                    }
+                };
+                self.set(h - 1, r);
+            }
+            N::FloatMin | N::FloatMax => {
+                let x = self.getf(h - 2);
+                let y = self.getf(h - 1);
+                let r = if n == N::FloatMin {
+                    self.b.ins().fmin(x, y)
+                } else {
+                    self.b.ins().fmax(x, y)
+                };
+                self.set(h - 2, r);
+            }
+            N::IntAbs => {
+                let x = self.get(h - 1);
+                let r = self.b.ins().iabs(x);
+                self.set(h - 1, r);
+            }
+            N::IntMin | N::IntMax => {
+                let x = self.get(h - 2);
+                let y = self.get(h - 1);
+                let r = if n == N::IntMin {
+                    self.b.ins().smin(x, y)
+                } else {
+                    self.b.ins().smax(x, y)
+                };
+                self.set(h - 2, r);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Calls accessor `addr` with `(cx, pc, args..)`; `value`: it returns a value and signals
+    /// a trap in `cx.status`, otherwise it returns the status.
+    fn access(&mut self, pc: usize, addr: usize, args: &[Value], value: bool) -> Value {
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let mut all = vec![self.cx, pcv];
+        all.extend_from_slice(args);
+        let sig = match all.len() {
+            3 => self.sigs.args3,
+            4 => self.sigs.args4,
+            _ => self.sigs.args5,
+        };
+        let r = self.call_rt(sig, addr, &all);
+        if value {
+            let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+            self.check(status);
+        } else {
+            self.check(r);
+        }
+        r
+    }
+
+    /// For a direct call of function `f`: the value-stack slots its frame needs (locals and
+    /// operand stack) and its declared reference locals (zeroed on entry for the collector).
+    fn callee_frame(&self, f: u32) -> Option<(i64, Vec<usize>)> {
+        let vf = self.module.functions().get(f as usize)?;
+        let need = vf.local_count() as i64 + vf.max_stack() as i64;
+        let zero = (vf.param_count() as usize..vf.local_count() as usize)
+            .filter(|&i| vf.local_is_ref()[i])
+            .collect();
+        Some((need, zero))
+    }
+
+    /// Pushes the callee's frame record without a runtime call when the frame storage, the
+    /// value stack and the native stack have room (and the call-depth limit is not reached);
+    /// otherwise `rt_enter` does it (growing storage, or trapping). Continues in `pushed`.
+    #[allow(clippy::too_many_arguments)]
+    fn push_frame_inline(
+        &mut self,
+        pc: usize,
+        callee: Value,
+        new_base: Value,
+        ret: Value,
+        need: i64,
+        zero: &[usize],
+        pushed: Block,
+    ) {
+        let inline = self.b.create_block();
+        let slow = self.b.create_block();
+        let c2 = self.b.create_block();
+        let c3 = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
+        self.b.ins().brif(room, c2, &[], slow, &[]);
+        self.b.switch_to_block(c2);
+        let end = self.b.ins().iadd_imm_s(new_base, need);
+        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
+        self.b.ins().brif(fits, c3, &[], slow, &[]);
+        self.b.switch_to_block(c3);
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.b.ins().load(I64, mem(), self.cx, ctx::NATIVE_LIMIT);
+        let deep_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
+        self.b.ins().brif(deep_ok, inline, &[], slow, &[]);
+
+        self.b.switch_to_block(inline);
+        let frames = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_PTR);
+        let off = self.b.ins().imul_imm_s(len, frame::SIZE as i64);
+        let rec = self.b.ins().iadd(frames, off);
+        // The caller's record (just below) gets the call's pc.
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        self.b.ins().store(mem(), pcv, rec, frame::PC - frame::SIZE);
+        let func32 = self.b.ins().ireduce(types::I32, callee);
+        self.b.ins().store(mem(), func32, rec, frame::FUNC);
+        let zero_v = self.b.ins().iconst(I64, 0);
+        self.b.ins().store(mem(), zero_v, rec, frame::PC);
+        self.b.ins().store(mem(), new_base, rec, frame::BASE);
+        self.b.ins().store(mem(), ret, rec, frame::RET);
+        if !zero.is_empty() {
+            let data = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_DATA);
+            let nb = self.b.ins().ishl_imm_u(new_base, 3);
+            let at = self.b.ins().iadd(data, nb);
+            for &i in zero {
+                self.b.ins().store(mem(), zero_v, at, (i * 8) as i32);
+            }
+        }
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+        self.b.ins().jump(pushed, &[]);
+
+        self.b.switch_to_block(slow);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let st = self.call_rt(
+            self.sigs.enter,
+            self.rt.enter,
+            &[self.cx, pcv, callee, new_base, ret],
+        );
+        self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
+    }
+
+    /// Any other instruction: the interpreter runs it on the spilled operand stack; its
+    /// result (at most one value) is reloaded.
+    fn step(&mut self, pc: usize, h: usize) -> Result<(), String> {
+        self.spill(pc, h, 0);
+        let sp_rel = (self.local_count() + h) as i64;
+        let base = self.base;
+        let sp = self.b.ins().iadd_imm_s(base, sp_rel);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let st = self.call_rt(self.sigs.step, self.rt.step, &[self.cx, pcv, sp]);
+        self.check(st);
+        let after = self
+            .vf
+            .heights()
+            .get(pc + 1)
+            .copied()
+            .ok_or("an instruction falls off the end")?;
+        if after != UNREACHABLE && after > 0 {
+            let k = after as usize - 1;
+            let fp = self.frame_ptr();
+            let off = self.slot_offset(k);
+            let v = self.b.ins().load(I64, mem(), fp, off);
+            self.set(k, v);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! The compiled tier against the whole program suite, in process:
+//! - `--jit=always` compiles every function of every test program (none falls back to the
+//!   interpreter);
+//! - the same IR passes Cranelift's verifier and compiles for aarch64 (portable code
+//!   generation; the cross test then runs it under qemu);
+//! - fuel runs out at exactly the same point in both tiers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rvm::vm::interpreter::{SharedBuffer, Vm, VmConfig};
+use rvm::vm::sandbox::Limits;
+use rvm::vm::tier::{JitConfig, JitMode};
+use rvm::vm::verified::VerifiedModule;
+
+fn programs() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("programs dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "src") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs"),
+        &mut out,
+    );
+    out
+}
+
+/// Every test program that compiles (those with `// error:` expectations do not).
+fn modules() -> Vec<(PathBuf, VerifiedModule)> {
+    programs()
+        .into_iter()
+        .filter_map(|p| {
+            let compiled = rvm::compile_file(&p).ok()?;
+            let module = rvm::verify(compiled.module).expect("compiled code verifies");
+            Some((p, module))
+        })
+        .collect()
+}
+
+fn config(mode: JitMode) -> VmConfig {
+    VmConfig {
+        jit: JitConfig {
+            mode,
+            compiler: Some(Arc::new(rvm_jit::CraneliftTier)),
+            ..JitConfig::default()
+        },
+        ..VmConfig::default()
+    }
+}
+
+#[test]
+fn always_compiles_every_function_of_every_program() {
+    let mut functions = 0;
+    for (path, module) in modules() {
+        let n = module.functions().len();
+        let vm = Vm::new(
+            &module,
+            config(JitMode::Always),
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        )
+        .expect("vm");
+        let stats = vm.jit_stats();
+        assert_eq!(stats.failed, 0, "{}: a function fell back", path.display());
+        assert_eq!(stats.compiled, n, "{}", path.display());
+        functions += n;
+    }
+    assert!(functions > 400, "only {functions} functions compiled");
+}
+
+#[test]
+fn every_function_compiles_for_aarch64() {
+    for (path, module) in modules() {
+        rvm_jit::compile_for_target(&module, "aarch64-unknown-linux-gnu")
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+const FUEL_PROGRAM: &str = "
+fn step(x: int) -> int {
+    if x % 3 == 0 {
+        return x / 3;
+    }
+    return x + 1;
+}
+fn main() {
+    var total = 0;
+    var i = 0;
+    while i < 100000 {
+        var j = 0;
+        for k in 0..5 {
+            j = j + step(i + k);
+        }
+        total = total + j;
+        if i % 1000 == 0 {
+            println(total);
+        }
+        i = i + 1;
+    }
+}
+";
+
+fn run_with_fuel(module: &VerifiedModule, mode: JitMode, fuel: u64) -> (String, String) {
+    let out = SharedBuffer::new();
+    let mut cfg = config(mode);
+    cfg.jit.threshold = 3;
+    cfg.limits = Limits {
+        fuel: Some(fuel),
+        ..Limits::default()
+    };
+    let mut vm = Vm::new(
+        module,
+        cfg,
+        Box::new(out.clone()),
+        Box::new(std::io::sink()),
+    )
+    .expect("vm");
+    let result = vm.run_main();
+    let fuel_left = vm.fuel_remaining();
+    (
+        out.contents(),
+        format!("{:?} left {fuel_left:?}", result.map_err(|t| t.to_string())),
+    )
+}
+
+#[test]
+fn fuel_runs_out_at_the_same_point_in_every_tier() {
+    let compiled = rvm::compile_source("fuel.src", FUEL_PROGRAM).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    for fuel in [1, 7, 50, 999, 12_345, 100_000, 1_000_003] {
+        let off = run_with_fuel(&module, JitMode::Off, fuel);
+        let always = run_with_fuel(&module, JitMode::Always, fuel);
+        let auto = run_with_fuel(&module, JitMode::Auto, fuel);
+        assert_eq!(off, always, "fuel {fuel}: off vs always");
+        assert_eq!(off, auto, "fuel {fuel}: off vs auto");
+    }
+}
+
+#[test]
+fn the_heap_layout_is_measured() {
+    // Without it every array and field access would be a runtime call.
+    assert!(rvm::vm::tier::HeapLayout::probe().is_some());
+}
+
+const LONG_LOOP: &str = "
+fn main() {
+    var total = 0;
+    var i = 0;
+    while i < 200000 {
+        total = (total + i * 7) % 1000003;
+        i = i + 1;
+    }
+    println(total);
+}
+";
+
+#[test]
+fn a_long_loop_in_main_switches_to_native_code_mid_run() {
+    let compiled = rvm::compile_source("osr.src", LONG_LOOP).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    let mut outputs = Vec::new();
+    for mode in [JitMode::Off, JitMode::Auto] {
+        let out = SharedBuffer::new();
+        let mut cfg = config(mode);
+        cfg.jit.threshold = 100;
+        let mut vm = Vm::new(
+            &module,
+            cfg,
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        )
+        .expect("vm");
+        vm.run_main().expect("runs");
+        if mode == JitMode::Auto {
+            let stats = vm.jit_stats();
+            assert_eq!(stats.osr_entries, 1, "{stats:?}");
+            assert_eq!(stats.compiled, 1, "only main is hot: {stats:?}");
+        }
+        outputs.push(out.contents());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn trace_jit_prints_each_compilation() {
+    let dir = std::env::temp_dir().join(format!("rvm-trace-jit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = dir.join("t.src");
+    std::fs::write(
+        &src,
+        "fn f() -> int {\n    return 1;\n}\nfn main() {\n    println(f());\n}\n",
+    )
+    .expect("write");
+    for (flags, env) in [
+        (&["--jit=always", "--trace-jit"][..], None),
+        (&["--jit=always"], Some("jit")),
+    ] {
+        let flag = flags.join(" ");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"));
+        cmd.args(flags).arg(&src);
+        if let Some(v) = env {
+            cmd.env("RVM_LOG", v);
+        }
+        let out = cmd.output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+        for name in ["main", "f"] {
+            assert!(
+                err.lines().any(
+                    |l| l.starts_with(&format!("jit: compiled {name} (")) && l.ends_with(" ms")
+                ),
+                "{flag}: {err}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

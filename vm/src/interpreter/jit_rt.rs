@@ -1,0 +1,619 @@
+//! The interpreter's side of the compiled tier: the per-VM JIT state (entry table,
+//! hotness counters), the calls from interpreted into compiled code, and the `extern "C"`
+//! runtime functions that compiled code calls back into.
+//!
+//! **One runtime for both tiers.** The runtime functions do not re-implement anything:
+//! frames are pushed by [`Vm::push_frame`], traps built by [`Vm::trap`], fuel charged by the
+//! same [`Budget`](super::Budget), and every instruction the JIT does not inline runs through
+//! [`rt_step`], which executes that one instruction with the interpreter's own dispatch loop
+//! (`run::<STEP>`), collections (`gc!`) and heap-limit retries included.
+//!
+//! **The context.** Every entry from Rust into compiled code builds a [`JitCtx`] on the Rust
+//! stack holding raw pointers to the VM and its value stack. While compiled code runs, the
+//! VM is reached only through that context (the Rust caller's borrows are suspended until
+//! the call returns), so each runtime function may turn it back into `&mut Vm` for its
+//! duration. A trap or `os.exit` is stored in the context and signalled by `status`, which
+//! compiled code checks after every call and propagates by returning: Rust frames are never
+//! unwound through machine code.
+
+use std::time::Instant;
+
+use super::exec::{STEP, TIERED};
+use super::{Frame, Unwind, Vm};
+use crate::runtime::arrays;
+use crate::tier::{Entry, JitMode, Runtime, TierSession, trap_code};
+use crate::trap::TrapKind;
+
+/// What compiled code sees of the VM during one entry from Rust (see the module docs).
+#[repr(C)]
+#[derive(Debug)]
+pub struct JitCtx {
+    pub(crate) stack_data: *mut u64,
+    pub(crate) status: u64,
+    pub(crate) ticks: *mut i64,
+    pub(crate) code: *const Option<Entry>,
+    pub(crate) globals: *mut u64,
+    pub(crate) const_strs: *const u64,
+    /// The frame records' storage, their count and how many compiled code may hold before
+    /// asking the runtime (the capacity, or the call-depth limit if lower). While compiled
+    /// code runs, `frames_len` is the true count; the runtime adopts it on entry.
+    pub(crate) frames_ptr: *mut Frame,
+    pub(crate) frames_len: usize,
+    pub(crate) frames_max: usize,
+    /// Slots in the value stack.
+    pub(crate) stack_len: usize,
+    /// The frame count while `main` is innermost (its `ret` checks the exit code).
+    pub(crate) main_depth: usize,
+    /// The lowest native stack address compiled code may reach.
+    pub(crate) native_limit: usize,
+    /// The heap's object table (read inline by compiled code, see `tier::HeapLayout`).
+    pub(crate) objects: *const Vec<crate::heap::Obj>,
+    vm: *mut Vm<'static>,
+    stack: *mut Vec<u64>,
+    pending: Option<Unwind>,
+}
+
+/// The JIT state of one VM.
+pub(super) struct JitState {
+    pub(super) mode: JitMode,
+    threshold: u32,
+    trace: bool,
+    session: Box<dyn TierSession>,
+    /// The entry of each function, `None` until compiled. Never resized (compiled code
+    /// holds a pointer to it through the context).
+    pub(super) code: Vec<Option<Entry>>,
+    hot: Vec<u32>,
+    failed: Vec<bool>,
+    stats: JitStats,
+    /// The heap layout for inline accesses, measured once per VM.
+    heap_layout: Option<crate::tier::HeapLayout>,
+    /// Whether the trace has named the tier yet.
+    announced: bool,
+}
+
+impl std::fmt::Debug for JitState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitState")
+            .field("mode", &self.mode)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the JIT did in one VM.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JitStats {
+    /// Functions compiled.
+    pub compiled: usize,
+    /// Functions the compiler refused (they keep running interpreted).
+    pub failed: usize,
+    /// Entries into compiled code by on-stack replacement.
+    pub osr_entries: usize,
+    /// Total compile time in microseconds.
+    pub compile_micros: u64,
+}
+
+impl JitState {
+    pub(super) fn new(
+        mode: JitMode,
+        threshold: u32,
+        trace: bool,
+        session: Box<dyn TierSession>,
+        functions: usize,
+    ) -> JitState {
+        JitState {
+            mode,
+            threshold,
+            trace,
+            session,
+            code: vec![None; functions],
+            hot: vec![0; functions],
+            failed: vec![false; functions],
+            stats: JitStats::default(),
+            heap_layout: crate::tier::HeapLayout::probe(),
+            announced: false,
+        }
+    }
+}
+
+fn runtime(functions: u32, heap: Option<crate::tier::HeapLayout>) -> Runtime {
+    Runtime {
+        enter: rt_enter as *const () as usize,
+        call: rt_call as *const () as usize,
+        ret: rt_ret as *const () as usize,
+        step: rt_step as *const () as usize,
+        trap: rt_trap as *const () as usize,
+        refill: rt_refill as *const () as usize,
+        fmod: rt_fmod as *const () as usize,
+        arr_get: rt_arr_get as *const () as usize,
+        arr_set: rt_arr_set as *const () as usize,
+        arr_len: rt_arr_len as *const () as usize,
+        field_get: rt_field_get as *const () as usize,
+        field_set: rt_field_set as *const () as usize,
+        functions,
+        heap,
+    }
+}
+
+/// The current native stack address (approximately: a local's address).
+#[inline(always)]
+fn native_sp() -> usize {
+    let probe = 0u8;
+    std::hint::black_box(&probe) as *const u8 as usize
+}
+
+impl Vm<'_> {
+    /// The JIT statistics (all zero without a JIT).
+    pub fn jit_stats(&self) -> JitStats {
+        self.jit.as_ref().map_or(JitStats::default(), |j| j.stats)
+    }
+
+    /// Compiles function `f` now (if not compiled or refused already); its entry if any.
+    pub(super) fn compile_now(&mut self, f: u32) -> Option<Entry> {
+        let module = self.module.clone();
+        let jit = self.jit.as_mut()?;
+        let i = f as usize;
+        if let Some(e) = jit.code.get(i).copied().flatten() {
+            return Some(e);
+        }
+        if jit.failed.get(i).copied().unwrap_or(true) {
+            return None;
+        }
+        let start = Instant::now();
+        let rt = runtime(jit.code.len() as u32, jit.heap_layout);
+        let result = jit.session.compile(&module, f, &rt);
+        let micros = start.elapsed().as_micros() as u64;
+        jit.stats.compile_micros += micros;
+        let name = module
+            .module
+            .functions
+            .get(i)
+            .map_or("?", |f| f.name.as_str());
+        let instrs = module.functions.get(i).map_or(0, |f| f.code.len());
+        let line = match result {
+            Ok(entry) => {
+                jit.code[i] = Some(entry);
+                jit.stats.compiled += 1;
+                format!(
+                    "jit: compiled {name} ({instrs} instructions) in {}.{:03} ms\n",
+                    micros / 1000,
+                    micros % 1000
+                )
+            }
+            Err(e) => {
+                jit.failed[i] = true;
+                jit.stats.failed += 1;
+                format!("jit: cannot compile {name}: {e}\n")
+            }
+        };
+        if jit.trace {
+            if !jit.announced {
+                jit.announced = true;
+                let target = jit.session.target();
+                self.out.err(&format!("jit: tier {target}\n"));
+            }
+            self.out.err(&line);
+        }
+        jit.code[i]
+    }
+
+    /// Compiles every function (`--jit=always`).
+    pub(super) fn compile_all(&mut self) {
+        for f in 0..self.module.functions.len() {
+            self.compile_now(f as u32);
+        }
+    }
+
+    /// The entry to use for a call of `f`: its compiled code, after counting the call in
+    /// `auto` mode and compiling once the threshold is reached.
+    #[inline]
+    pub(super) fn tier_entry(&mut self, f: u32) -> Option<Entry> {
+        let jit = self.jit.as_mut()?;
+        let i = f as usize;
+        if let Some(e) = jit.code.get(i).copied().flatten() {
+            return Some(e);
+        }
+        if jit.mode != JitMode::Auto || jit.failed.get(i).copied().unwrap_or(true) {
+            return None;
+        }
+        jit.hot[i] += 1;
+        if jit.hot[i] < jit.threshold {
+            return None;
+        }
+        self.compile_now(f)
+    }
+
+    /// Counts a loop back-edge of `f` (`auto` mode); the entry to switch to by on-stack
+    /// replacement once the function is hot.
+    #[inline]
+    pub(super) fn osr_entry(&mut self, f: u32) -> Option<Entry> {
+        let e = self.tier_entry(f)?;
+        if let Some(jit) = self.jit.as_mut() {
+            jit.stats.osr_entries += 1;
+        }
+        Some(e)
+    }
+
+    /// Runs compiled `entry` for the innermost frame (already pushed, locals at `base`),
+    /// from its start (`osr_pc < 0`) or from loop header `osr_pc`. The frame is popped when
+    /// this returns `Ok`.
+    pub(super) fn enter_native(
+        &mut self,
+        stack: &mut Vec<u64>,
+        entry: Entry,
+        base: usize,
+        osr_pc: i64,
+    ) -> Result<u64, Unwind> {
+        if native_sp() < self.native_limit {
+            let limit = self.config.max_call_depth;
+            return Err(self.trap(TrapKind::StackOverflow { limit }, None));
+        }
+        let vm: *mut Vm<'_> = self;
+        let Some(code) = self.jit.as_ref().map(|j| j.code.as_ptr()) else {
+            return Err(self.trap(
+                TrapKind::Internal {
+                    what: "compiled code without a JIT",
+                },
+                None,
+            ));
+        };
+        let mut cx = JitCtx {
+            stack_data: stack.as_mut_ptr(),
+            stack_len: stack.len(),
+            frames_ptr: self.frames.as_mut_ptr(),
+            frames_len: self.frames.len(),
+            frames_max: self.frames.capacity().min(self.config.max_call_depth),
+            main_depth: self.main_depth,
+            native_limit: self.native_limit,
+            // SAFETY: as below; the table's header lives in the heap inside the VM, which
+            // does not move while compiled code runs.
+            objects: unsafe { (*vm).heap.objects_table() },
+            status: 0,
+            // SAFETY: `vm` is `self`, valid for this call; taking field addresses creates
+            // no reference.
+            ticks: unsafe { &raw mut (*vm).budget.ticks },
+            code,
+            // SAFETY: as above; `globals` and `const_strs` are never resized after `new`.
+            globals: unsafe { (*vm).globals.as_mut_ptr() },
+            // SAFETY: as above.
+            const_strs: unsafe { (*vm).const_strs.as_ptr() },
+            vm: vm.cast(),
+            stack,
+            pending: None,
+        };
+        // SAFETY: `entry` was produced by the tier for this module from verified code; it
+        // accesses the VM only through `cx` (valid and exclusively its own until it returns:
+        // `self` and `stack` are not used meanwhile) and the value stack within the frames
+        // the verifier's facts allow, re-reading `cx.stack_data` after every runtime call.
+        let r = unsafe { entry(&mut cx, base as u64, osr_pc) };
+        // SAFETY: see `adopt_frames`.
+        unsafe { adopt_frames(&mut self.frames, cx.frames_len) };
+        if cx.status != 0 {
+            return Err(cx.pending.take().unwrap_or_else(|| {
+                Unwind::from(TrapKind::Internal {
+                    what: "compiled code unwound without a reason",
+                })
+            }));
+        }
+        Ok(r)
+    }
+}
+
+/// Takes over the frame count compiled code kept in its context.
+///
+/// # Safety
+/// `len` must come from a context whose `frames_ptr` is `frames`' buffer: compiled code
+/// only raises the count after writing every field of the new record, at an index below
+/// `frames_max <= capacity`, and only lowers it by popping, so the first `len` records are
+/// initialised.
+unsafe fn adopt_frames(frames: &mut Vec<Frame>, len: usize) {
+    debug_assert!(len <= frames.capacity());
+    if len <= frames.capacity() {
+        // SAFETY: per the contract.
+        unsafe { frames.set_len(len) };
+    }
+}
+
+/// Turns the context back into the VM and its value stack for the duration of a runtime
+/// function, adopting the frame count compiled code kept.
+///
+/// # Safety
+/// `cx` must be the live context of the current entry into compiled code (see the module
+/// docs), and the two references must not outlive the runtime function.
+unsafe fn parts<'a>(cx: *mut JitCtx) -> (&'a mut JitCtx, &'a mut Vm<'static>, &'a mut Vec<u64>) {
+    // SAFETY: per the contract, `cx`, its VM and its value stack are valid and not
+    // otherwise borrowed while the runtime function runs; the three are distinct objects;
+    // the frame count is the context's (see `adopt_frames`).
+    unsafe {
+        let c = &mut *cx;
+        let vm = &mut *c.vm;
+        let stack = &mut *c.stack;
+        adopt_frames(&mut vm.frames, c.frames_len);
+        (c, vm, stack)
+    }
+}
+
+impl JitCtx {
+    /// Records an unwind; returns the non-zero status.
+    fn fail(&mut self, u: Unwind) -> u64 {
+        self.pending = Some(u);
+        self.status = 1;
+        1
+    }
+
+    /// Hands the (possibly moved or grown) value stack and frames back to compiled code.
+    fn refresh(&mut self, vm: &mut Vm<'_>, stack: &mut [u64]) {
+        self.stack_data = stack.as_mut_ptr();
+        self.stack_len = stack.len();
+        self.frames_ptr = vm.frames.as_mut_ptr();
+        self.frames_len = vm.frames.len();
+        self.frames_max = vm.frames.capacity().min(vm.config.max_call_depth);
+    }
+}
+
+impl Vm<'_> {
+    fn set_pc(&mut self, pc: u64) {
+        if let Some(fr) = self.frames.last_mut() {
+            fr.pc = pc as usize;
+        }
+    }
+
+    /// Pushes the callee's frame for a call from compiled code at `caller_pc`.
+    fn jit_push(
+        &mut self,
+        stack: &mut Vec<u64>,
+        caller_pc: u64,
+        callee: u64,
+        new_base: u64,
+        ret: u64,
+    ) -> Result<usize, Unwind> {
+        self.set_pc(caller_pc);
+        let module = self.module.clone();
+        let Some(f) = module.functions.get(callee as usize) else {
+            let what = "call of a function index out of range";
+            return Err(self.trap(TrapKind::Internal { what }, None));
+        };
+        if native_sp() < self.native_limit {
+            let limit = self.config.max_call_depth;
+            return Err(self.trap(TrapKind::StackOverflow { limit }, None));
+        }
+        self.push_frame(stack, callee as u32, f, new_base as usize, ret as usize)
+            .map_err(|k| self.trap(k, None))
+    }
+}
+
+/// Pushes the frame of a call from compiled code to a compiled callee.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_enter(
+    cx: *mut JitCtx,
+    caller_pc: u64,
+    callee: u64,
+    new_base: u64,
+    ret: u64,
+) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, stack) = unsafe { parts(cx) };
+    let r = vm.jit_push(stack, caller_pc, callee, new_base, ret);
+    cx.refresh(vm, stack);
+    match r {
+        Ok(_) => 0,
+        Err(u) => cx.fail(u),
+    }
+}
+
+/// A whole call from compiled code of a function that may not be compiled: pushes its
+/// frame and runs it in whichever tier it has (compiling it if it became hot).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_call(
+    cx: *mut JitCtx,
+    caller_pc: u64,
+    callee: u64,
+    new_base: u64,
+    ret: u64,
+) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, stack) = unsafe { parts(cx) };
+    let stop = vm.frames.len();
+    let r = vm
+        .jit_push(stack, caller_pc, callee, new_base, ret)
+        .and_then(|sp| match vm.tier_entry(callee as u32) {
+            Some(e) => vm.enter_native(stack, e, new_base as usize, -1),
+            None => vm.run::<TIERED>(stack, stop, sp).map(|r| r.unwrap_or(0)),
+        });
+    cx.refresh(vm, stack);
+    match r {
+        Ok(v) => v,
+        Err(u) => {
+            cx.fail(u);
+            0
+        }
+    }
+}
+
+/// Returns from the innermost (compiled) frame at instruction `pc` with `result`.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_ret(cx: *mut JitCtx, pc: u64, result: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    if vm.frames.len() == vm.main_depth {
+        let code = result as i64;
+        let has_result = vm
+            .frames
+            .last()
+            .and_then(|fr| vm.module.functions.get(fr.func as usize))
+            .is_some_and(|f| f.result.is_some());
+        if has_result && !(0..=255).contains(&code) {
+            let u = vm.trap(TrapKind::ExitCodeOutOfRange { code }, Some(pc as usize));
+            return cx.fail(u);
+        }
+    }
+    vm.frames.pop();
+    cx.frames_len = vm.frames.len();
+    0
+}
+
+/// Runs instruction `pc` of the innermost frame with the interpreter's code. The operand
+/// stack (top at `sp`) and every reference local are in the value stack.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_step(cx: *mut JitCtx, pc: u64, sp: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, stack) = unsafe { parts(cx) };
+    vm.set_pc(pc);
+    let r = vm.run::<STEP>(stack, 0, sp as usize);
+    cx.refresh(vm, stack);
+    match r {
+        Ok(_) => 0,
+        Err(u) => cx.fail(u),
+    }
+}
+
+/// Raises the trap `kind` ([`trap_code`]) at instruction `pc` of the innermost frame.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_trap(cx: *mut JitCtx, pc: u64, kind: u64, arg: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    let kind = match kind {
+        trap_code::DIVISION_BY_ZERO => TrapKind::DivisionByZero,
+        trap_code::GLOBAL_UNINIT => {
+            let name = vm
+                .module
+                .module
+                .globals
+                .get(arg as usize)
+                .map_or_else(|| "?".into(), |g| g.name.clone());
+            TrapKind::GlobalUninit { name }
+        }
+        _ => TrapKind::Internal {
+            what: "compiled code reached an impossible state",
+        },
+    };
+    let u = vm.trap(kind, Some(pc as usize));
+    cx.fail(u)
+}
+
+/// The fuel and deadline slow path, for the jump or call at `pc`.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_refill(cx: *mut JitCtx, pc: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match vm.budget.refill() {
+        Ok(()) => 0,
+        Err(kind) => {
+            let u = vm.trap(kind, Some(pc as usize));
+            cx.fail(u)
+        }
+    }
+}
+
+/// Records the trap `kind` at `pc`; returns the non-zero status.
+fn access_fail(cx: &mut JitCtx, vm: &mut Vm<'_>, pc: u64, kind: TrapKind) -> u64 {
+    let u = vm.trap(kind, Some(pc as usize));
+    cx.fail(u)
+}
+
+/// `arr.get` (cannot collect; a trap sets the status and returns 0).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_arr_get(cx: *mut JitCtx, pc: u64, arr: u64, i: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match arrays::get(&vm.heap, arr, i as i64) {
+        Ok(v) => v,
+        Err(kind) => {
+            access_fail(cx, vm, pc, kind);
+            0
+        }
+    }
+}
+
+/// `arr.set`; returns the status.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_arr_set(cx: *mut JitCtx, pc: u64, arr: u64, i: u64, v: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match arrays::set(&mut vm.heap, arr, i as i64, v) {
+        Ok(()) => 0,
+        Err(kind) => access_fail(cx, vm, pc, kind),
+    }
+}
+
+/// `arr.len` (a trap sets the status and returns 0).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_arr_len(cx: *mut JitCtx, pc: u64, arr: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    match vm.heap.array(arr) {
+        Ok(a) => a.items.len() as u64,
+        Err(kind) => {
+            access_fail(cx, vm, pc, kind);
+            0
+        }
+    }
+}
+
+/// `field.get` (a trap sets the status and returns 0).
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_field_get(cx: *mut JitCtx, pc: u64, s: u64, index: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    let r = vm.heap.struct_(s).and_then(|o| {
+        o.fields
+            .get(index as usize)
+            .copied()
+            .ok_or(TrapKind::Internal {
+                what: "field index out of range",
+            })
+    });
+    match r {
+        Ok(v) => v,
+        Err(kind) => {
+            access_fail(cx, vm, pc, kind);
+            0
+        }
+    }
+}
+
+/// `field.set`; returns the status.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_field_set(cx: *mut JitCtx, pc: u64, s: u64, index: u64, v: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, _) = unsafe { parts(cx) };
+    let r = vm.heap.struct_mut(s).and_then(|o| {
+        o.fields
+            .get_mut(index as usize)
+            .map(|slot| *slot = v)
+            .ok_or(TrapKind::Internal {
+                what: "field index out of range",
+            })
+    });
+    match r {
+        Ok(()) => 0,
+        Err(kind) => access_fail(cx, vm, pc, kind),
+    }
+}
+
+/// `a % b` as the interpreter computes it (C's `fmod`, canonical NaN).
+extern "C" fn rt_fmod(a: f64, b: f64) -> f64 {
+    crate::float::canonical(a % b)
+}

@@ -1,0 +1,301 @@
+//! The narrow interface between the interpreter and a compiling tier (the Cranelift JIT in
+//! `rvm-jit`).
+//!
+//! **Why a trait here.** `rvm-vm` must run without the JIT and must never depend on it
+//! (the JIT depends on the VM). So the VM defines what it needs from a compiler —
+//! [`Tier::session`] for a module, then [`TierSession::compile`] per function, giving an
+//! [`Entry`] the interpreter can call — and the root crate plugs `rvm_jit` in through
+//! [`JitConfig::compiler`]. Compiled code talks back to the VM only through
+//! [`JitCtx`] (a `#[repr(C)]` block whose field offsets are [`ctx`]) and the `extern "C"`
+//! runtime functions listed in [`Runtime`], which are the interpreter's own code: a compiled
+//! instruction that touches the heap, allocates, calls a native or a host function runs
+//! exactly what the interpreter runs for it, so the two tiers cannot drift apart.
+//!
+//! **The frame model is shared** (the GC invariant for native frames, see
+//! `interpreter.rs`): a compiled function still owns a frame record in the VM's frame stack
+//! and its slots in the VM's value stack; its values live in registers between safepoints,
+//! and before anything that can collect, trap or run other guest code it stores its current
+//! `pc` (as an argument of the runtime call) and every live reference into those slots.
+//! So the collector, the trap trace builder and on-stack replacement see a compiled frame
+//! exactly like an interpreted one.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+pub use crate::interpreter::JitCtx;
+use crate::verified::VerifiedModule;
+
+/// The machine-code entry of a compiled function: `entry(cx, base, osr_pc)`.
+///
+/// The caller has pushed the function's frame record (locals at `base` in the value stack,
+/// arguments already there). `osr_pc < 0` starts at the first instruction; otherwise the
+/// frame is an interpreted one being replaced on the stack at loop header `osr_pc` (operand
+/// stack empty, locals in their slots). The result (0 for a function without one) is
+/// returned; if `cx.status` is non-zero afterwards the call unwound (trap or `os.exit`) and
+/// the reason is held in the context. The function pops its own frame when it returns.
+pub type Entry = unsafe extern "C" fn(cx: *mut JitCtx, base: u64, osr_pc: i64) -> u64;
+
+/// Which tiers run guest code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum JitMode {
+    /// Interpret only.
+    #[default]
+    Off,
+    /// Interpret; compile functions whose call and back-edge count passes the threshold
+    /// (entering a running loop by on-stack replacement).
+    Auto,
+    /// Compile every function before anything runs.
+    Always,
+}
+
+/// The default `--jit-threshold`: calls plus loop back-edges of one function before it is
+/// compiled. Compiling a small function costs about as much as interpreting ~1000 of its
+/// loop iterations, so the threshold pays for itself quickly without compiling run-once code.
+pub const DEFAULT_JIT_THRESHOLD: u32 = 1000;
+
+/// How (and whether) a VM compiles.
+#[derive(Clone, Debug)]
+pub struct JitConfig {
+    /// The mode; without a compiler every mode interprets.
+    pub mode: JitMode,
+    /// Calls plus back-edges before a function is compiled in [`JitMode::Auto`].
+    pub threshold: u32,
+    /// The compiler (`rvm_jit::CraneliftTier` in the `rvm` crate).
+    pub compiler: Option<Arc<dyn Tier>>,
+    /// Print each compilation and its time to the VM's standard error.
+    pub trace: bool,
+}
+
+impl Default for JitConfig {
+    fn default() -> JitConfig {
+        JitConfig {
+            mode: JitMode::Off,
+            threshold: DEFAULT_JIT_THRESHOLD,
+            compiler: None,
+            trace: false,
+        }
+    }
+}
+
+/// A compiler of verified functions to machine code.
+pub trait Tier: Send + Sync + Debug {
+    /// Starts compiling functions of `module`. The session owns the machine code it makes:
+    /// the VM keeps it alive for as long as it may run that code.
+    fn session(&self, module: &VerifiedModule) -> Result<Box<dyn TierSession>, String>;
+}
+
+/// Compiles the functions of one module.
+pub trait TierSession: Send + Debug {
+    /// What the session compiles for, e.g. `cranelift x86_64` (printed by `--trace-jit`).
+    fn target(&self) -> String;
+
+    /// Compiles function `func` of `module` (the module the session was made for), calling
+    /// the VM through `rt`.
+    fn compile(
+        &mut self,
+        module: &VerifiedModule,
+        func: u32,
+        rt: &Runtime,
+    ) -> Result<Entry, String>;
+}
+
+/// The addresses of the runtime functions compiled code calls (all `extern "C"`, first
+/// argument the context). Their contracts are documented in `interpreter/jit_rt.rs`.
+#[derive(Clone, Copy, Debug)]
+pub struct Runtime {
+    /// `enter(cx, caller_pc, callee, new_base, ret) -> status`: pushes a frame for a call.
+    pub enter: usize,
+    /// `call(cx, caller_pc, callee, new_base, ret) -> result`: a whole call of a function
+    /// that may not be compiled (status in `cx.status`).
+    pub call: usize,
+    /// `ret(cx, pc, result) -> status`: pops the frame (checks `main`'s exit code).
+    pub ret: usize,
+    /// `step(cx, pc, sp) -> status`: runs instruction `pc` with the interpreter's code,
+    /// operands in the value stack below `sp`.
+    pub step: usize,
+    /// `trap(cx, pc, kind, arg) -> status`: raises trap `kind` (see [`trap_code`]).
+    pub trap: usize,
+    /// `refill(cx, pc) -> status`: the fuel and deadline slow path.
+    pub refill: usize,
+    /// `fmod(a, b) -> f64`: the float remainder, canonical NaN.
+    pub fmod: usize,
+    /// `arr_get(cx, pc, arr, i) -> value` (a trap sets `cx.status`).
+    pub arr_get: usize,
+    /// `arr_set(cx, pc, arr, i, v) -> status`.
+    pub arr_set: usize,
+    /// `arr_len(cx, pc, arr) -> len` (a trap sets `cx.status`).
+    pub arr_len: usize,
+    /// `field_get(cx, pc, s, index) -> value` (a trap sets `cx.status`).
+    pub field_get: usize,
+    /// `field_set(cx, pc, s, index, v) -> status`.
+    pub field_set: usize,
+    /// Number of functions in the module (for range checks of `call.ref`).
+    pub functions: u32,
+    /// How to read arrays and structs inline, if the layout could be established.
+    pub heap: Option<HeapLayout>,
+}
+
+/// Where compiled code finds array elements and struct fields, established at run time by
+/// [`HeapLayout::probe`] (Rust does not fix the layout of `Vec` or `Box<[T]>`, so it is
+/// measured on real values rather than assumed; if anything looks unexpected there is no
+/// layout and every access goes through the runtime). All offsets are in bytes.
+///
+/// The inline access it enables: `h < table.len`, then the object at `table.ptr + h *
+/// obj_size`; its first byte (the `repr(u8)` tag of `heap::Obj`) must be `array_tag` (or
+/// `struct_tag`); then the element pointer and length at `items_ptr`/`items_len` (or
+/// `fields_ptr`/`fields_len`) within the object, and an index check. Any check failing takes
+/// the runtime call, which produces the precise trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapLayout {
+    /// The object table's data pointer within its `Vec` header.
+    pub table_ptr: i32,
+    /// The object table's length within its `Vec` header.
+    pub table_len: i32,
+    /// The size of one object slot.
+    pub obj_size: i64,
+    /// The tag byte of an array object.
+    pub array_tag: u8,
+    /// The tag byte of a struct object.
+    pub struct_tag: u8,
+    /// The element pointer of an array, within its object.
+    pub items_ptr: i32,
+    /// The element count of an array, within its object.
+    pub items_len: i32,
+    /// The field pointer of a struct, within its object.
+    pub fields_ptr: i32,
+    /// The field count of a struct, within its object.
+    pub fields_len: i32,
+}
+
+impl HeapLayout {
+    /// Measures the layout (see the type's docs); `None` if it is not the expected one.
+    pub fn probe() -> Option<HeapLayout> {
+        use crate::heap::{ArrayObj, Obj, StructObj, ValKind};
+        use std::mem::size_of;
+
+        /// The word offsets of the data pointer and the length in a `Vec` header.
+        fn vec_words<T>(v: &Vec<T>) -> Option<(i32, i32)> {
+            const W: usize = size_of::<usize>();
+            if size_of::<Vec<T>>() != 3 * W || v.len() == v.capacity() {
+                return None;
+            }
+            // SAFETY: a `Vec` is three words (checked above) and has no padding, so its
+            // bytes can be read as three integers.
+            let words: [usize; 3] = unsafe { std::ptr::read((v as *const Vec<T>).cast()) };
+            let ptr = words.iter().position(|&w| w == v.as_ptr() as usize)?;
+            let len = words.iter().position(|&w| w == v.len())?;
+            let cap = words.iter().position(|&w| w == v.capacity())?;
+            (ptr != len && len != cap && ptr != cap).then_some(((ptr * W) as i32, (len * W) as i32))
+        }
+        fn offset<T, U>(outer: &T, inner: &U) -> Option<i32> {
+            let o = (inner as *const U as usize).checked_sub(outer as *const T as usize)?;
+            (o + size_of::<U>() <= size_of::<T>()).then_some(o as i32)
+        }
+        fn tag(obj: &Obj) -> u8 {
+            // SAFETY: `Obj` is `repr(u8)`: its first byte is the tag.
+            unsafe { *(obj as *const Obj).cast::<u8>() }
+        }
+
+        let mut table: Vec<Obj> = Vec::with_capacity(4);
+        table.push(Obj::Free);
+        let (table_ptr, table_len) = vec_words(&table)?;
+
+        let mut items = Vec::with_capacity(4);
+        items.push(7u64);
+        let array = Obj::Array(ArrayObj {
+            elem: ValKind::Int,
+            items,
+        });
+        let Obj::Array(a) = &array else { return None };
+        let at = offset(&array, &a.items)?;
+        let (ip, il) = vec_words(&a.items)?;
+
+        let fields: Box<[u64]> = vec![1, 2, 3].into_boxed_slice();
+        let strukt = Obj::Struct(StructObj { ty: 0, fields });
+        let Obj::Struct(st) = &strukt else {
+            return None;
+        };
+        let ft = offset(&strukt, &st.fields)?;
+        const W: usize = size_of::<usize>();
+        if size_of::<Box<[u64]>>() != 2 * W {
+            return None;
+        }
+        // SAFETY: a boxed slice is two words (checked), a pointer and a length.
+        let words: [usize; 2] = unsafe { std::ptr::read((&st.fields as *const Box<[u64]>).cast()) };
+        let fp = words
+            .iter()
+            .position(|&w| w == st.fields.as_ptr() as usize)?;
+        let fl = words.iter().position(|&w| w == st.fields.len())?;
+        if fp == fl {
+            return None;
+        }
+        let layout = HeapLayout {
+            table_ptr,
+            table_len,
+            obj_size: size_of::<Obj>() as i64,
+            array_tag: tag(&array),
+            struct_tag: tag(&strukt),
+            items_ptr: at + ip,
+            items_len: at + il,
+            fields_ptr: ft + (fp * W) as i32,
+            fields_len: ft + (fl * W) as i32,
+        };
+        (layout.array_tag != layout.struct_tag && tag(&Obj::Free) != layout.array_tag)
+            .then_some(layout)
+    }
+}
+
+/// Codes of the traps compiled code raises inline (`Runtime::trap`).
+pub mod trap_code {
+    /// `division by zero`.
+    pub const DIVISION_BY_ZERO: u64 = 0;
+    /// `global NAME read before initialization` (arg: the global index).
+    pub const GLOBAL_UNINIT: u64 = 1;
+    /// An internal error (arg ignored).
+    pub const INTERNAL: u64 = 2;
+}
+
+/// Byte offsets of the [`JitCtx`] fields compiled code reads.
+pub mod ctx {
+    use super::JitCtx;
+    /// `*mut u64`: the value stack's data (re-read after every runtime call).
+    pub const STACK_DATA: i32 = std::mem::offset_of!(JitCtx, stack_data) as i32;
+    /// `u64`: non-zero once the run is unwinding.
+    pub const STATUS: i32 = std::mem::offset_of!(JitCtx, status) as i32;
+    /// `*mut i64`: the fuel counter (`Budget::ticks`).
+    pub const TICKS: i32 = std::mem::offset_of!(JitCtx, ticks) as i32;
+    /// `*const Option<Entry>`: the entry of every function, null if not compiled.
+    pub const CODE: i32 = std::mem::offset_of!(JitCtx, code) as i32;
+    /// `*mut u64`: the globals.
+    pub const GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
+    /// `*const u64`: the handles of the string constants.
+    pub const CONST_STRS: i32 = std::mem::offset_of!(JitCtx, const_strs) as i32;
+    /// `*mut Frame`: the frame records.
+    pub const FRAMES_PTR: i32 = std::mem::offset_of!(JitCtx, frames_ptr) as i32;
+    /// `usize`: the frame count.
+    pub const FRAMES_LEN: i32 = std::mem::offset_of!(JitCtx, frames_len) as i32;
+    /// `usize`: the most frames compiled code may push without the runtime.
+    pub const FRAMES_MAX: i32 = std::mem::offset_of!(JitCtx, frames_max) as i32;
+    /// `usize`: slots in the value stack.
+    pub const STACK_LEN: i32 = std::mem::offset_of!(JitCtx, stack_len) as i32;
+    /// `usize`: the frame count while `main` is innermost.
+    pub const MAIN_DEPTH: i32 = std::mem::offset_of!(JitCtx, main_depth) as i32;
+    /// `usize`: the lowest native stack address compiled code may reach.
+    pub const NATIVE_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_limit) as i32;
+    /// `*const Vec<Obj>`: the heap's object table (see [`super::HeapLayout`]).
+    pub const OBJECTS: i32 = std::mem::offset_of!(JitCtx, objects) as i32;
+}
+
+/// The layout of a frame record (`#[repr(C)]`) for compiled code that pushes one.
+pub mod frame {
+    /// Size in bytes.
+    pub const SIZE: i32 = std::mem::size_of::<crate::interpreter::Frame>() as i32;
+    /// `u32`: the function index.
+    pub const FUNC: i32 = std::mem::offset_of!(crate::interpreter::Frame, func) as i32;
+    /// `usize`: the current instruction.
+    pub const PC: i32 = std::mem::offset_of!(crate::interpreter::Frame, pc) as i32;
+    /// `usize`: where the locals start.
+    pub const BASE: i32 = std::mem::offset_of!(crate::interpreter::Frame, base) as i32;
+    /// `usize`: where the result goes.
+    pub const RET: i32 = std::mem::offset_of!(crate::interpreter::Frame, ret) as i32;
+}
