@@ -47,7 +47,7 @@ mod harness;
 
 use harness::{Failure, Outcome};
 
-/// Programs per `cargo test` run: about 20 seconds of CPU in a debug build with the JIT
+/// Programs per `cargo test` run: about 30 seconds of CPU in a debug build with the JIT
 /// (each program is compiled by Cranelift twice, for `always` and its GC-stress run).
 const DEFAULT_CASES: u64 = 150;
 

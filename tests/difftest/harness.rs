@@ -20,6 +20,10 @@ use rvm::{JitMode, RunOptions, TrapKind};
 
 /// The call depth limit of every run (the generator's `deep(n)` calls go past it).
 pub const MAX_STACK: u32 = 1000;
+/// `--jit-threshold` of the `auto` runs: calls plus back-edges before a function is
+/// compiled. Generated loops make at most six trips, so the default (1000) would rarely
+/// switch tiers.
+pub const AUTO_THRESHOLD: u32 = 3;
 /// Fuel of every run: far more than the generator's cost budgets allow for.
 pub const FUEL: u64 = 20_000_000;
 
@@ -153,6 +157,9 @@ pub fn options(config: Config) -> RunOptions {
             max_heap: 64 << 20,
         },
         seed: Some(1),
+        // Compile after a few calls or back-edges, so `auto` switches tiers mid-run (in
+        // the middle of loops, through on-stack replacement) in most programs.
+        jit_threshold: AUTO_THRESHOLD,
         ..RunOptions::default()
     }
 }
