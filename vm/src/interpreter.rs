@@ -272,7 +272,7 @@ impl<'m> Vm<'m> {
             _ => None,
         };
         let mut vm = Vm {
-            globals: vec![0; m.globals.len()],
+            globals: module.global_unset.iter().map(|u| u.initial()).collect(),
             heap,
             stack: vec![0; 1024],
             sp: 0,
