@@ -20,8 +20,8 @@
 //! a 64-bit target), which the aarch64 verifier test checks.
 
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature, Type, Value,
-    ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
+    AbiParam, AliasRegionData, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature,
+    Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -51,6 +51,20 @@ fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
 /// Memory flags for the VM's own data: aligned and never trapping.
 fn mem() -> MemFlagsData {
     MemFlagsData::trusted()
+}
+
+/// Alias regions (see `inline_access`): the heap's object table and object headers, which
+/// only Rust code (a runtime call) changes, and the element/field storage of arrays and
+/// structs, which compiled code also stores to. The two never overlap (elements live in
+/// their own allocations), and neither overlaps anything else compiled code stores to.
+/// Memory accesses without a region (everything else) are fences for Cranelift's alias
+/// analysis, as are calls.
+fn regioned(func: &mut Function, user_id: u32, what: &'static str) -> MemFlagsData {
+    let r = func.dfg.alias_regions.insert(AliasRegionData {
+        user_id,
+        description: what.into(),
+    });
+    mem().with_alias_region(Some(r))
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -85,8 +99,12 @@ pub fn translate(
     if local_types.len() != vf.local_count() as usize {
         return Err("local count mismatch".into());
     }
+    let regions = (
+        regioned(func, 1, "rvm object table"),
+        regioned(func, 2, "rvm object elements"),
+    );
     let mut b = FunctionBuilder::new(func, fctx);
-    let mut t = Translator::new(&mut b, module, vf, rt, cc, local_types);
+    let mut t = Translator::new(&mut b, module, vf, rt, cc, local_types, regions);
     t.run()?;
     b.seal_all_blocks();
     b.finalize(frontend);
@@ -139,6 +157,10 @@ struct Translator<'a, 'b> {
     const_strs: Value,
     osr: Value,
     unwind: Block,
+    /// Memory flags of the object table and object headers.
+    objects_mem: MemFlagsData,
+    /// Memory flags of array elements and struct fields.
+    elems_mem: MemFlagsData,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
@@ -149,6 +171,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         rt: &'a Runtime,
         cc: CallConv,
         local_types: Vec<Type>,
+        (objects_mem, elems_mem): (MemFlagsData, MemFlagsData),
     ) -> Self {
         let sigs = Sigs {
             entry: b.import_signature(entry_signature(cc)),
@@ -188,6 +211,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             const_strs: dummy,
             osr: dummy,
             unwind,
+            objects_mem,
+            elems_mem,
         }
     }
 
@@ -895,6 +920,12 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// passes (handle in the table, the right kind of object, index in range), else the
     /// runtime accessor (which raises the precise trap). Returns the value read (or a
     /// dummy for stores).
+    ///
+    /// The inline checks are exactly the accessors' (`Heap::array`/`Heap::struct_` and the
+    /// index check), so the cold path always traps: it never rejoins the inline path, and
+    /// the code after an access is dominated by the checks and loads of the inline path
+    /// alone. With the table and header loads in their own alias region, Cranelift reuses
+    /// them across accesses until the next call (the only thing that can change them).
     fn inline_access(
         &mut self,
         pc: usize,
@@ -914,20 +945,19 @@ impl<'a, 'b> Translator<'a, 'b> {
         let Some(l) = self.rt.heap else {
             return self.access(pc, addr, &args, returns_value);
         };
+        let om = self.objects_mem;
         let slow = self.b.create_block();
-        let join = self.b.create_block();
-        self.b.append_block_param(join, I64);
         self.b.set_cold_block(slow);
-        let table = self.b.ins().load(I64, mem(), self.cx, ctx::OBJECTS);
-        let count = self.b.ins().load(I64, mem(), table, l.table_len);
+        let table = self.b.ins().load(I64, om, self.cx, ctx::OBJECTS);
+        let count = self.b.ins().load(I64, om, table, l.table_len);
         let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
         let c1 = self.b.create_block();
         self.b.ins().brif(ok, c1, &[], slow, &[]);
         self.b.switch_to_block(c1);
-        let objs = self.b.ins().load(I64, mem(), table, l.table_ptr);
+        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
         let off = self.b.ins().imul_imm_s(obj, l.obj_size);
         let o = self.b.ins().iadd(objs, off);
-        let tag = self.b.ins().uload8(I64, mem(), o, 0);
+        let tag = self.b.ins().uload8(I64, om, o, 0);
         let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
         let want = if is_struct { l.struct_tag } else { l.array_tag };
         let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
@@ -939,7 +969,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         } else {
             (l.items_ptr, l.items_len)
         };
-        let n = self.b.ins().load(I64, mem(), o, n_off);
+        let n = self.b.ins().load(I64, om, o, n_off);
         let result = if matches!(kind, Access::ArrLen) {
             n
         } else {
@@ -947,23 +977,27 @@ impl<'a, 'b> Translator<'a, 'b> {
             let c3 = self.b.create_block();
             self.b.ins().brif(ok, c3, &[], slow, &[]);
             self.b.switch_to_block(c3);
-            let data = self.b.ins().load(I64, mem(), o, p_off);
+            let data = self.b.ins().load(I64, om, o, p_off);
             let off = self.b.ins().ishl_imm_u(index, 3);
             let at = self.b.ins().iadd(data, off);
+            let em = self.elems_mem;
             match value {
                 Some(v) => {
-                    self.b.ins().store(mem(), v, at, 0);
+                    self.b.ins().store(em, v, at, 0);
                     index
                 }
-                None => self.b.ins().load(I64, mem(), at, 0),
+                None => self.b.ins().load(I64, em, at, 0),
             }
         };
-        self.b.ins().jump(join, &[BlockArg::Value(result)]);
+        // The fast path continues in `done`, its only predecessor.
+        let done = self.b.create_block();
+        self.b.ins().jump(done, &[]);
         self.b.switch_to_block(slow);
-        let r = self.access(pc, addr, &args, returns_value);
-        self.b.ins().jump(join, &[BlockArg::Value(r)]);
-        self.b.switch_to_block(join);
-        self.b.block_params(join)[0]
+        self.access(pc, addr, &args, returns_value);
+        // Unreachable: the accessor failed where the inline checks did.
+        self.trap_now(pc, trap_code::INTERNAL, 0);
+        self.b.switch_to_block(done);
+        result
     }
 
     /// The pure numeric natives, inline with the interpreter's results (Cranelift's `sqrt`,
