@@ -28,6 +28,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rvm_vm::format::{Instr, TypeDef};
 use rvm_vm::tier::{Runtime, ctx, frame, trap_code};
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
+use std::collections::HashMap;
 
 const I64: Type = types::I64;
 const F64: Type = types::F64;
@@ -161,6 +162,9 @@ struct Translator<'a, 'b> {
     objects_mem: MemFlagsData,
     /// Memory flags of array elements and struct fields.
     elems_mem: MemFlagsData,
+    /// Float results canonicalised by [`Self::set_arith`]: the operand-slot value (the
+    /// canonical bits) → the raw result, for consumers that cannot tell NaNs apart.
+    raw: HashMap<Value, Value>,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
@@ -213,6 +217,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             unwind,
             objects_mem,
             elems_mem,
+            raw: HashMap::new(),
         }
     }
 
@@ -312,9 +317,39 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.use_var(self.stack[slot])
     }
 
+    /// Operand `slot` as a float for an operation whose result does not depend on which NaN
+    /// it is (arithmetic, comparisons, conversions, the float natives): the raw result of
+    /// an arithmetic instruction when the slot holds one (see [`Self::set_arith`]).
     fn getf(&mut self, slot: usize) -> Value {
         let v = self.get(slot);
+        if let Some(&x) = self.raw.get(&v) {
+            return x;
+        }
         self.as_f64(v)
+    }
+
+    /// Operand `slot` as a float with its exact bits (for `f.neg` and `local.set`).
+    fn getf_exact(&mut self, slot: usize) -> Value {
+        let v = self.get(slot);
+        self.as_f64(v)
+    }
+
+    /// Sets operand `slot` to the result `x` of a float operation that must produce the
+    /// canonical NaN (`float::canonical`, see `spec/bytecode.md`). The slot gets the
+    /// canonical bits; consumers that cannot tell NaNs apart read `x` itself through
+    /// [`Self::getf`], so a chain of arithmetic canonicalises once, where its result
+    /// leaves the chain (Cranelift deletes the unused selects), instead of after every
+    /// operation. Whether a result is NaN never depends on which NaN an operand was.
+    fn set_arith(&mut self, slot: usize, x: Value) {
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        let canon = self
+            .b
+            .ins()
+            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
+        let c = self.b.ins().select(nan, canon, x);
+        let v = self.b.ins().bitcast(I64, MemFlagsData::new(), c);
+        self.raw.insert(v, x);
+        self.b.def_var(self.stack[slot], v);
     }
 
     fn set(&mut self, slot: usize, v: Value) {
@@ -555,7 +590,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let a = self.getf(h - 2);
         let b = self.getf(h - 1);
         let r = f(self.b, a, b);
-        self.set(h - 2, r);
+        self.set_arith(h - 2, r);
     }
 
     fn fcmp(&mut self, h: usize, cc: FloatCC) {
@@ -678,8 +713,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::ILe {} => self.icmp(h, IntCC::SignedLessThanOrEqual),
             I::IGt {} => self.icmp(h, IntCC::SignedGreaterThan),
             I::IGe {} => self.icmp(h, IntCC::SignedGreaterThanOrEqual),
-            // NaN results are canonicalised by Cranelift (`enable_nan_canonicalization`),
-            // like `float::canonical` in the interpreter.
+            // NaN results are canonicalised (`set_arith`), like `float::canonical` in the
+            // interpreter.
             I::FAdd {} => self.fbin(h, |b, x, y| b.ins().fadd(x, y)),
             I::FSub {} => self.fbin(h, |b, x, y| b.ins().fsub(x, y)),
             I::FMul {} => self.fbin(h, |b, x, y| b.ins().fmul(x, y)),
@@ -691,7 +726,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.set(h - 2, r);
             }
             I::FNeg {} => {
-                let x = self.getf(h - 1);
+                let x = self.getf_exact(h - 1);
                 let r = self.b.ins().fneg(x);
                 self.set(h - 1, r);
             }
@@ -1001,8 +1036,8 @@ impl<'a, 'b> Translator<'a, 'b> {
     }
 
     /// The pure numeric natives, inline with the interpreter's results (Cranelift's `sqrt`,
-    /// `fmin`, `fmax`, `floor`, `ceil` are IEEE-exact and NaN-canonicalised like
-    /// `runtime::natives`; `fabs` is canonicalised by hand). Whether `native` was one.
+    /// `fmin`, `fmax`, `floor`, `ceil`, `fabs` are IEEE-exact; NaNs are canonicalised like
+    /// `runtime::natives` by `set_arith`). Whether `native` was one.
     fn native_inline(&mut self, h: usize, native: u16) -> bool {
         use rvm_vm::natives::Native as N;
         let Some(n) = N::from_id(native) else {
@@ -1015,17 +1050,9 @@ impl<'a, 'b> Translator<'a, 'b> {
                     N::Sqrt => self.b.ins().sqrt(x),
                     N::Floor => self.b.ins().floor(x),
                     N::Ceil => self.b.ins().ceil(x),
-                    _ => {
-                        let a = self.b.ins().fabs(x);
-                        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
-                        let canon = self
-                            .b
-                            .ins()
-                            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
-                        self.b.ins().select(nan, canon, a)
-                    }
+                    _ => self.b.ins().fabs(x),
                 };
-                self.set(h - 1, r);
+                self.set_arith(h - 1, r);
             }
             N::FloatMin | N::FloatMax => {
                 let x = self.getf(h - 2);
@@ -1035,7 +1062,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 } else {
                     self.b.ins().fmax(x, y)
                 };
-                self.set(h - 2, r);
+                self.set_arith(h - 2, r);
             }
             N::IntAbs => {
                 let x = self.get(h - 1);
