@@ -506,7 +506,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.base = base;
         self.osr = osr;
         self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
-        let ro = mem().with_readonly();
+        // These `JitCtx` fields are fixed while compiled code runs and `cx` is always valid:
+        // pure loads (`can_move`), which Cranelift deletes where a function does not use them.
+        let ro = mem().with_readonly().with_can_move();
         self.ticks = self.b.ins().load(I64, ro, cx, ctx::TICKS);
         self.reload_fuel();
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
