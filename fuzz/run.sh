@@ -4,7 +4,8 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]      default: 600 seconds each, every target
 #
 # Targets: load (bytes → decode → verify → run), roundtrip (structured modules → encode →
-# decode), compile (source bytes → rvmc front end, checker, codegen, verifier).
+# decode), compile (source bytes → rvmc front end, checker, codegen, verifier), difftest
+# (bytes → a generated well-typed program, run under every --jit mode; tests/difftest/).
 # One target at a time, one libFuzzer process (the machine is shared). The corpus is kept
 # in fuzz/corpus/TARGET (seeded from tests/programs on the first run) so later runs start
 # where earlier ones stopped. Any crash, timeout or out-of-memory input is copied to
@@ -15,7 +16,7 @@ set -euo pipefail
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(load roundtrip compile)
+[ ${#targets[@]} -eq 0 ] && targets=(load roundtrip compile difftest)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -43,7 +44,7 @@ seed() {
                 cp "$src" "$dir/seed-$n.src"
             done < <(find tests/programs examples -name '*.src' | sort)
             ;;
-        roundtrip) ;;
+        roundtrip | difftest) ;;
     esac
 }
 

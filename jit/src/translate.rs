@@ -27,7 +27,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rvm_vm::format::{Instr, TypeDef};
 use rvm_vm::tier::{Runtime, ctx, frame, trap_code};
-use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
+use rvm_vm::verified::{GlobalUnset, UNSET_FN, VerifiedFunction, VerifiedModule};
 use std::collections::HashMap;
 
 const I64: Type = types::I64;
@@ -649,14 +649,13 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::GlobalGet { index } => {
                 let off = i32::try_from(index as u64 * 8).map_err(|_| "global index")?;
                 let v = self.b.ins().load(I64, mem(), self.globals, off);
-                if self
-                    .module
-                    .global_is_ref()
-                    .get(index as usize)
-                    .copied()
-                    .unwrap_or(false)
-                {
-                    let unset = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                let unset_value = match self.module.global_unset().get(index as usize) {
+                    Some(GlobalUnset::Ref) => Some(0),
+                    Some(GlobalUnset::Func) => Some(UNSET_FN as i64),
+                    Some(GlobalUnset::Zero) | None => None,
+                };
+                if let Some(unset_value) = unset_value {
+                    let unset = self.b.ins().icmp_imm_s(IntCC::Equal, v, unset_value);
                     self.trap_if(unset, pc, trap_code::GLOBAL_UNINIT, index as u64);
                 }
                 self.set(h, v);

@@ -257,22 +257,17 @@ impl<'m> Vm<'m> {
         let mut host = HostState::new(config.seed);
         host.externs = Arc::clone(&config.externs);
         let jit = match (&config.jit.compiler, config.jit.mode) {
-            (Some(compiler), JitMode::Auto | JitMode::Always) => {
-                let session = compiler.session(&module).map_err(|_| TrapKind::Internal {
-                    what: "the JIT could not start",
-                })?;
-                Some(Box::new(JitState::new(
-                    config.jit.mode,
-                    config.jit.threshold.max(1),
-                    config.jit.trace,
-                    session,
-                    module.functions.len(),
-                )))
-            }
+            (Some(compiler), JitMode::Auto | JitMode::Always) => Some(Box::new(JitState::new(
+                config.jit.mode,
+                config.jit.threshold.max(1),
+                config.jit.trace,
+                Arc::clone(compiler),
+                module.functions.len(),
+            ))),
             _ => None,
         };
         let mut vm = Vm {
-            globals: vec![0; m.globals.len()],
+            globals: module.global_unset.iter().map(|u| u.initial()).collect(),
             heap,
             stack: vec![0; 1024],
             sp: 0,

@@ -37,6 +37,8 @@ pub struct VerifiedModule {
     pub(crate) functions: Vec<VerifiedFunction>,
     /// Per global: whether it holds a heap reference (a GC root).
     pub(crate) global_is_ref: Vec<bool>,
+    /// Per global: what it holds before `$init` sets it, and whether reading it then traps.
+    pub(crate) global_unset: Vec<GlobalUnset>,
     /// The runtime summary of every type id, computed once here so that every VM running
     /// this module shares it.
     pub(crate) layouts: Layouts,
@@ -101,13 +103,54 @@ impl VerifiedModule {
     pub(crate) fn new(
         module: Module,
         functions: Vec<VerifiedFunction>,
-        global_is_ref: Vec<bool>,
+        global_unset: Vec<GlobalUnset>,
     ) -> VerifiedModule {
         VerifiedModule {
             layouts: Layouts::new(&module),
             module,
             functions,
-            global_is_ref,
+            global_is_ref: global_unset
+                .iter()
+                .map(|u| *u == GlobalUnset::Ref)
+                .collect(),
+            global_unset,
+        }
+    }
+}
+
+/// A function-typed global's value before `$init` sets it: no function has this index
+/// (indices are `u32`), so it can never be mistaken for a function reference.
+pub const UNSET_FN: u64 = u64::MAX;
+
+/// What a global holds before the module's initialiser sets it, and what reading it then
+/// means. Scalars read as zero (`0`, `0.0`, `false`), as the language specifies; a
+/// reference or a function reference has no such default, so reading one that is still
+/// unset traps with `global NAME read before initialization` in every tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlobalUnset {
+    /// An `int`, `float` or `bool`: starts as 0 and may be read.
+    Zero,
+    /// A heap reference: starts as the null handle 0; reading it traps.
+    Ref,
+    /// A function reference: starts as [`UNSET_FN`]; reading it traps.
+    Func,
+}
+
+impl GlobalUnset {
+    /// The slot's value before initialisation.
+    pub fn initial(self) -> u64 {
+        match self {
+            GlobalUnset::Zero | GlobalUnset::Ref => 0,
+            GlobalUnset::Func => UNSET_FN,
+        }
+    }
+
+    /// Whether reading `value` from such a global is a read before initialisation.
+    pub fn is_unset(self, value: u64) -> bool {
+        match self {
+            GlobalUnset::Zero => false,
+            GlobalUnset::Ref => value == 0,
+            GlobalUnset::Func => value == UNSET_FN,
         }
     }
 }
@@ -127,6 +170,11 @@ impl VerifiedModule {
     /// Per global: whether it holds a heap reference.
     pub fn global_is_ref(&self) -> &[bool] {
         &self.global_is_ref
+    }
+
+    /// Per global: its value before initialisation and whether reading that traps.
+    pub fn global_unset(&self) -> &[GlobalUnset] {
+        &self.global_unset
     }
 
     /// Gives the module back (verification is lost with the wrapper).

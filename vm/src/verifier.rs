@@ -84,7 +84,7 @@ mod types;
 pub use rule::Rule;
 
 use crate::format::Module;
-use crate::verified::VerifiedModule;
+use crate::verified::{GlobalUnset, VerifiedModule};
 
 /// The most parameters plus locals a function may declare.
 pub const MAX_LOCALS: u32 = 65535;
@@ -173,7 +173,7 @@ struct Budget {
 /// Verifies `module`, returning it with the facts the runtime needs, or the first rule it
 /// breaks. Never panics, and runs in time and memory proportional to the module's size.
 pub fn verify(module: Module) -> Result<VerifiedModule, VerifyError> {
-    let (functions, global_is_ref) = {
+    let (functions, global_unset) = {
         let types = types::Types::check(&module)?;
         module::check_imports(&module, &types)?;
         module::check_globals(&module, &types)?;
@@ -194,12 +194,21 @@ pub fn verify(module: Module) -> Result<VerifiedModule, VerifyError> {
                 &mut budget,
             )?);
         }
-        let global_is_ref = module
+        let global_unset = module
             .globals
             .iter()
-            .map(|g| types.is_ref(types.of(g.ty)))
+            .map(|g| {
+                let ty = types.of(g.ty);
+                if types.is_ref(ty) {
+                    GlobalUnset::Ref
+                } else if types.is_fn(ty) {
+                    GlobalUnset::Func
+                } else {
+                    GlobalUnset::Zero
+                }
+            })
             .collect();
-        (functions, global_is_ref)
+        (functions, global_unset)
     };
-    Ok(VerifiedModule::new(module, functions, global_is_ref))
+    Ok(VerifiedModule::new(module, functions, global_unset))
 }

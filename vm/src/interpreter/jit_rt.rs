@@ -16,12 +16,13 @@
 //! compiled code checks after every call and propagates by returning: Rust frames are never
 //! unwound through machine code.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::exec::{STEP, TIERED};
 use super::{Frame, Unwind, Vm};
 use crate::runtime::arrays;
-use crate::tier::{Entry, JitMode, Runtime, TierSession, trap_code};
+use crate::tier::{Entry, JitMode, Runtime, Tier, TierSession, trap_code};
 use crate::trap::TrapKind;
 
 /// What compiled code sees of the VM during one entry from Rust (see the module docs).
@@ -58,7 +59,10 @@ pub(super) struct JitState {
     pub(super) mode: JitMode,
     threshold: u32,
     trace: bool,
-    session: Box<dyn TierSession>,
+    /// The compiler, and its session for this VM's module once the first function is
+    /// compiled: a VM that never gets hot (a short sandbox call) never creates one.
+    compiler: Arc<dyn Tier>,
+    session: Option<Box<dyn TierSession>>,
     /// The entry of each function, `None` until compiled. Never resized (compiled code
     /// holds a pointer to it through the context).
     pub(super) code: Vec<Option<Entry>>,
@@ -98,14 +102,15 @@ impl JitState {
         mode: JitMode,
         threshold: u32,
         trace: bool,
-        session: Box<dyn TierSession>,
+        compiler: Arc<dyn Tier>,
         functions: usize,
     ) -> JitState {
         JitState {
             mode,
             threshold,
             trace,
-            session,
+            compiler,
+            session: None,
             code: vec![None; functions],
             hot: vec![0; functions],
             failed: vec![false; functions],
@@ -161,7 +166,24 @@ impl Vm<'_> {
         }
         let start = Instant::now();
         let rt = runtime(jit.code.len() as u32, jit.heap_layout);
-        let result = jit.session.compile(&module, f, &rt);
+        if jit.session.is_none() {
+            match jit.compiler.session(&module) {
+                Ok(s) => jit.session = Some(s),
+                Err(e) => {
+                    jit.failed[i] = true;
+                    jit.stats.failed += 1;
+                    if jit.trace {
+                        self.out
+                            .err(&format!("jit: the tier could not start: {e}\n"));
+                    }
+                    return None;
+                }
+            }
+        }
+        let result = match jit.session.as_mut() {
+            Some(session) => session.compile(&module, f, &rt),
+            None => return None,
+        };
         let micros = start.elapsed().as_micros() as u64;
         jit.stats.compile_micros += micros;
         let name = module
@@ -189,7 +211,7 @@ impl Vm<'_> {
         if jit.trace {
             if !jit.announced {
                 jit.announced = true;
-                let target = jit.session.target();
+                let target = jit.session.as_ref().map_or("?".into(), |s| s.target());
                 self.out.err(&format!("jit: tier {target}\n"));
             }
             self.out.err(&line);

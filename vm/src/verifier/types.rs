@@ -157,6 +157,10 @@ impl<'m> Types<'m> {
     }
 
     /// Whether values of `ty` are heap references (strings, arrays, maps, structs).
+    pub(super) fn is_fn(&self, ty: Ty) -> bool {
+        matches!(self.def(ty), Some(TypeDef::Func(_)))
+    }
+
     pub(super) fn is_ref(&self, ty: Ty) -> bool {
         match ty {
             Ty::Str => true,
