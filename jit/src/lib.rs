@@ -30,13 +30,14 @@ impl Tier for CraneliftTier {
     }
 }
 
-/// The Cranelift settings every target shares: optimise for speed, canonical NaNs (the
-/// interpreter's float rule), and no PIC for in-memory code.
+/// The Cranelift settings every target shares: optimise for speed and no PIC for in-memory
+/// code. Cranelift's NaN canonicalisation is off: the translator canonicalises float
+/// results itself, once per chain of arithmetic (`Translator::set_arith`).
 fn flags() -> Result<settings::Flags, String> {
     let mut b = settings::builder();
     for (k, v) in [
         ("opt_level", "speed"),
-        ("enable_nan_canonicalization", "true"),
+        ("enable_nan_canonicalization", "false"),
         ("is_pic", "false"),
         ("use_colocated_libcalls", "false"),
         (
@@ -149,7 +150,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
     let mut b = settings::builder();
     for (k, v) in [
         ("opt_level", "speed"),
-        ("enable_nan_canonicalization", "true"),
+        ("enable_nan_canonicalization", "false"),
         ("enable_verifier", "true"),
     ] {
         b.set(k, v).map_err(|e| e.to_string())?;

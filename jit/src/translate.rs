@@ -20,14 +20,15 @@
 //! a 64-bit target), which the aarch64 verifier test checks.
 
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature, Type, Value,
-    ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
+    AbiParam, AliasRegionData, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature,
+    Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rvm_vm::format::{Instr, TypeDef};
 use rvm_vm::tier::{Runtime, ctx, frame, trap_code};
 use rvm_vm::verified::{GlobalUnset, UNSET_FN, VerifiedFunction, VerifiedModule};
+use std::collections::HashMap;
 
 const I64: Type = types::I64;
 const F64: Type = types::F64;
@@ -51,6 +52,20 @@ fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
 /// Memory flags for the VM's own data: aligned and never trapping.
 fn mem() -> MemFlagsData {
     MemFlagsData::trusted()
+}
+
+/// Alias regions (see `inline_access`): the heap's object table and object headers, which
+/// only Rust code (a runtime call) changes, and the element/field storage of arrays and
+/// structs, which compiled code also stores to. The two never overlap (elements live in
+/// their own allocations), and neither overlaps anything else compiled code stores to.
+/// Memory accesses without a region (everything else) are fences for Cranelift's alias
+/// analysis, as are calls.
+fn regioned(func: &mut Function, user_id: u32, what: &'static str) -> MemFlagsData {
+    let r = func.dfg.alias_regions.insert(AliasRegionData {
+        user_id,
+        description: what.into(),
+    });
+    mem().with_alias_region(Some(r))
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -85,8 +100,12 @@ pub fn translate(
     if local_types.len() != vf.local_count() as usize {
         return Err("local count mismatch".into());
     }
+    let regions = (
+        regioned(func, 1, "rvm object table"),
+        regioned(func, 2, "rvm object elements"),
+    );
     let mut b = FunctionBuilder::new(func, fctx);
-    let mut t = Translator::new(&mut b, module, vf, rt, cc, local_types);
+    let mut t = Translator::new(&mut b, module, vf, rt, cc, local_types, regions);
     t.run()?;
     b.seal_all_blocks();
     b.finalize(frontend);
@@ -139,6 +158,13 @@ struct Translator<'a, 'b> {
     const_strs: Value,
     osr: Value,
     unwind: Block,
+    /// Memory flags of the object table and object headers.
+    objects_mem: MemFlagsData,
+    /// Memory flags of array elements and struct fields.
+    elems_mem: MemFlagsData,
+    /// Float results canonicalised by [`Self::set_arith`]: the operand-slot value (the
+    /// canonical bits) → the raw result, for consumers that cannot tell NaNs apart.
+    raw: HashMap<Value, Value>,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
@@ -149,6 +175,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         rt: &'a Runtime,
         cc: CallConv,
         local_types: Vec<Type>,
+        (objects_mem, elems_mem): (MemFlagsData, MemFlagsData),
     ) -> Self {
         let sigs = Sigs {
             entry: b.import_signature(entry_signature(cc)),
@@ -188,6 +215,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             const_strs: dummy,
             osr: dummy,
             unwind,
+            objects_mem,
+            elems_mem,
+            raw: HashMap::new(),
         }
     }
 
@@ -287,9 +317,39 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.use_var(self.stack[slot])
     }
 
+    /// Operand `slot` as a float for an operation whose result does not depend on which NaN
+    /// it is (arithmetic, comparisons, conversions, the float natives): the raw result of
+    /// an arithmetic instruction when the slot holds one (see [`Self::set_arith`]).
     fn getf(&mut self, slot: usize) -> Value {
         let v = self.get(slot);
+        if let Some(&x) = self.raw.get(&v) {
+            return x;
+        }
         self.as_f64(v)
+    }
+
+    /// Operand `slot` as a float with its exact bits (for `f.neg` and `local.set`).
+    fn getf_exact(&mut self, slot: usize) -> Value {
+        let v = self.get(slot);
+        self.as_f64(v)
+    }
+
+    /// Sets operand `slot` to the result `x` of a float operation that must produce the
+    /// canonical NaN (`float::canonical`, see `spec/bytecode.md`). The slot gets the
+    /// canonical bits; consumers that cannot tell NaNs apart read `x` itself through
+    /// [`Self::getf`], so a chain of arithmetic canonicalises once, where its result
+    /// leaves the chain (Cranelift deletes the unused selects), instead of after every
+    /// operation. Whether a result is NaN never depends on which NaN an operand was.
+    fn set_arith(&mut self, slot: usize, x: Value) {
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        let canon = self
+            .b
+            .ins()
+            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
+        let c = self.b.ins().select(nan, canon, x);
+        let v = self.b.ins().bitcast(I64, MemFlagsData::new(), c);
+        self.raw.insert(v, x);
+        self.b.def_var(self.stack[slot], v);
     }
 
     fn set(&mut self, slot: usize, v: Value) {
@@ -446,7 +506,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.base = base;
         self.osr = osr;
         self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
-        let ro = mem().with_readonly();
+        // These `JitCtx` fields are fixed while compiled code runs and `cx` is always valid:
+        // pure loads (`can_move`), which Cranelift deletes where a function does not use them.
+        let ro = mem().with_readonly().with_can_move();
         self.ticks = self.b.ins().load(I64, ro, cx, ctx::TICKS);
         self.reload_fuel();
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
@@ -530,7 +592,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let a = self.getf(h - 2);
         let b = self.getf(h - 1);
         let r = f(self.b, a, b);
-        self.set(h - 2, r);
+        self.set_arith(h - 2, r);
     }
 
     fn fcmp(&mut self, h: usize, cc: FloatCC) {
@@ -652,8 +714,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::ILe {} => self.icmp(h, IntCC::SignedLessThanOrEqual),
             I::IGt {} => self.icmp(h, IntCC::SignedGreaterThan),
             I::IGe {} => self.icmp(h, IntCC::SignedGreaterThanOrEqual),
-            // NaN results are canonicalised by Cranelift (`enable_nan_canonicalization`),
-            // like `float::canonical` in the interpreter.
+            // NaN results are canonicalised (`set_arith`), like `float::canonical` in the
+            // interpreter.
             I::FAdd {} => self.fbin(h, |b, x, y| b.ins().fadd(x, y)),
             I::FSub {} => self.fbin(h, |b, x, y| b.ins().fsub(x, y)),
             I::FMul {} => self.fbin(h, |b, x, y| b.ins().fmul(x, y)),
@@ -665,7 +727,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.set(h - 2, r);
             }
             I::FNeg {} => {
-                let x = self.getf(h - 1);
+                let x = self.getf_exact(h - 1);
                 let r = self.b.ins().fneg(x);
                 self.set(h - 1, r);
             }
@@ -894,6 +956,12 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// passes (handle in the table, the right kind of object, index in range), else the
     /// runtime accessor (which raises the precise trap). Returns the value read (or a
     /// dummy for stores).
+    ///
+    /// The inline checks are exactly the accessors' (`Heap::array`/`Heap::struct_` and the
+    /// index check), so the cold path always traps: it never rejoins the inline path, and
+    /// the code after an access is dominated by the checks and loads of the inline path
+    /// alone. With the table and header loads in their own alias region, Cranelift reuses
+    /// them across accesses until the next call (the only thing that can change them).
     fn inline_access(
         &mut self,
         pc: usize,
@@ -913,20 +981,19 @@ impl<'a, 'b> Translator<'a, 'b> {
         let Some(l) = self.rt.heap else {
             return self.access(pc, addr, &args, returns_value);
         };
+        let om = self.objects_mem;
         let slow = self.b.create_block();
-        let join = self.b.create_block();
-        self.b.append_block_param(join, I64);
         self.b.set_cold_block(slow);
-        let table = self.b.ins().load(I64, mem(), self.cx, ctx::OBJECTS);
-        let count = self.b.ins().load(I64, mem(), table, l.table_len);
+        let table = self.b.ins().load(I64, om, self.cx, ctx::OBJECTS);
+        let count = self.b.ins().load(I64, om, table, l.table_len);
         let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
         let c1 = self.b.create_block();
         self.b.ins().brif(ok, c1, &[], slow, &[]);
         self.b.switch_to_block(c1);
-        let objs = self.b.ins().load(I64, mem(), table, l.table_ptr);
+        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
         let off = self.b.ins().imul_imm_s(obj, l.obj_size);
         let o = self.b.ins().iadd(objs, off);
-        let tag = self.b.ins().uload8(I64, mem(), o, 0);
+        let tag = self.b.ins().uload8(I64, om, o, 0);
         let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
         let want = if is_struct { l.struct_tag } else { l.array_tag };
         let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
@@ -938,7 +1005,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         } else {
             (l.items_ptr, l.items_len)
         };
-        let n = self.b.ins().load(I64, mem(), o, n_off);
+        let n = self.b.ins().load(I64, om, o, n_off);
         let result = if matches!(kind, Access::ArrLen) {
             n
         } else {
@@ -946,28 +1013,32 @@ impl<'a, 'b> Translator<'a, 'b> {
             let c3 = self.b.create_block();
             self.b.ins().brif(ok, c3, &[], slow, &[]);
             self.b.switch_to_block(c3);
-            let data = self.b.ins().load(I64, mem(), o, p_off);
+            let data = self.b.ins().load(I64, om, o, p_off);
             let off = self.b.ins().ishl_imm_u(index, 3);
             let at = self.b.ins().iadd(data, off);
+            let em = self.elems_mem;
             match value {
                 Some(v) => {
-                    self.b.ins().store(mem(), v, at, 0);
+                    self.b.ins().store(em, v, at, 0);
                     index
                 }
-                None => self.b.ins().load(I64, mem(), at, 0),
+                None => self.b.ins().load(I64, em, at, 0),
             }
         };
-        self.b.ins().jump(join, &[BlockArg::Value(result)]);
+        // The fast path continues in `done`, its only predecessor.
+        let done = self.b.create_block();
+        self.b.ins().jump(done, &[]);
         self.b.switch_to_block(slow);
-        let r = self.access(pc, addr, &args, returns_value);
-        self.b.ins().jump(join, &[BlockArg::Value(r)]);
-        self.b.switch_to_block(join);
-        self.b.block_params(join)[0]
+        self.access(pc, addr, &args, returns_value);
+        // Unreachable: the accessor failed where the inline checks did.
+        self.trap_now(pc, trap_code::INTERNAL, 0);
+        self.b.switch_to_block(done);
+        result
     }
 
     /// The pure numeric natives, inline with the interpreter's results (Cranelift's `sqrt`,
-    /// `fmin`, `fmax`, `floor`, `ceil` are IEEE-exact and NaN-canonicalised like
-    /// `runtime::natives`; `fabs` is canonicalised by hand). Whether `native` was one.
+    /// `fmin`, `fmax`, `floor`, `ceil`, `fabs` are IEEE-exact; NaNs are canonicalised like
+    /// `runtime::natives` by `set_arith`). Whether `native` was one.
     fn native_inline(&mut self, h: usize, native: u16) -> bool {
         use rvm_vm::natives::Native as N;
         let Some(n) = N::from_id(native) else {
@@ -980,17 +1051,9 @@ impl<'a, 'b> Translator<'a, 'b> {
                     N::Sqrt => self.b.ins().sqrt(x),
                     N::Floor => self.b.ins().floor(x),
                     N::Ceil => self.b.ins().ceil(x),
-                    _ => {
-                        let a = self.b.ins().fabs(x);
-                        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
-                        let canon = self
-                            .b
-                            .ins()
-                            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
-                        self.b.ins().select(nan, canon, a)
-                    }
+                    _ => self.b.ins().fabs(x),
                 };
-                self.set(h - 1, r);
+                self.set_arith(h - 1, r);
             }
             N::FloatMin | N::FloatMax => {
                 let x = self.getf(h - 2);
@@ -1000,7 +1063,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 } else {
                     self.b.ins().fmax(x, y)
                 };
-                self.set(h - 2, r);
+                self.set_arith(h - 2, r);
             }
             N::IntAbs => {
                 let x = self.get(h - 1);

@@ -8,8 +8,8 @@
 //! observable in rvm (`sort` on floats uses the IEEE total order, where `-NaN` comes first
 //! and `NaN` last), so every operation that computes a float result turns a NaN into the
 //! one canonical NaN. Only the bit operations keep a NaN's bits and change them the same
-//! way everywhere: negation flips the sign bit, `abs` clears it. (A JIT gets the same from
-//! Cranelift's `enable_nan_canonicalization` setting.)
+//! way everywhere: negation flips the sign bit, `abs` clears it. (The JIT canonicalises
+//! the same results, see `spec/jit.md`.)
 
 /// The canonical NaN: positive, quiet, zero payload. What every float operation that
 /// computes a NaN produces.
