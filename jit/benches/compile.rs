@@ -9,7 +9,7 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rvm_jit::Session;
-use rvm_vm::tier::{HeapLayout, Runtime, TierSession};
+use rvm_vm::tier::{Runtime, TierSession};
 use rvm_vm::verified::VerifiedModule;
 
 fn module(name: &str) -> VerifiedModule {
@@ -22,22 +22,7 @@ fn module(name: &str) -> VerifiedModule {
 
 /// Runtime addresses that are never called (the code is compiled, not run).
 fn runtime(m: &VerifiedModule) -> Runtime {
-    Runtime {
-        enter: 0x1000,
-        call: 0x2000,
-        ret: 0x3000,
-        step: 0x4000,
-        trap: 0x5000,
-        refill: 0x6000,
-        fmod: 0x7000,
-        arr_get: 0x8000,
-        arr_set: 0x9000,
-        arr_len: 0xa000,
-        field_get: 0xb000,
-        field_set: 0xc000,
-        functions: m.functions().len() as u32,
-        heap: HeapLayout::probe(),
-    }
+    Runtime::placeholder(m.functions().len() as u32)
 }
 
 fn compile(c: &mut Criterion) {

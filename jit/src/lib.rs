@@ -160,22 +160,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
         .finish(settings::Flags::new(b))
         .map_err(|e| e.to_string())?;
     let cc = isa.default_call_conv();
-    let rt = Runtime {
-        enter: 0x1000,
-        call: 0x2000,
-        ret: 0x3000,
-        step: 0x4000,
-        trap: 0x5000,
-        refill: 0x6000,
-        fmod: 0x7000,
-        arr_get: 0x8000,
-        arr_set: 0x9000,
-        arr_len: 0xa000,
-        field_get: 0xb000,
-        field_set: 0xc000,
-        functions: module.functions().len() as u32,
-        heap: rvm_vm::tier::HeapLayout::probe(),
-    };
+    let rt = Runtime::placeholder(module.functions().len() as u32);
     let mut fctx = FunctionBuilderContext::new();
     let mut total = 0;
     for i in 0..module.functions().len() {

@@ -135,6 +135,29 @@ pub struct Runtime {
     pub heap: Option<HeapLayout>,
 }
 
+impl Runtime {
+    /// Distinct, never-called addresses for every runtime function: for code that is
+    /// compiled but not run (another architecture's code, compile-time benchmarks).
+    pub fn placeholder(functions: u32) -> Runtime {
+        Runtime {
+            enter: 0x1000,
+            call: 0x2000,
+            ret: 0x3000,
+            step: 0x4000,
+            trap: 0x5000,
+            refill: 0x6000,
+            fmod: 0x7000,
+            arr_get: 0x8000,
+            arr_set: 0x9000,
+            arr_len: 0xa000,
+            field_get: 0xb000,
+            field_set: 0xc000,
+            functions,
+            heap: HeapLayout::probe(),
+        }
+    }
+}
+
 /// Where compiled code finds array elements and struct fields, established at run time by
 /// [`HeapLayout::probe`] (Rust does not fix the layout of `Vec` or `Box<[T]>`, so it is
 /// measured on real values rather than assumed; if anything looks unexpected there is no
