@@ -169,7 +169,9 @@ pub fn run_with_output(
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
 ) -> Result<u8, Trap> {
-    let jit = jit_config(options.jit, options.jit_threshold, options.trace_jit);
+    let trace = options.trace_jit
+        || std::env::var("RVM_LOG").is_ok_and(|v| v.split(',').any(|p| p.trim() == "jit"));
+    let jit = jit_config(options.jit, options.jit_threshold, trace);
     let mode = jit.mode;
     let config = VmConfig {
         max_call_depth: options.max_stack as usize,
@@ -209,16 +211,14 @@ pub fn run_with_output(
 }
 
 /// The VM's tier configuration for a JIT mode: the Cranelift tier, the threshold, and
-/// tracing when asked for (or when the environment has `RVM_LOG=jit`). The one place both
-/// the command line and embedding sandboxes get their tier from.
+/// whether to trace compilations. The one place both the command line (per run) and an
+/// embedding [`Engine`] (once, shared by its sandboxes) get their tier from.
 pub(crate) fn jit_config(mode: JitMode, threshold: u32, trace: bool) -> JitConfig {
     let mode = match mode {
         JitMode::Off => TierMode::Off,
         JitMode::Auto => TierMode::Auto,
         JitMode::Always => TierMode::Always,
     };
-    let trace =
-        trace || std::env::var("RVM_LOG").is_ok_and(|v| v.split(',').any(|p| p.trim() == "jit"));
     JitConfig {
         mode,
         threshold,

@@ -12,6 +12,7 @@ use super::module::Module;
 use super::sandbox::{Sandbox, SandboxLimits};
 use super::value::{FromGuest, ValType};
 use crate::JitMode;
+use rvm_vm::tier::{DEFAULT_JIT_THRESHOLD, JitConfig};
 
 /// How an [`Engine`] runs guest code.
 #[derive(Clone, Debug, Default)]
@@ -34,9 +35,23 @@ pub struct EngineConfig {
 /// assert_eq!(sum, 30);
 /// # Ok::<(), rvm::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Engine {
-    inner: Arc<EngineConfig>,
+    inner: Arc<EngineInner>,
+}
+
+/// What an engine shares with its sandboxes: the configuration and the tier built from it
+/// once (so that making a sandbox allocates no compiler handle).
+#[derive(Debug)]
+struct EngineInner {
+    config: EngineConfig,
+    jit: JitConfig,
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new(EngineConfig::default())
+    }
 }
 
 impl Engine {
@@ -51,14 +66,20 @@ impl Engine {
     /// assert_eq!(engine.config().jit, JitMode::Off);
     /// ```
     pub fn new(config: EngineConfig) -> Engine {
+        let jit = crate::jit_config(config.jit, DEFAULT_JIT_THRESHOLD, false);
         Engine {
-            inner: Arc::new(config),
+            inner: Arc::new(EngineInner { config, jit }),
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
-        &self.inner
+        &self.inner.config
+    }
+
+    /// The tier configuration every sandbox of this engine gets.
+    pub(crate) fn jit(&self) -> &JitConfig {
+        &self.inner.jit
     }
 
     /// Evaluates one expression in a fresh sandbox with the engine's default limits and

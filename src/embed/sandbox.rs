@@ -28,7 +28,7 @@ use rvm_vm::interpreter::{CallOutcome, DEFAULT_MAX_CALL_DEPTH, Vm, VmConfig};
 use rvm_vm::sandbox::{Capabilities, DEFAULT_MAX_HEAP, Grants, Limits};
 use rvm_vm::trap::Trap;
 
-use super::engine::EngineConfig;
+use super::engine::Engine;
 use super::error::{CallError, Error, LinkError};
 use super::host::HostFunctions;
 use super::module::Module;
@@ -77,7 +77,7 @@ impl Default for SandboxLimits {
 /// limits, grants and linked host functions. (The JIT tier plugs in here, from
 /// `engine.jit`.)
 fn vm_config(
-    engine: &EngineConfig,
+    engine: &Engine,
     limits: &SandboxLimits,
     caps: Arc<Capabilities>,
     externs: rvm_vm::host::Externs,
@@ -86,7 +86,7 @@ fn vm_config(
     VmConfig {
         // Compiled guest calls recurse on the caller's native stack; the VM's default
         // native-stack allowance fits a 2 MiB thread stack.
-        jit: crate::jit_config(engine.jit, rvm_vm::tier::DEFAULT_JIT_THRESHOLD, false),
+        jit: engine.jit().clone(),
         max_call_depth: limits.max_stack as usize,
         caps,
         limits: Limits {
@@ -196,8 +196,10 @@ impl<'m> SandboxBuilder<'m> {
             (None, Some(g)) => Arc::new(Capabilities::open(&g)?),
             (None, None) => default_caps(),
         };
-        let engine = module.engine().config();
-        let limits = self.limits.unwrap_or_else(|| engine.limits.clone());
+        let engine = module.engine();
+        let limits = self
+            .limits
+            .unwrap_or_else(|| engine.config().limits.clone());
         let config = vm_config(engine, &limits, caps, externs, self.seed);
         let stdout = self.stdout.unwrap_or_else(|| Box::new(std::io::stdout()));
         let stderr = self.stderr.unwrap_or_else(|| Box::new(std::io::stderr()));

@@ -57,7 +57,7 @@ use crate::runtime::output::Output;
 use crate::sandbox::{Capabilities, Limits};
 use crate::tier::{JitConfig, JitMode};
 use crate::trap::{SourcePos, TRACE_KEPT, TraceFrame, Trap, TrapKind};
-use crate::verified::{VerifiedFunction, VerifiedModule};
+use crate::verified::{GlobalUnset, VerifiedFunction, VerifiedModule};
 
 pub use crate::runtime::output::SharedBuffer;
 
@@ -576,8 +576,8 @@ impl<'m> Vm<'m> {
         for &h in &self.const_strs {
             heap.mark_root(h);
         }
-        for (&v, &is_ref) in self.globals.iter().zip(&module.global_is_ref) {
-            if is_ref {
+        for (&v, &unset) in self.globals.iter().zip(&module.global_unset) {
+            if unset == GlobalUnset::Ref {
                 heap.mark_root(v);
             }
         }

@@ -16,7 +16,7 @@
 //! ```compile_fail
 //! // ... nor can a `VerifiedModule` be assembled by hand.
 //! fn forge(module: rvm_vm::format::Module) -> rvm_vm::verified::VerifiedModule {
-//!     rvm_vm::verified::VerifiedModule { module, functions: vec![], global_is_ref: vec![] }
+//!     rvm_vm::verified::VerifiedModule { module, functions: vec![], global_unset: vec![] }
 //! }
 //! ``` Everything
 //! here is derived from the module by the verifier; the runtime trusts it without
@@ -35,9 +35,8 @@ pub struct VerifiedModule {
     pub(crate) module: Module,
     /// Per function, in the module's order.
     pub(crate) functions: Vec<VerifiedFunction>,
-    /// Per global: whether it holds a heap reference (a GC root).
-    pub(crate) global_is_ref: Vec<bool>,
-    /// Per global: what it holds before `$init` sets it, and whether reading it then traps.
+    /// Per global: what it holds before `$init` sets it, whether reading it then traps, and
+    /// (`GlobalUnset::Ref`) whether it holds a heap reference (a GC root).
     pub(crate) global_unset: Vec<GlobalUnset>,
     /// The runtime summary of every type id, computed once here so that every VM running
     /// this module shares it.
@@ -109,10 +108,6 @@ impl VerifiedModule {
             layouts: Layouts::new(&module),
             module,
             functions,
-            global_is_ref: global_unset
-                .iter()
-                .map(|u| *u == GlobalUnset::Ref)
-                .collect(),
             global_unset,
         }
     }
@@ -165,11 +160,6 @@ impl VerifiedModule {
     /// Per function, in the module's order.
     pub fn functions(&self) -> &[VerifiedFunction] {
         &self.functions
-    }
-
-    /// Per global: whether it holds a heap reference.
-    pub fn global_is_ref(&self) -> &[bool] {
-        &self.global_is_ref
     }
 
     /// Per global: its value before initialisation and whether reading that traps.

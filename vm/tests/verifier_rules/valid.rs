@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::cases::one;
+use rvm_vm::verified::GlobalUnset;
 
 #[test]
 fn fib_with_a_loop_verifies() {
@@ -444,7 +445,7 @@ fn a_module_using_every_opcode_verifies() {
     assert!(matches!(main.code()[pc as usize], CallRef { .. }));
     assert_eq!(main.call_ref_args(pc), Some(2));
     assert_eq!(main.local_is_ref(), vec![true, true, true, true]);
-    assert_eq!(v.global_is_ref(), vec![false, false]);
+    assert_eq!(v.global_unset(), [GlobalUnset::Zero, GlobalUnset::Zero]);
     // The `nop` after `jmp l3` is unreachable; every other instruction is kept.
     let original = &v.module().functions[2].code;
     let changed: Vec<usize> = (0..original.len())
@@ -660,7 +661,7 @@ fn init_may_write_immutable_globals_and_main_may_return_int() {
     b.m.init = Some(init);
     b.m.main = Some(main);
     let v = ok(b.build());
-    assert_eq!(v.global_is_ref(), vec![true]);
+    assert_eq!(v.global_unset(), [GlobalUnset::Ref]);
     assert_eq!(v.functions()[main as usize].result(), Some(int));
 }
 
