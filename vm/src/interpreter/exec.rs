@@ -17,6 +17,7 @@ use crate::runtime::host::{HostContext, HostOutcome};
 use crate::runtime::{arrays, host, maps, natives, strings};
 use crate::trap::TrapKind;
 use crate::value_fmt::push_value;
+use crate::verified::UNSET_FN;
 
 /// `run` without a compiled tier: the plain dispatch loop.
 pub(super) const PLAIN: u8 = 0;
@@ -498,7 +499,10 @@ impl Vm<'_> {
                 Op::I(Instr::GlobalGet { index }) => {
                     let i = index as usize;
                     let v = self.globals[i];
-                    if module.global_unset.get(i).is_some_and(|u| u.is_unset(v)) {
+                    // Only 0 and `UNSET_FN` can mean "unset": test the value first.
+                    if (v == 0 || v == UNSET_FN)
+                        && module.global_unset.get(i).is_some_and(|u| u.is_unset(v))
+                    {
                         let name = module.module.globals[i].name.clone();
                         fail!(TrapKind::GlobalUninit { name });
                     }
