@@ -18,7 +18,7 @@ use cranelift_module::Module;
 use rvm_vm::tier::{Entry, Runtime, Tier, TierSession};
 use rvm_vm::verified::VerifiedModule;
 
-pub use translate::{entry_signature, translate};
+pub use translate::{Stubs, entry_signature, translate};
 
 /// The Cranelift tier (stateless: each module gets its own [`Session`]).
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,6 +68,10 @@ pub struct Session {
     module: JITModule,
     fctx: FunctionBuilderContext,
     ctx: Context,
+    /// The stubs every compiled function calls, made at the first compilation.
+    stubs: Option<Stubs>,
+    /// Print Cranelift's disassembly of each function (`RVM_JIT_DISASM`, a debugging aid).
+    disasm: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -94,7 +98,35 @@ impl Session {
             module,
             fctx: FunctionBuilderContext::new(),
             ctx,
+            stubs: None,
+            disasm: std::env::var_os("RVM_JIT_DISASM").is_some(),
         })
+    }
+
+    /// Compiles the stubs (once per session).
+    fn stubs(&mut self, rt: &Runtime) -> Result<Stubs, String> {
+        if let Some(s) = self.stubs {
+            return Ok(s);
+        }
+        let cc = self.module.isa().default_call_conv();
+        let frontend = self.module.isa().frontend_config();
+        self.module.clear_context(&mut self.ctx);
+        translate::refill_stub(&mut self.ctx.func, &mut self.fctx, rt, cc, frontend);
+        let id = self
+            .module
+            .declare_anonymous_function(&self.ctx.func.signature)
+            .map_err(|e| e.to_string())?;
+        self.module
+            .define_function(id, &mut self.ctx)
+            .map_err(|e| format!("{e:?}"))?;
+        self.module
+            .finalize_definitions()
+            .map_err(|e| e.to_string())?;
+        let stubs = Stubs {
+            refill: self.module.get_finalized_function(id) as usize,
+        };
+        self.stubs = Some(stubs);
+        Ok(stubs)
     }
 }
 
@@ -109,6 +141,7 @@ impl TierSession for Session {
         func: u32,
         rt: &Runtime,
     ) -> Result<Entry, String> {
+        let stubs = self.stubs(rt)?;
         let cc = self.module.isa().default_call_conv();
         let sig = entry_signature(cc);
         self.module.clear_context(&mut self.ctx);
@@ -120,9 +153,12 @@ impl TierSession for Session {
             module,
             func,
             rt,
+            stubs,
             cc,
             frontend,
         )?;
+        let dump = self.disasm;
+        self.ctx.set_disasm(dump);
         let id = self
             .module
             .declare_anonymous_function(&sig)
@@ -130,6 +166,12 @@ impl TierSession for Session {
         self.module
             .define_function(id, &mut self.ctx)
             .map_err(|e| format!("{e:?}"))?;
+        if dump && let Some(code) = self.ctx.compiled_code() {
+            eprintln!(
+                "== function {func}\n{}",
+                code.vcode.as_deref().unwrap_or("")
+            );
+        }
         self.module
             .finalize_definitions()
             .map_err(|e| e.to_string())?;
@@ -161,8 +203,19 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
         .map_err(|e| e.to_string())?;
     let cc = isa.default_call_conv();
     let rt = Runtime::placeholder(module.functions().len() as u32);
+    let stubs = Stubs::placeholder();
     let mut fctx = FunctionBuilderContext::new();
     let mut total = 0;
+    {
+        let mut ctx = Context::new();
+        translate::refill_stub(&mut ctx.func, &mut fctx, &rt, cc, isa.frontend_config());
+        cranelift_codegen::verify_function(&ctx.func, isa.flags())
+            .map_err(|e| format!("refill stub: {e}"))?;
+        let code = ctx
+            .compile(&*isa, &mut Default::default())
+            .map_err(|e| format!("refill stub: {e:?}"))?;
+        total += code.code_info().total_size as usize;
+    }
     for i in 0..module.functions().len() {
         let mut ctx = Context::new();
         ctx.func.signature = entry_signature(cc);
@@ -172,6 +225,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
             module,
             i as u32,
             &rt,
+            stubs,
             cc,
             isa.frontend_config(),
         )?;

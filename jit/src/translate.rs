@@ -30,6 +30,9 @@ use rvm_vm::tier::{Runtime, ctx, frame, trap_code};
 use rvm_vm::verified::{GlobalUnset, UNSET_FN, VerifiedFunction, VerifiedModule};
 use std::collections::HashMap;
 
+mod hoist;
+use hoist::{HoistLoop, TableVars};
+
 const I64: Type = types::I64;
 const F64: Type = types::F64;
 const UNREACHABLE: u32 = u32::MAX;
@@ -47,6 +50,54 @@ fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
     s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
     s.returns.push(AbiParam::new(ret));
     s
+}
+
+/// The code every compiled function of a session shares (addresses of machine code).
+#[derive(Clone, Copy, Debug)]
+pub struct Stubs {
+    /// `refill(cx, pc)` in the `preserve_all` convention: calls `Runtime::refill`, leaving
+    /// its status in `cx.status`. A loop's fuel check calls it on its cold path; since it
+    /// clobbers no register, the values the loop keeps in registers stay there (with the
+    /// C convention every float register would be spilled around the loop's back-edge).
+    pub refill: usize,
+}
+
+impl Stubs {
+    /// Never-called addresses, for code that is compiled but not run.
+    pub fn placeholder() -> Stubs {
+        Stubs { refill: 0xd000 }
+    }
+}
+
+/// The `preserve_all` signature of [`Stubs::refill`].
+fn refill_stub_signature() -> Signature {
+    let mut s = Signature::new(CallConv::PreserveAll);
+    s.params.extend([AbiParam::new(I64); 2]);
+    s
+}
+
+/// Builds [`Stubs::refill`] into `func`: a `preserve_all` function that calls
+/// `rt.refill(cx, pc)` (C convention). Cranelift saves every register the inner call may
+/// clobber in the stub's prologue.
+pub fn refill_stub(
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+    rt: &Runtime,
+    cc: CallConv,
+    frontend: TargetFrontendConfig,
+) {
+    func.signature = refill_stub_signature();
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let args = b.block_params(entry).to_vec();
+    let sig = b.import_signature(sig(cc, &[I64; 2], I64));
+    let callee = b.ins().iconst(I64, rt.refill as i64);
+    b.ins().call_indirect(sig, callee, &args);
+    b.ins().return_(&[]);
+    b.seal_all_blocks();
+    b.finalize(frontend);
 }
 
 /// Memory flags for the VM's own data: aligned and never trapping.
@@ -70,12 +121,14 @@ fn regioned(func: &mut Function, user_id: u32, what: &'static str) -> MemFlagsDa
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
 /// [`entry_signature`]).
+#[allow(clippy::too_many_arguments)]
 pub fn translate(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
     module: &VerifiedModule,
     index: u32,
     rt: &Runtime,
+    stubs: Stubs,
     cc: CallConv,
     frontend: TargetFrontendConfig,
 ) -> Result<(), String> {
@@ -105,11 +158,101 @@ pub fn translate(
         regioned(func, 2, "rvm object elements"),
     );
     let mut b = FunctionBuilder::new(func, fctx);
-    let mut t = Translator::new(&mut b, module, vf, rt, cc, local_types, regions);
+    let mut t = Translator::new(&mut b, module, vf, rt, stubs, cc, local_types, regions);
+    t.index = index;
     t.run()?;
     b.seal_all_blocks();
     b.finalize(frontend);
     Ok(())
+}
+
+/// The natives compiled inline (`Translator::native_inline`).
+fn is_inline_native(native: u16) -> bool {
+    use rvm_vm::natives::Native as N;
+    matches!(
+        N::from_id(native),
+        Some(
+            N::Sqrt
+                | N::Floor
+                | N::Ceil
+                | N::FloatAbs
+                | N::FloatMin
+                | N::FloatMax
+                | N::IntAbs
+                | N::IntMin
+                | N::IntMax
+        )
+    )
+}
+
+/// Whether instruction `instr` compiles to code that calls nothing that could change the
+/// heap or the frames: only the fuel refill, `fmod`, and cold paths that trap and never
+/// come back (see `hoist`). `Translator::instr` refuses to compile a function where this
+/// is wrong inside a call-free loop.
+fn runs_no_code(_pc: usize, instr: Instr) -> bool {
+    use Instr as I;
+    match instr {
+        I::Call { .. } | I::CallRef { .. } => false,
+        I::CallNative { native } => is_inline_native(native),
+        I::Nop {}
+        | I::Pop {}
+        | I::IConst { .. }
+        | I::FConst { .. }
+        | I::BConst { .. }
+        | I::FnRef { .. }
+        | I::SConst { .. }
+        | I::LocalGet { .. }
+        | I::LocalSet { .. }
+        | I::GlobalGet { .. }
+        | I::GlobalSet { .. }
+        | I::Dup {}
+        | I::IAdd {}
+        | I::ISub {}
+        | I::IMul {}
+        | I::IDiv {}
+        | I::IRem {}
+        | I::INeg {}
+        | I::IAnd {}
+        | I::IOr {}
+        | I::IXor {}
+        | I::IShl {}
+        | I::IShr {}
+        | I::IEq {}
+        | I::BEq {}
+        | I::REq {}
+        | I::INe {}
+        | I::BNe {}
+        | I::RNe {}
+        | I::ILt {}
+        | I::ILe {}
+        | I::IGt {}
+        | I::IGe {}
+        | I::FAdd {}
+        | I::FSub {}
+        | I::FMul {}
+        | I::FDiv {}
+        | I::FRem {}
+        | I::FNeg {}
+        | I::FEq {}
+        | I::FNe {}
+        | I::FLt {}
+        | I::FLe {}
+        | I::FGt {}
+        | I::FGe {}
+        | I::BNot {}
+        | I::IToF {}
+        | I::FToI {}
+        | I::Jmp { .. }
+        | I::JmpIf { .. }
+        | I::JmpIfNot { .. }
+        | I::Ret {}
+        | I::ArrGet {}
+        | I::ArrSet {}
+        | I::ArrLen {}
+        | I::FieldGet { .. }
+        | I::FieldSet { .. } => true,
+        _ => false,
+    }
 }
 
 /// The heap accesses compiled inline.
@@ -139,7 +282,10 @@ struct Translator<'a, 'b> {
     b: &'a mut FunctionBuilder<'b>,
     module: &'a VerifiedModule,
     vf: &'a VerifiedFunction,
+    /// The function's index in the module.
+    index: u32,
     rt: &'a Runtime,
+    stubs: Stubs,
     sigs: Sigs,
     local_types: Vec<Type>,
     locals: Vec<Variable>,
@@ -165,14 +311,24 @@ struct Translator<'a, 'b> {
     /// Float results canonicalised by [`Self::set_arith`]: the operand-slot value (the
     /// canonical bits) → the raw result, for consumers that cannot tell NaNs apart.
     raw: HashMap<Value, Value>,
+    /// The call-free loops (see `hoist`).
+    loops: Vec<HoistLoop>,
+    /// Per hoisted local: its object's element/field pointer and length.
+    header_vars: HashMap<usize, (Variable, Variable)>,
+    /// The object table, hoisted in call-free loops.
+    table_vars: TableVars,
+    /// Per operand slot: the local it was loaded from in the current block, if any.
+    origin: Vec<Option<usize>>,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         b: &'a mut FunctionBuilder<'b>,
         module: &'a VerifiedModule,
         vf: &'a VerifiedFunction,
         rt: &'a Runtime,
+        stubs: Stubs,
         cc: CallConv,
         local_types: Vec<Type>,
         (objects_mem, elems_mem): (MemFlagsData, MemFlagsData),
@@ -183,7 +339,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             ret: b.import_signature(sig(cc, &[I64; 3], I64)),
             step: b.import_signature(sig(cc, &[I64; 3], I64)),
             trap: b.import_signature(sig(cc, &[I64; 4], I64)),
-            refill: b.import_signature(sig(cc, &[I64; 2], I64)),
+            refill: b.import_signature(refill_stub_signature()),
             fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
             args3: b.import_signature(sig(cc, &[I64; 3], I64)),
             args4: b.import_signature(sig(cc, &[I64; 4], I64)),
@@ -193,12 +349,19 @@ impl<'a, 'b> Translator<'a, 'b> {
         let stack = (0..vf.max_stack()).map(|_| b.declare_var(I64)).collect();
         let unwind = b.create_block();
         let fuel = b.declare_var(I64);
+        let table_vars = TableVars {
+            objs: b.declare_var(I64),
+            count: b.declare_var(I64),
+        };
+        let origin = vec![None; vf.max_stack() as usize];
         let dummy = Value::from_u32(0);
         Translator {
             b,
             module,
             vf,
+            index: 0,
             rt,
+            stubs,
             sigs,
             local_types,
             locals,
@@ -218,6 +381,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             objects_mem,
             elems_mem,
             raw: HashMap::new(),
+            loops: Vec::new(),
+            header_vars: HashMap::new(),
+            table_vars,
+            origin,
         }
     }
 
@@ -259,6 +426,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.blocks = (0..n)
             .map(|pc| (start[pc] && heights[pc] != UNREACHABLE).then(|| self.b.create_block()))
             .collect();
+        if self.rt.heap.is_some() {
+            self.loops = hoist::call_free_loops(self.module, self.vf, self.index, runs_no_code);
+            self.plan_hoisting();
+        }
     }
 
     fn block_at(&self, pc: usize) -> Result<Block, String> {
@@ -350,11 +521,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         let v = self.b.ins().bitcast(I64, MemFlagsData::new(), c);
         self.raw.insert(v, x);
         self.b.def_var(self.stack[slot], v);
+        self.origin[slot] = None;
     }
 
     fn set(&mut self, slot: usize, v: Value) {
         let v = self.as_i64(v);
         self.b.def_var(self.stack[slot], v);
+        self.origin[slot] = None;
     }
 
     fn bool_of(&mut self, c: Value) -> Value {
@@ -430,7 +603,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(neg, cold, &[], cont, &[]);
         self.b.switch_to_block(cold);
         let pcv = self.b.ins().iconst(I64, pc as i64);
-        let st = self.call_rt(self.sigs.refill, self.rt.refill, &[self.cx, pcv]);
+        self.flush_fuel();
+        let stub = self.b.ins().iconst(I64, self.stubs.refill as i64);
+        self.b
+            .ins()
+            .call_indirect(self.sigs.refill, stub, &[self.cx, pcv]);
+        self.reload_fuel();
+        let st = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
         self.b.ins().brif(st, self.unwind, &[], cont, &[]);
         self.b.switch_to_block(cont);
     }
@@ -459,7 +638,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         if target <= pc {
             self.tick(pc + 1 - target, pc);
         }
-        let blk = self.block_at(target)?;
+        let blk = self.edge_to(Some(pc), target)?;
         self.b.ins().jump(blk, &[]);
         Ok(())
     }
@@ -473,9 +652,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         for (pc, &instr) in code.iter().enumerate() {
             if let Some(blk) = self.blocks[pc] {
                 if open {
-                    self.b.ins().jump(blk, &[]);
+                    let to = self.edge_to(pc.checked_sub(1), pc)?;
+                    self.b.ins().jump(to, &[]);
                 }
+                self.emit_preheader(pc)?;
                 self.b.switch_to_block(blk);
+                self.origin.fill(None);
                 open = true;
             }
             let h = self.vf.heights()[pc];
@@ -538,7 +720,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.def_var(self.locals[i], v);
         }
         self.zero_stack();
-        if let Some(first) = self.blocks.first().copied().flatten() {
+        if self.blocks.first().copied().flatten().is_some() {
+            let first = self.edge_to(None, 0)?;
             self.b.ins().jump(first, &[]);
         } else {
             self.trap_now(0, trap_code::INTERNAL, 0);
@@ -557,9 +740,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.zero_stack();
         for t in self.osr_targets.clone() {
             let blk = self.block_at(t)?;
+            let enter = self.b.create_block();
             let next = self.b.create_block();
             let is = self.b.ins().icmp_imm_s(IntCC::Equal, osr, t as i64);
-            self.b.ins().brif(is, blk, &[], next, &[]);
+            self.b.ins().brif(is, enter, &[], next, &[]);
+            self.b.switch_to_block(enter);
+            self.emit_hoisted_around(t);
+            self.b.ins().jump(blk, &[]);
             self.b.switch_to_block(next);
         }
         self.trap_now(0, trap_code::INTERNAL, 0);
@@ -635,6 +822,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::LocalGet { index } => {
                 let v = self.b.use_var(self.locals[index as usize]);
                 self.set(h, v);
+                self.origin[h] = Some(index as usize);
             }
             I::LocalSet { index } => {
                 let i = index as usize;
@@ -668,6 +856,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::Dup {} => {
                 let v = self.get(h - 1);
                 self.set(h, v);
+                self.origin[h] = self.origin[h - 1];
             }
             I::IAdd {} => self.ibin(h, |b, x, y| b.ins().iadd(x, y)),
             I::ISub {} => self.ibin(h, |b, x, y| b.ins().isub(x, y)),
@@ -759,11 +948,11 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::JmpIf { target } | I::JmpIfNot { target } => {
                 let t = target as usize;
                 let c = self.get(h - 1);
-                let next = self.block_at(pc + 1)?;
+                let next = self.edge_to(Some(pc), pc + 1)?;
                 let taken = if t <= pc {
                     self.b.create_block()
                 } else {
-                    self.block_at(t)?
+                    self.edge_to(Some(pc), t)?
                 };
                 if matches!(instr, I::JmpIf { .. }) {
                     self.b.ins().brif(c, taken, &[], next, &[]);
@@ -803,6 +992,11 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().return_(&[result]);
                 return Ok(false);
             }
+            I::Call { .. } | I::CallRef { .. } | I::CallNative { .. }
+                if !runs_no_code(pc, instr) && self.in_call_free_loop(pc) =>
+            {
+                return Err(format!("instruction {pc} calls in a call-free loop"));
+            }
             I::Call { func } => {
                 let (nargs, has_result) = self.func_sig_of(func)?;
                 let callee = self.b.ins().iconst(I64, func as i64);
@@ -817,31 +1011,38 @@ impl<'a, 'b> Translator<'a, 'b> {
             // spill (no collection can happen; a trap needs only the `pc`).
             I::ArrGet {} => {
                 let (a, i) = (self.get(h - 2), self.get(h - 1));
-                let r = self.inline_access(pc, Access::ArrGet, a, i, None);
+                let src = self.origin[h - 2];
+                let r = self.inline_access(pc, Access::ArrGet, (a, src), i, None);
                 self.set(h - 2, r);
             }
             I::ArrSet {} => {
                 let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
-                self.inline_access(pc, Access::ArrSet, a, i, Some(v));
+                let src = self.origin[h - 3];
+                self.inline_access(pc, Access::ArrSet, (a, src), i, Some(v));
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);
                 let zero = self.b.ins().iconst(I64, 0);
-                let r = self.inline_access(pc, Access::ArrLen, a, zero, None);
+                let r = self.inline_access(pc, Access::ArrLen, (a, None), zero, None);
                 self.set(h - 1, r);
             }
             I::FieldGet { index } => {
                 let s = self.get(h - 1);
+                let src = self.origin[h - 1];
                 let i = self.b.ins().iconst(I64, index as i64);
-                let r = self.inline_access(pc, Access::FieldGet, s, i, None);
+                let r = self.inline_access(pc, Access::FieldGet, (s, src), i, None);
                 self.set(h - 1, r);
             }
             I::FieldSet { index } => {
                 let (s, v) = (self.get(h - 2), self.get(h - 1));
+                let src = self.origin[h - 2];
                 let i = self.b.ins().iconst(I64, index as i64);
-                self.inline_access(pc, Access::FieldSet, s, i, Some(v));
+                self.inline_access(pc, Access::FieldSet, (s, src), i, Some(v));
             }
             I::CallNative { native } if self.native_inline(h, native) => {}
+            _ if self.in_call_free_loop(pc) => {
+                return Err(format!("instruction {pc} steps in a call-free loop"));
+            }
             _ => self.step(pc, h)?,
         }
         Ok(true)
@@ -966,7 +1167,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         &mut self,
         pc: usize,
         kind: Access,
-        obj: Value,
+        (obj, src): (Value, Option<usize>),
         index: Value,
         value: Option<Value>,
     ) -> Value {
@@ -984,45 +1185,56 @@ impl<'a, 'b> Translator<'a, 'b> {
         let om = self.objects_mem;
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
-        let table = self.b.ins().load(I64, om, self.cx, ctx::OBJECTS);
-        let count = self.b.ins().load(I64, om, table, l.table_len);
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
-        let c1 = self.b.create_block();
-        self.b.ins().brif(ok, c1, &[], slow, &[]);
-        self.b.switch_to_block(c1);
-        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
-        let off = self.b.ins().imul_imm_s(obj, l.obj_size);
-        let o = self.b.ins().iadd(objs, off);
-        let tag = self.b.ins().uload8(I64, om, o, 0);
         let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
-        let want = if is_struct { l.struct_tag } else { l.array_tag };
-        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
-        let c2 = self.b.create_block();
-        self.b.ins().brif(ok, c2, &[], slow, &[]);
-        self.b.switch_to_block(c2);
-        let (p_off, n_off) = if is_struct {
-            (l.fields_ptr, l.fields_len)
-        } else {
-            (l.items_ptr, l.items_len)
+        let hoisted = match kind {
+            Access::ArrLen => None,
+            _ => src.and_then(|x| self.hoisted(pc, x)),
         };
-        let n = self.b.ins().load(I64, om, o, n_off);
-        let result = if matches!(kind, Access::ArrLen) {
-            n
+        let (data, n) = if let Some((data_var, len_var)) = hoisted {
+            (Some(self.b.use_var(data_var)), self.b.use_var(len_var))
         } else {
-            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
-            let c3 = self.b.create_block();
-            self.b.ins().brif(ok, c3, &[], slow, &[]);
-            self.b.switch_to_block(c3);
-            let data = self.b.ins().load(I64, om, o, p_off);
-            let off = self.b.ins().ishl_imm_u(index, 3);
-            let at = self.b.ins().iadd(data, off);
-            let em = self.elems_mem;
-            match value {
-                Some(v) => {
-                    self.b.ins().store(em, v, at, 0);
-                    index
+            let (objs, count) = self.object_table(pc).unwrap_or((obj, obj));
+            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
+            let c1 = self.b.create_block();
+            self.b.ins().brif(ok, c1, &[], slow, &[]);
+            self.b.switch_to_block(c1);
+            let off = self.b.ins().imul_imm_s(obj, l.obj_size);
+            let o = self.b.ins().iadd(objs, off);
+            let tag = self.b.ins().uload8(I64, om, o, 0);
+            let want = if is_struct { l.struct_tag } else { l.array_tag };
+            let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
+            let c2 = self.b.create_block();
+            self.b.ins().brif(ok, c2, &[], slow, &[]);
+            self.b.switch_to_block(c2);
+            let (p_off, n_off) = if is_struct {
+                (l.fields_ptr, l.fields_len)
+            } else {
+                (l.items_ptr, l.items_len)
+            };
+            let n = self.b.ins().load(I64, om, o, n_off);
+            let data = match kind {
+                Access::ArrLen => None,
+                _ => Some(self.b.ins().load(I64, om, o, p_off)),
+            };
+            (data, n)
+        };
+        let result = match data {
+            None => n,
+            Some(data) => {
+                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
+                let c3 = self.b.create_block();
+                self.b.ins().brif(ok, c3, &[], slow, &[]);
+                self.b.switch_to_block(c3);
+                let off = self.b.ins().ishl_imm_u(index, 3);
+                let at = self.b.ins().iadd(data, off);
+                let em = self.elems_mem;
+                match value {
+                    Some(v) => {
+                        self.b.ins().store(em, v, at, 0);
+                        index
+                    }
+                    None => self.b.ins().load(I64, em, at, 0),
                 }
-                None => self.b.ins().load(I64, em, at, 0),
             }
         };
         // The fast path continues in `done`, its only predecessor.

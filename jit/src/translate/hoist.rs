@@ -1,0 +1,291 @@
+//! Loop-invariant heap lookups: the object table and the headers of objects held in locals,
+//! computed once before a loop instead of at every access.
+//!
+//! **Why it is sound.** Objects are reached through handles (an index into the heap's object
+//! table), and an array's element pointer and length live in its object. Only Rust code
+//! changes the table or a header: allocation, `push`, the collector — all behind a runtime
+//! or guest call. A *call-free* loop (no instruction in it calls the runtime, except the
+//! fuel refill and the cold paths that trap and never come back) therefore sees one table
+//! and, for every reference local it never assigns, one header. Such loops get a preheader
+//! that loads the table and those headers; accesses in the loop then check only the index.
+//!
+//! **Traps stay where they were.** The preheader never traps: a handle that is not a live
+//! object of the expected kind gets length 0, so every access to it in the loop takes the
+//! cold path, which calls the runtime accessor at the access's own `pc` and raises the
+//! precise trap (or, if that accessor succeeded, which the argument above rules out, the
+//! internal-error trap: never a wrong memory access).
+//!
+//! **Entries.** A loop qualifies only if control enters its body at its header alone (no
+//! jump from outside into the middle, which verified but hand-made bytecode could do).
+//! Edges from outside the loop to its header go through the preheader; on-stack
+//! replacement entering at a loop header runs the preheaders of every qualifying loop
+//! around it first. Nested qualifying loops recompute the same values.
+
+use super::{Translator, UNREACHABLE};
+use cranelift_codegen::ir::{Block, InstBuilder, Value, condcodes::IntCC, types::I64};
+use cranelift_frontend::Variable;
+use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
+
+/// A call-free loop: bytecode `head..=end`, entered only at `head`.
+#[derive(Clone, Debug)]
+pub(super) struct HoistLoop {
+    pub head: usize,
+    pub end: usize,
+    /// Reference locals never assigned in the loop, and whether each is a struct (else an
+    /// array): their headers are loaded in the preheader.
+    pub locals: Vec<(usize, bool)>,
+    /// The preheader (created by the translator).
+    pub pre: Option<Block>,
+}
+
+impl HoistLoop {
+    pub fn contains(&self, pc: usize) -> bool {
+        (self.head..=self.end).contains(&pc)
+    }
+}
+
+/// The jump target of `instr`, if it is a jump.
+fn jump_target(instr: Instr) -> Option<usize> {
+    match instr {
+        Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
+            Some(target as usize)
+        }
+        _ => None,
+    }
+}
+
+/// The call-free loops of `vf`, outermost first. `runs_no_code(pc, instr)` says whether
+/// the translator compiles an instruction without any call that could change the heap.
+pub(super) fn call_free_loops(
+    module: &VerifiedModule,
+    vf: &VerifiedFunction,
+    func: u32,
+    runs_no_code: impl Fn(usize, Instr) -> bool,
+) -> Vec<HoistLoop> {
+    let code = vf.code();
+    let heights = vf.heights();
+    let live = |pc: usize| heights.get(pc).is_some_and(|&h| h != UNREACHABLE);
+    // Loops: every backward jump `end -> head`, merged per head.
+    let mut loops: Vec<(usize, usize)> = Vec::new();
+    for (pc, &instr) in code.iter().enumerate() {
+        if !live(pc) {
+            continue;
+        }
+        if let Some(t) = jump_target(instr).filter(|&t| t <= pc) {
+            match loops.iter_mut().find(|l| l.0 == t) {
+                Some(l) => l.1 = l.1.max(pc),
+                None => loops.push((t, pc)),
+            }
+        }
+    }
+    let m = module.module();
+    let Some(mf) = m.functions.get(func as usize) else {
+        return Vec::new();
+    };
+    let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
+        return Vec::new();
+    };
+    let local_kinds: Vec<Option<bool>> = fty
+        .params
+        .iter()
+        .chain(&mf.locals)
+        .map(|&t| match m.types.get(t as usize) {
+            Some(TypeDef::Array(_)) => Some(false),
+            Some(TypeDef::Struct(_)) => Some(true),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (head, end) in loops {
+        let body = head..=end;
+        let mut ok = true;
+        let mut assigned = vec![false; local_kinds.len()];
+        for (pc, &instr) in code.iter().enumerate() {
+            if !live(pc) {
+                continue;
+            }
+            let inside = body.contains(&pc);
+            if let Some(t) = jump_target(instr)
+                && !inside
+                && t > head
+                && t <= end
+            {
+                ok = false; // entered in the middle
+            }
+            if inside {
+                if !runs_no_code(pc, instr) {
+                    ok = false;
+                }
+                if let Instr::LocalSet { index } = instr
+                    && let Some(a) = assigned.get_mut(index as usize)
+                {
+                    *a = true;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let locals = local_kinds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.filter(|_| !assigned[i]).map(|s| (i, s)))
+            .collect();
+        out.push(HoistLoop {
+            head,
+            end,
+            locals,
+            pre: None,
+        });
+    }
+    // Outermost first: by head, longest first.
+    out.sort_by_key(|l| (l.head, usize::MAX - l.end));
+    out
+}
+
+/// The variables holding hoisted values.
+#[derive(Clone, Copy)]
+pub(super) struct TableVars {
+    /// The object table's data pointer.
+    pub objs: Variable,
+    /// The object table's length.
+    pub count: Variable,
+}
+
+impl Translator<'_, '_> {
+    /// Whether `pc` lies in a call-free loop (whose table variables are then defined).
+    pub(super) fn in_call_free_loop(&self, pc: usize) -> bool {
+        self.loops.iter().any(|l| l.contains(pc))
+    }
+
+    /// Whether the header of local `x` is hoisted around `pc`.
+    pub(super) fn hoisted(&self, pc: usize, x: usize) -> Option<(Variable, Variable)> {
+        self.loops
+            .iter()
+            .any(|l| l.contains(pc) && l.locals.iter().any(|&(i, _)| i == x))
+            .then(|| self.header_vars.get(&x).copied())
+            .flatten()
+    }
+
+    /// The block an edge from `from` (`None`: the function's entry) to `target` goes to:
+    /// the preheader of a call-free loop headed at `target` when `from` is outside it.
+    pub(super) fn edge_to(&self, from: Option<usize>, target: usize) -> Result<Block, String> {
+        for l in &self.loops {
+            if l.head == target && !from.is_some_and(|f| l.contains(f)) {
+                return l.pre.ok_or_else(|| "loop without a preheader".into());
+            }
+        }
+        self.block_at(target)
+    }
+
+    /// Creates the preheaders and the variables of hoisted values.
+    pub(super) fn plan_hoisting(&mut self) {
+        let mut loops = std::mem::take(&mut self.loops);
+        for l in &mut loops {
+            l.pre = Some(self.b.create_block());
+            for &(x, _) in &l.locals {
+                if !self.header_vars.contains_key(&x) {
+                    let data = self.b.declare_var(I64);
+                    let len = self.b.declare_var(I64);
+                    self.header_vars.insert(x, (data, len));
+                }
+            }
+        }
+        self.loops = loops;
+    }
+
+    /// Emits the preheader of the loop headed at `head` (if it has one): the hoisted values,
+    /// then a jump to the loop header. Called when the translation reaches `head`.
+    pub(super) fn emit_preheader(&mut self, head: usize) -> Result<(), String> {
+        let Some(i) = self.loops.iter().position(|l| l.head == head) else {
+            return Ok(());
+        };
+        let pre = self.loops[i].pre.ok_or("loop without a preheader")?;
+        self.b.switch_to_block(pre);
+        self.emit_hoisted(i);
+        let blk = self.block_at(head)?;
+        self.b.ins().jump(blk, &[]);
+        Ok(())
+    }
+
+    /// On-stack replacement at `head`: the hoisted values of every call-free loop around it.
+    pub(super) fn emit_hoisted_around(&mut self, head: usize) {
+        for i in 0..self.loops.len() {
+            if self.loops[i].contains(head) {
+                self.emit_hoisted(i);
+            }
+        }
+    }
+
+    /// Loads the table and the headers of loop `i`'s invariant locals into their variables.
+    fn emit_hoisted(&mut self, i: usize) {
+        let Some(l) = self.rt.heap else {
+            return;
+        };
+        let om = self.objects_mem;
+        let table = self
+            .b
+            .ins()
+            .load(I64, om, self.cx, rvm_vm::tier::ctx::OBJECTS);
+        let count = self.b.ins().load(I64, om, table, l.table_len);
+        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
+        self.b.def_var(self.table_vars.count, count);
+        self.b.def_var(self.table_vars.objs, objs);
+        for (x, is_struct) in self.loops[i].locals.clone() {
+            let Some(&(data_var, len_var)) = self.header_vars.get(&x) else {
+                continue;
+            };
+            let h = self.b.use_var(self.locals[x]);
+            let in_table = self.b.create_block();
+            let found = self.b.create_block();
+            let missing = self.b.create_block();
+            let next = self.b.create_block();
+            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
+            self.b.ins().brif(ok, in_table, &[], missing, &[]);
+            self.b.switch_to_block(in_table);
+            let off = self.b.ins().imul_imm_s(h, l.obj_size);
+            let o = self.b.ins().iadd(objs, off);
+            let tag = self.b.ins().uload8(I64, om, o, 0);
+            let want = if is_struct { l.struct_tag } else { l.array_tag };
+            let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
+            self.b.ins().brif(ok, found, &[], missing, &[]);
+            self.b.switch_to_block(found);
+            let (p_off, n_off) = if is_struct {
+                (l.fields_ptr, l.fields_len)
+            } else {
+                (l.items_ptr, l.items_len)
+            };
+            let data = self.b.ins().load(I64, om, o, p_off);
+            let n = self.b.ins().load(I64, om, o, n_off);
+            self.b.def_var(data_var, data);
+            self.b.def_var(len_var, n);
+            self.b.ins().jump(next, &[]);
+            self.b.switch_to_block(missing);
+            let zero = self.b.ins().iconst(I64, 0);
+            self.b.def_var(data_var, zero);
+            self.b.def_var(len_var, zero);
+            self.b.ins().jump(next, &[]);
+            self.b.switch_to_block(next);
+        }
+    }
+
+    /// The object table (data pointer, length) for an access at `pc`: the hoisted values in
+    /// a call-free loop, else loaded now.
+    pub(super) fn object_table(&mut self, pc: usize) -> Option<(Value, Value)> {
+        let l = self.rt.heap?;
+        if self.in_call_free_loop(pc) {
+            let objs = self.b.use_var(self.table_vars.objs);
+            let count = self.b.use_var(self.table_vars.count);
+            return Some((objs, count));
+        }
+        let om = self.objects_mem;
+        let table = self
+            .b
+            .ins()
+            .load(I64, om, self.cx, rvm_vm::tier::ctx::OBJECTS);
+        let count = self.b.ins().load(I64, om, table, l.table_len);
+        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
+        Some((objs, count))
+    }
+}
