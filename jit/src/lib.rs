@@ -7,6 +7,7 @@
 //! [`compile_for_target`] builds the same IR for another architecture (the aarch64 test),
 //! which keeps the translation target-independent.
 
+mod stubs;
 mod translate;
 
 use cranelift_codegen::Context;
@@ -18,7 +19,8 @@ use cranelift_module::Module;
 use rvm_vm::tier::{Entry, Runtime, Tier, TierSession};
 use rvm_vm::verified::VerifiedModule;
 
-pub use translate::{Stubs, entry_signature, translate};
+pub use stubs::{Stub, Stubs};
+pub use translate::{entry_signature, translate};
 
 /// The Cranelift tier (stateless: each module gets its own [`Session`]).
 #[derive(Clone, Copy, Debug, Default)]
@@ -110,20 +112,26 @@ impl Session {
         }
         let cc = self.module.isa().default_call_conv();
         let frontend = self.module.isa().frontend_config();
-        self.module.clear_context(&mut self.ctx);
-        translate::refill_stub(&mut self.ctx.func, &mut self.fctx, rt, cc, frontend);
-        let id = self
-            .module
-            .declare_anonymous_function(&self.ctx.func.signature)
-            .map_err(|e| e.to_string())?;
-        self.module
-            .define_function(id, &mut self.ctx)
-            .map_err(|e| format!("{e:?}"))?;
+        let mut addrs = Vec::new();
+        for stub in Stub::ALL {
+            self.module.clear_context(&mut self.ctx);
+            stubs::build(stub, &mut self.ctx.func, &mut self.fctx, rt, cc, frontend);
+            let id = self
+                .module
+                .declare_anonymous_function(&self.ctx.func.signature)
+                .map_err(|e| e.to_string())?;
+            self.module
+                .define_function(id, &mut self.ctx)
+                .map_err(|e| format!("{e:?}"))?;
+            addrs.push(id);
+        }
         self.module
             .finalize_definitions()
             .map_err(|e| e.to_string())?;
+        let addr = |i: usize| self.module.get_finalized_function(addrs[i]) as usize;
         let stubs = Stubs {
-            refill: self.module.get_finalized_function(id) as usize,
+            refill: addr(0),
+            call: addr(1),
         };
         self.stubs = Some(stubs);
         Ok(stubs)
@@ -206,14 +214,21 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
     let stubs = Stubs::placeholder();
     let mut fctx = FunctionBuilderContext::new();
     let mut total = 0;
-    {
+    for stub in Stub::ALL {
         let mut ctx = Context::new();
-        translate::refill_stub(&mut ctx.func, &mut fctx, &rt, cc, isa.frontend_config());
+        stubs::build(
+            stub,
+            &mut ctx.func,
+            &mut fctx,
+            &rt,
+            cc,
+            isa.frontend_config(),
+        );
         cranelift_codegen::verify_function(&ctx.func, isa.flags())
-            .map_err(|e| format!("refill stub: {e}"))?;
+            .map_err(|e| format!("{stub:?} stub: {e}"))?;
         let code = ctx
             .compile(&*isa, &mut Default::default())
-            .map_err(|e| format!("refill stub: {e:?}"))?;
+            .map_err(|e| format!("{stub:?} stub: {e:?}"))?;
         total += code.code_info().total_size as usize;
     }
     for i in 0..module.functions().len() {

@@ -19,6 +19,7 @@
 //! for both tiers. The IR is target-independent (no pointer-size or ISA assumptions beyond
 //! a 64-bit target), which the aarch64 verifier test checks.
 
+use crate::stubs::{self, Stub, Stubs};
 use cranelift_codegen::ir::{
     AbiParam, AliasRegionData, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature,
     Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
@@ -31,6 +32,7 @@ use rvm_vm::verified::{GlobalUnset, UNSET_FN, VerifiedFunction, VerifiedModule};
 use std::collections::HashMap;
 
 mod hoist;
+mod inline;
 use hoist::{HoistLoop, TableVars};
 
 const I64: Type = types::I64;
@@ -45,63 +47,15 @@ pub fn entry_signature(cc: CallConv) -> Signature {
     sig
 }
 
-fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
+pub(crate) fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
     let mut s = Signature::new(cc);
     s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
     s.returns.push(AbiParam::new(ret));
     s
 }
 
-/// The code every compiled function of a session shares (addresses of machine code).
-#[derive(Clone, Copy, Debug)]
-pub struct Stubs {
-    /// `refill(cx, pc)` in the `preserve_all` convention: calls `Runtime::refill`, leaving
-    /// its status in `cx.status`. A loop's fuel check calls it on its cold path; since it
-    /// clobbers no register, the values the loop keeps in registers stay there (with the
-    /// C convention every float register would be spilled around the loop's back-edge).
-    pub refill: usize,
-}
-
-impl Stubs {
-    /// Never-called addresses, for code that is compiled but not run.
-    pub fn placeholder() -> Stubs {
-        Stubs { refill: 0xd000 }
-    }
-}
-
-/// The `preserve_all` signature of [`Stubs::refill`].
-fn refill_stub_signature() -> Signature {
-    let mut s = Signature::new(CallConv::PreserveAll);
-    s.params.extend([AbiParam::new(I64); 2]);
-    s
-}
-
-/// Builds [`Stubs::refill`] into `func`: a `preserve_all` function that calls
-/// `rt.refill(cx, pc)` (C convention). Cranelift saves every register the inner call may
-/// clobber in the stub's prologue.
-pub fn refill_stub(
-    func: &mut Function,
-    fctx: &mut FunctionBuilderContext,
-    rt: &Runtime,
-    cc: CallConv,
-    frontend: TargetFrontendConfig,
-) {
-    func.signature = refill_stub_signature();
-    let mut b = FunctionBuilder::new(func, fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    let args = b.block_params(entry).to_vec();
-    let sig = b.import_signature(sig(cc, &[I64; 2], I64));
-    let callee = b.ins().iconst(I64, rt.refill as i64);
-    b.ins().call_indirect(sig, callee, &args);
-    b.ins().return_(&[]);
-    b.seal_all_blocks();
-    b.finalize(frontend);
-}
-
 /// Memory flags for the VM's own data: aligned and never trapping.
-fn mem() -> MemFlagsData {
+pub(crate) fn mem() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
@@ -164,6 +118,35 @@ pub fn translate(
     b.seal_all_blocks();
     b.finalize(frontend);
     Ok(())
+}
+
+/// Which instructions start a basic block: the first, every jump target, and every
+/// instruction after a jump or a `ret`.
+fn block_starts(code: &[Instr], heights: &[u32]) -> Vec<bool> {
+    let n = code.len();
+    let mut start = vec![false; n];
+    if n > 0 {
+        start[0] = true;
+    }
+    for (pc, instr) in code.iter().enumerate() {
+        if heights[pc] == UNREACHABLE {
+            continue;
+        }
+        let next = pc + 1;
+        match *instr {
+            Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
+                if let Some(s) = start.get_mut(target as usize) {
+                    *s = true;
+                }
+                if next < n {
+                    start[next] = true;
+                }
+            }
+            Instr::Ret {} if next < n => start[next] = true,
+            _ => {}
+        }
+    }
+    start
 }
 
 /// The natives compiled inline (`Translator::native_inline`).
@@ -272,6 +255,7 @@ struct Sigs {
     step: cranelift_codegen::ir::SigRef,
     trap: cranelift_codegen::ir::SigRef,
     refill: cranelift_codegen::ir::SigRef,
+    call_stub: cranelift_codegen::ir::SigRef,
     fmod: cranelift_codegen::ir::SigRef,
     args3: cranelift_codegen::ir::SigRef,
     args4: cranelift_codegen::ir::SigRef,
@@ -319,6 +303,12 @@ struct Translator<'a, 'b> {
     table_vars: TableVars,
     /// Per operand slot: the local it was loaded from in the current block, if any.
     origin: Vec<Option<usize>>,
+    /// Per function: whether its calls from here are inlined (see `inline`).
+    inlinable: Vec<bool>,
+    /// Whether one more frame fits, hoisted in call-free loops that inline calls.
+    room: Variable,
+    /// While translating an inlined body: where its `ret` goes and the result variable.
+    inline_ret: Option<(Block, Variable)>,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
@@ -339,7 +329,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             ret: b.import_signature(sig(cc, &[I64; 3], I64)),
             step: b.import_signature(sig(cc, &[I64; 3], I64)),
             trap: b.import_signature(sig(cc, &[I64; 4], I64)),
-            refill: b.import_signature(refill_stub_signature()),
+            refill: b.import_signature(stubs::signature(Stub::Refill)),
+            call_stub: b.import_signature(stubs::signature(Stub::Call)),
             fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
             args3: b.import_signature(sig(cc, &[I64; 3], I64)),
             args4: b.import_signature(sig(cc, &[I64; 4], I64)),
@@ -354,6 +345,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             count: b.declare_var(I64),
         };
         let origin = vec![None; vf.max_stack() as usize];
+        let room = b.declare_var(types::I8);
         let dummy = Value::from_u32(0);
         Translator {
             b,
@@ -385,6 +377,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             header_vars: HashMap::new(),
             table_vars,
             origin,
+            inlinable: Vec::new(),
+            room,
+            inline_ret: None,
         }
     }
 
@@ -398,36 +393,42 @@ impl<'a, 'b> Translator<'a, 'b> {
         let code = self.vf.code();
         let heights = self.vf.heights();
         let n = code.len();
-        let mut start = vec![false; n];
-        if n > 0 {
-            start[0] = true;
-        }
+        let start = block_starts(code, heights);
         for (pc, instr) in code.iter().enumerate() {
             if heights[pc] == UNREACHABLE {
                 continue;
             }
-            let next = pc + 1;
-            match *instr {
-                Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
-                    let t = target as usize;
-                    start[t] = true;
-                    if next < n {
-                        start[next] = true;
-                    }
-                    if t <= pc && heights[t] == 0 && !self.osr_targets.contains(&t) {
-                        self.osr_targets.push(t);
-                    }
+            if let Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } =
+                *instr
+            {
+                let t = target as usize;
+                if t <= pc && heights[t] == 0 && !self.osr_targets.contains(&t) {
+                    self.osr_targets.push(t);
                 }
-                Instr::Ret {} if next < n => start[next] = true,
-                _ => {}
             }
         }
         self.osr_targets.sort_unstable();
         self.blocks = (0..n)
             .map(|pc| (start[pc] && heights[pc] != UNREACHABLE).then(|| self.b.create_block()))
             .collect();
+        self.inlinable = vec![false; self.module.functions().len()];
+        for (pc, instr) in code.iter().enumerate() {
+            if let Instr::Call { func } = *instr
+                && heights[pc] != UNREACHABLE
+                && let Some(slot) = self.inlinable.get_mut(func as usize)
+            {
+                *slot = inline::inlinable(self.module, self.index, func);
+            }
+        }
         if self.rt.heap.is_some() {
-            self.loops = hoist::call_free_loops(self.module, self.vf, self.index, runs_no_code);
+            let inl = &self.inlinable;
+            let calls_inline = |i: Instr| matches!(i, Instr::Call { func } if inl.get(func as usize) == Some(&true));
+            self.loops = hoist::call_free_loops(self.module, self.vf, self.index, |pc, i| {
+                runs_no_code(pc, i) || calls_inline(i)
+            });
+            for l in &mut self.loops {
+                l.calls = (l.head..=l.end).any(|pc| code.get(pc).is_some_and(|&i| calls_inline(i)));
+            }
             self.plan_hoisting();
         }
     }
@@ -648,28 +649,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let code = self.vf.code();
         let n = code.len();
         self.prologue()?;
-        let mut open = false;
-        for (pc, &instr) in code.iter().enumerate() {
-            if let Some(blk) = self.blocks[pc] {
-                if open {
-                    let to = self.edge_to(pc.checked_sub(1), pc)?;
-                    self.b.ins().jump(to, &[]);
-                }
-                self.emit_preheader(pc)?;
-                self.b.switch_to_block(blk);
-                self.origin.fill(None);
-                open = true;
-            }
-            let h = self.vf.heights()[pc];
-            if !open || h == UNREACHABLE {
-                continue;
-            }
-            open = self.instr(pc, h as usize, instr)?;
-        }
-        if open {
-            // The verifier rules out falling off the end.
-            self.trap_now(n.saturating_sub(1), trap_code::INTERNAL, 0);
-        }
+        self.body(n.saturating_sub(1))?;
         self.b.switch_to_block(self.unwind);
         let zero = self.b.ins().iconst(I64, 0);
         self.b.ins().return_(&[zero]);
@@ -971,6 +951,11 @@ impl<'a, 'b> Translator<'a, 'b> {
                 } else {
                     self.b.ins().iconst(I64, 0)
                 };
+                if let Some((join, var)) = self.inline_ret {
+                    self.b.def_var(var, result);
+                    self.b.ins().jump(join, &[]);
+                    return Ok(false);
+                }
                 // Pop the frame inline, unless it is `main`'s (whose exit code the runtime
                 // checks).
                 let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
@@ -992,6 +977,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().return_(&[result]);
                 return Ok(false);
             }
+            I::Call { func } if self.inlines(func) => self.inline_call(pc, h, func)?,
             I::Call { .. } | I::CallRef { .. } | I::CallNative { .. }
                 if !runs_no_code(pc, instr) && self.in_call_free_loop(pc) =>
             {
@@ -1000,12 +986,12 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::Call { func } => {
                 let (nargs, has_result) = self.func_sig_of(func)?;
                 let callee = self.b.ins().iconst(I64, func as i64);
-                self.call(pc, h, callee, nargs, has_result, 0, Some(func))?;
+                self.call(pc, h, callee, nargs, has_result, 0, Some(func), true)?;
             }
             I::CallRef { type_ } => {
                 let (nargs, has_result) = self.sig_of_type(type_)?;
                 let callee = self.get(h - nargs - 1);
-                self.call(pc, h, callee, nargs, has_result, 1, None)?;
+                self.call(pc, h, callee, nargs, has_result, 1, None, true)?;
             }
             // The common heap accesses that cannot allocate: a direct runtime call, no
             // spill (no collection can happen; a trap needs only the `pc`).
@@ -1077,10 +1063,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         has_result: bool,
         below: usize,
         known: Option<u32>,
+        charge: bool,
     ) -> Result<(), String> {
         let callee_index = known.unwrap_or(0);
         let known = known.is_some();
-        self.tick(1, pc);
+        if charge {
+            self.tick(1, pc);
+        }
         self.spill(pc, h, h - nargs);
         let new_base_rel = (self.local_count() + h - nargs) as i64;
         let base = self.base;

@@ -37,6 +37,8 @@ pub(super) struct HoistLoop {
     pub locals: Vec<(usize, bool)>,
     /// The preheader (created by the translator).
     pub pre: Option<Block>,
+    /// Whether the loop inlines calls (its preheader then also checks the frame room).
+    pub calls: bool,
 }
 
 impl HoistLoop {
@@ -137,6 +139,7 @@ pub(super) fn call_free_loops(
             end,
             locals,
             pre: None,
+            calls: false,
         });
     }
     // Outermost first: by head, longest first.
@@ -232,6 +235,10 @@ impl Translator<'_, '_> {
         let objs = self.b.ins().load(I64, om, table, l.table_ptr);
         self.b.def_var(self.table_vars.count, count);
         self.b.def_var(self.table_vars.objs, objs);
+        if self.loops[i].calls {
+            let room = self.frame_room_now();
+            self.b.def_var(self.room, room);
+        }
         for (x, is_struct) in self.loops[i].locals.clone() {
             let Some(&(data_var, len_var)) = self.header_vars.get(&x) else {
                 continue;

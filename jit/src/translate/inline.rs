@@ -1,0 +1,303 @@
+//! Inlining of small leaf functions at their direct call sites.
+//!
+//! **Which callees.** A callee is inlined when nothing in it could make its frame visible:
+//! it has at most [`MAX_INLINE`] instructions, and every one of them can neither trap, call,
+//! allocate nor loop (no backward jump, so no fuel check inside). Such a function leaves no
+//! trace of its frame record: no trap trace can name it, the collector never runs while it
+//! is active, and it charges no fuel. What remains observable of the call is kept:
+//!
+//! - the call's unit of fuel, charged at the call's `pc` as before;
+//! - the call-depth limit: the inlined body runs only when one more frame would fit
+//!   (`frames_len < frames_max`), otherwise the ordinary call sequence runs (which grows the
+//!   frame storage or raises `stack overflow` exactly as before).
+//!
+//! **How.** The translator swaps in the callee's function, locals (fresh variables, the
+//! parameters taken from the argument slots) and operand slots, translates its body in
+//! place, and turns each `ret` into a jump to the join block with the result.
+
+use super::{Translator, UNREACHABLE, block_starts, is_inline_native, trap_code};
+use cranelift_codegen::ir::{
+    InstBuilder, Value, condcodes::IntCC, immediates::Ieee64, types::F64, types::I64,
+};
+use cranelift_frontend::Variable;
+use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::tier::ctx;
+use rvm_vm::verified::{GlobalUnset, VerifiedModule};
+
+/// The largest callee (in instructions) that is inlined.
+pub(super) const MAX_INLINE: usize = 48;
+
+/// Whether function `f` of `module` can be inlined into function `caller` (see the module
+/// docs).
+pub(super) fn inlinable(module: &VerifiedModule, caller: u32, f: u32) -> bool {
+    use Instr as I;
+    if f == caller {
+        return false;
+    }
+    let Some(vf) = module.functions().get(f as usize) else {
+        return false;
+    };
+    let code = vf.code();
+    let heights = vf.heights();
+    if code.is_empty() || code.len() > MAX_INLINE {
+        return false;
+    }
+    let starts = block_starts(code, heights);
+    code.iter().enumerate().all(|(pc, &instr)| {
+        if heights[pc] == UNREACHABLE {
+            return true;
+        }
+        match instr {
+            I::Jmp { target } | I::JmpIf { target } | I::JmpIfNot { target } => {
+                target as usize > pc
+            }
+            // Division by a non-zero constant pushed just before (in the same block).
+            I::IDiv {} | I::IRem {} => {
+                pc > 0 && !starts[pc] && matches!(code[pc - 1], I::IConst { value } if value != 0)
+            }
+            I::GlobalGet { index } => matches!(
+                module.global_unset().get(index as usize),
+                Some(GlobalUnset::Zero) | None
+            ),
+            I::CallNative { native } => is_inline_native(native),
+            I::Nop {}
+            | I::Pop {}
+            | I::IConst { .. }
+            | I::FConst { .. }
+            | I::BConst { .. }
+            | I::FnRef { .. }
+            | I::SConst { .. }
+            | I::LocalGet { .. }
+            | I::LocalSet { .. }
+            | I::GlobalSet { .. }
+            | I::Dup {}
+            | I::IAdd {}
+            | I::ISub {}
+            | I::IMul {}
+            | I::INeg {}
+            | I::IAnd {}
+            | I::IOr {}
+            | I::IXor {}
+            | I::IShl {}
+            | I::IShr {}
+            | I::IEq {}
+            | I::BEq {}
+            | I::REq {}
+            | I::INe {}
+            | I::BNe {}
+            | I::RNe {}
+            | I::ILt {}
+            | I::ILe {}
+            | I::IGt {}
+            | I::IGe {}
+            | I::FAdd {}
+            | I::FSub {}
+            | I::FMul {}
+            | I::FDiv {}
+            | I::FRem {}
+            | I::FNeg {}
+            | I::FEq {}
+            | I::FNe {}
+            | I::FLt {}
+            | I::FLe {}
+            | I::FGt {}
+            | I::FGe {}
+            | I::BNot {}
+            | I::IToF {}
+            | I::FToI {}
+            | I::Ret {} => true,
+            _ => false,
+        }
+    })
+}
+
+/// The caller's translation state that inlining swaps out.
+struct Saved<'a> {
+    vf: &'a rvm_vm::verified::VerifiedFunction,
+    local_types: Vec<cranelift_codegen::ir::Type>,
+    locals: Vec<Variable>,
+    stack: Vec<Variable>,
+    blocks: Vec<Option<cranelift_codegen::ir::Block>>,
+    origin: Vec<Option<usize>>,
+    loops: Vec<super::HoistLoop>,
+    inline_ret: Option<(cranelift_codegen::ir::Block, Variable)>,
+}
+
+impl<'a> Translator<'a, '_> {
+    /// Whether the call at `pc` to `f` is inlined.
+    pub(super) fn inlines(&self, f: u32) -> bool {
+        self.inlinable.get(f as usize).copied().unwrap_or(false)
+    }
+
+    /// `call f` at `pc` (operand height `h`), `f` inlinable.
+    pub(super) fn inline_call(&mut self, pc: usize, h: usize, f: u32) -> Result<(), String> {
+        let (nargs, has_result) = self.func_sig_of(f)?;
+        let module: &'a VerifiedModule = self.module;
+        let callee = module
+            .functions()
+            .get(f as usize)
+            .ok_or("call of a function out of range")?;
+        let m = module.module();
+        let mf = &m.functions[f as usize];
+        let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
+            return Err("function without a function type".into());
+        };
+        let callee_types: Vec<_> = fty
+            .params
+            .iter()
+            .chain(&mf.locals)
+            .map(|&t| match m.types.get(t as usize) {
+                Some(TypeDef::Float) => F64,
+                _ => I64,
+            })
+            .collect();
+
+        self.tick(1, pc);
+        let room = self.frame_room(pc);
+        let inline = self.b.create_block();
+        let normal = self.b.create_block();
+        let join = self.b.create_block();
+        let result = self.b.declare_var(I64);
+        self.b.set_cold_block(normal);
+        self.b.ins().brif(room, inline, &[], normal, &[]);
+
+        // No room for one more frame: the ordinary call (it grows the frames or traps),
+        // through the stub that clobbers no register.
+        self.b.switch_to_block(normal);
+        self.spill(pc, h, h - nargs);
+        let rel = (self.local_count() + h - nargs) as i64;
+        let new_base = self.b.ins().iadd_imm_s(self.base, rel);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let callee_v = self.b.ins().iconst(I64, f as i64);
+        let stub = self.b.ins().iconst(I64, self.stubs.call as i64);
+        self.flush_fuel();
+        self.b.ins().call_indirect(
+            self.sigs.call_stub,
+            stub,
+            &[self.cx, pcv, callee_v, new_base, new_base],
+        );
+        self.reload_fuel();
+        let status = self.b.ins().load(I64, super::mem(), self.cx, ctx::STATUS);
+        self.check(status);
+        let r = if has_result {
+            let fp = self.frame_ptr();
+            let off = self.slot_offset(h - nargs);
+            self.b.ins().load(I64, super::mem(), fp, off)
+        } else {
+            self.b.ins().iconst(I64, 0)
+        };
+        self.b.def_var(result, r);
+        self.b.ins().jump(join, &[]);
+
+        // The body, in place.
+        self.b.switch_to_block(inline);
+        let args: Vec<Value> = (h - nargs..h).map(|k| self.get(k)).collect();
+        let locals: Vec<Variable> = callee_types
+            .iter()
+            .map(|&ty| self.b.declare_var(ty))
+            .collect();
+        for (i, (&var, &ty)) in locals.iter().zip(&callee_types).enumerate() {
+            let v = match args.get(i) {
+                Some(&a) if ty == F64 => self.as_f64(a),
+                Some(&a) => a,
+                None if ty == F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
+                None => self.b.ins().iconst(I64, 0),
+            };
+            self.b.def_var(var, v);
+        }
+        let stack: Vec<Variable> = (0..callee.max_stack())
+            .map(|_| self.b.declare_var(I64))
+            .collect();
+        let starts = block_starts(callee.code(), callee.heights());
+        let blocks = starts
+            .iter()
+            .zip(callee.heights())
+            .map(|(&s, &ht)| (s && ht != UNREACHABLE).then(|| self.b.create_block()))
+            .collect();
+        let saved = Saved {
+            vf: std::mem::replace(&mut self.vf, callee),
+            local_types: std::mem::replace(&mut self.local_types, callee_types),
+            locals: std::mem::replace(&mut self.locals, locals),
+            stack: std::mem::replace(&mut self.stack, stack),
+            blocks: std::mem::replace(&mut self.blocks, blocks),
+            origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
+            loops: std::mem::take(&mut self.loops),
+            inline_ret: self.inline_ret.replace((join, result)),
+        };
+        self.zero_stack();
+        let first = self.edge_to(None, 0);
+        let body = first.and_then(|first| {
+            self.b.ins().jump(first, &[]);
+            self.body(pc)
+        });
+        self.vf = saved.vf;
+        self.local_types = saved.local_types;
+        self.locals = saved.locals;
+        self.stack = saved.stack;
+        self.blocks = saved.blocks;
+        self.origin = saved.origin;
+        self.loops = saved.loops;
+        self.inline_ret = saved.inline_ret;
+        body?;
+
+        self.b.switch_to_block(join);
+        if has_result {
+            let r = self.b.use_var(result);
+            self.set(h - nargs, r);
+        }
+        Ok(())
+    }
+
+    /// Whether one more frame fits without the runtime (`frames_len < frames_max`): in a
+    /// call-free loop, computed once in its preheader (both only change in a runtime call,
+    /// and a stale "no room" merely takes the ordinary call).
+    pub(super) fn frame_room(&mut self, pc: usize) -> Value {
+        if self.in_call_free_loop(pc) {
+            return self.b.use_var(self.room);
+        }
+        self.frame_room_now()
+    }
+
+    /// `frames_len < frames_max`, loaded now.
+    pub(super) fn frame_room_now(&mut self) -> Value {
+        let len = self
+            .b
+            .ins()
+            .load(I64, super::mem(), self.cx, ctx::FRAMES_LEN);
+        let max = self
+            .b
+            .ins()
+            .load(I64, super::mem(), self.cx, ctx::FRAMES_MAX);
+        self.b.ins().icmp(IntCC::UnsignedLessThan, len, max)
+    }
+
+    /// Translates the current function's body (its entry has jumped to the first
+    /// instruction already). `end_pc` names the internal error a verified body cannot reach
+    /// (falling off its end).
+    pub(super) fn body(&mut self, end_pc: usize) -> Result<(), String> {
+        let code = self.vf.code();
+        let mut open = false;
+        for (pc, &instr) in code.iter().enumerate() {
+            if let Some(blk) = self.blocks[pc] {
+                if open {
+                    let to = self.edge_to(pc.checked_sub(1), pc)?;
+                    self.b.ins().jump(to, &[]);
+                }
+                self.emit_preheader(pc)?;
+                self.b.switch_to_block(blk);
+                self.origin.fill(None);
+                open = true;
+            }
+            let h = self.vf.heights()[pc];
+            if !open || h == UNREACHABLE {
+                continue;
+            }
+            open = self.instr(pc, h as usize, instr)?;
+        }
+        if open {
+            // The verifier rules out falling off the end.
+            self.trap_now(end_pc, trap_code::INTERNAL, 0);
+        }
+        Ok(())
+    }
+}
