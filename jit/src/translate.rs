@@ -303,6 +303,9 @@ struct Translator<'a, 'b> {
     table_vars: TableVars,
     /// Per operand slot: the local it was loaded from in the current block, if any.
     origin: Vec<Option<usize>>,
+    /// Per float local: its value as computed, before NaN canonicalisation (see
+    /// [`Self::set_arith`]; `locals` holds the canonical bits).
+    raw_locals: Vec<Option<Variable>>,
     /// Per function: whether its calls from here are inlined (see `inline`).
     inlinable: Vec<bool>,
     /// Whether one more frame fits, hoisted in call-free loops that inline calls.
@@ -337,6 +340,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             args5: b.import_signature(sig(cc, &[I64; 5], I64)),
         };
         let locals = local_types.iter().map(|&ty| b.declare_var(ty)).collect();
+        let raw_locals = local_types
+            .iter()
+            .map(|&ty| (ty == F64).then(|| b.declare_var(F64)))
+            .collect();
         let stack = (0..vf.max_stack()).map(|_| b.declare_var(I64)).collect();
         let unwind = b.create_block();
         let fuel = b.declare_var(I64);
@@ -378,6 +385,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             table_vars,
             origin,
             inlinable: Vec::new(),
+            raw_locals,
             room,
             inline_ret: None,
         }
@@ -523,6 +531,14 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.raw.insert(v, x);
         self.b.def_var(self.stack[slot], v);
         self.origin[slot] = None;
+    }
+
+    /// Defines local `i` (a float's exact bits and its raw value; the same for others).
+    fn def_local(&mut self, i: usize, exact: Value, raw: Value) {
+        self.b.def_var(self.locals[i], exact);
+        if let Some(r) = self.raw_locals[i] {
+            self.b.def_var(r, raw);
+        }
     }
 
     fn set(&mut self, slot: usize, v: Value) {
@@ -697,7 +713,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             } else {
                 self.b.ins().iconst(I64, 0)
             };
-            self.b.def_var(self.locals[i], v);
+            self.def_local(i, v, v);
         }
         self.zero_stack();
         if self.blocks.first().copied().flatten().is_some() {
@@ -715,7 +731,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 .b
                 .ins()
                 .load(self.local_types[i], mem(), fp, (i * 8) as i32);
-            self.b.def_var(self.locals[i], v);
+            self.def_local(i, v, v);
         }
         self.zero_stack();
         for t in self.osr_targets.clone() {
@@ -800,19 +816,27 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.set(h, v);
             }
             I::LocalGet { index } => {
-                let v = self.b.use_var(self.locals[index as usize]);
+                let i = index as usize;
+                let v = self.b.use_var(self.locals[i]);
                 self.set(h, v);
-                self.origin[h] = Some(index as usize);
+                if let Some(raw) = self.raw_locals[i] {
+                    let raw = self.b.use_var(raw);
+                    let slot = self.get(h);
+                    self.raw.insert(slot, raw);
+                }
+                self.origin[h] = Some(i);
             }
             I::LocalSet { index } => {
                 let i = index as usize;
-                let v = self.get(h - 1);
-                let v = if self.local_types[i] == F64 {
-                    self.as_f64(v)
+                if self.local_types[i] == F64 {
+                    let exact = self.getf_exact(h - 1);
+                    let raw = self.getf(h - 1);
+                    self.def_local(i, exact, raw);
                 } else {
-                    v
-                };
-                self.b.def_var(self.locals[i], v);
+                    let v = self.get(h - 1);
+                    self.b.def_var(self.locals[i], v);
+                }
+                self.local_assigned(pc, i);
             }
             I::GlobalGet { index } => {
                 let off = i32::try_from(index as u64 * 8).map_err(|_| "global index")?;

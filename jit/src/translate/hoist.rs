@@ -8,6 +8,9 @@
 //! fuel refill and the cold paths that trap and never come back) therefore sees one table
 //! and, for every reference local it never assigns, one header. Such loops get a preheader
 //! that loads the table and those headers; accesses in the loop then check only the index.
+//! A reference local the loop assigns gets its header loaded again at each assignment, so
+//! in a call-free loop the header variables of a tracked local always describe its
+//! current value.
 //!
 //! **Traps stay where they were.** The preheader never traps: a handle that is not a live
 //! object of the expected kind gets length 0, so every access to it in the loop takes the
@@ -32,8 +35,8 @@ use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 pub(super) struct HoistLoop {
     pub head: usize,
     pub end: usize,
-    /// Reference locals never assigned in the loop, and whether each is a struct (else an
-    /// array): their headers are loaded in the preheader.
+    /// The array and struct locals the loop reads, and whether each is a struct: their
+    /// headers are loaded in the preheader and at each assignment in the loop.
     pub locals: Vec<(usize, bool)>,
     /// The preheader (created by the translator).
     pub pre: Option<Block>,
@@ -102,7 +105,7 @@ pub(super) fn call_free_loops(
     for (head, end) in loops {
         let body = head..=end;
         let mut ok = true;
-        let mut assigned = vec![false; local_kinds.len()];
+        let mut read = vec![false; local_kinds.len()];
         for (pc, &instr) in code.iter().enumerate() {
             if !live(pc) {
                 continue;
@@ -119,10 +122,10 @@ pub(super) fn call_free_loops(
                 if !runs_no_code(pc, instr) {
                     ok = false;
                 }
-                if let Instr::LocalSet { index } = instr
-                    && let Some(a) = assigned.get_mut(index as usize)
+                if let Instr::LocalGet { index } = instr
+                    && let Some(r) = read.get_mut(index as usize)
                 {
-                    *a = true;
+                    *r = true;
                 }
             }
         }
@@ -132,7 +135,7 @@ pub(super) fn call_free_loops(
         let locals = local_kinds
             .iter()
             .enumerate()
-            .filter_map(|(i, k)| k.filter(|_| !assigned[i]).map(|s| (i, s)))
+            .filter_map(|(i, k)| k.filter(|_| read[i]).map(|s| (i, s)))
             .collect();
         out.push(HoistLoop {
             head,
@@ -162,13 +165,33 @@ impl Translator<'_, '_> {
         self.loops.iter().any(|l| l.contains(pc))
     }
 
-    /// Whether the header of local `x` is hoisted around `pc`.
-    pub(super) fn hoisted(&self, pc: usize, x: usize) -> Option<(Variable, Variable)> {
-        self.loops
+    /// Whether the header of local `x` is tracked at `pc`: its variables and whether it is
+    /// a struct.
+    pub(super) fn tracked(&self, pc: usize, x: usize) -> Option<((Variable, Variable), bool)> {
+        let is_struct = self
+            .loops
             .iter()
-            .any(|l| l.contains(pc) && l.locals.iter().any(|&(i, _)| i == x))
-            .then(|| self.header_vars.get(&x).copied())
-            .flatten()
+            .filter(|l| l.contains(pc))
+            .find_map(|l| l.locals.iter().find(|&&(i, _)| i == x))?
+            .1;
+        Some((*self.header_vars.get(&x)?, is_struct))
+    }
+
+    /// The header variables of local `x` at `pc`, if tracked.
+    pub(super) fn hoisted(&self, pc: usize, x: usize) -> Option<(Variable, Variable)> {
+        self.tracked(pc, x).map(|(vars, _)| vars)
+    }
+
+    /// After `local.set x` at `pc`: loads the new value's header if `x` is tracked there.
+    pub(super) fn local_assigned(&mut self, pc: usize, x: usize) {
+        for o in &mut self.origin {
+            if *o == Some(x) {
+                *o = None;
+            }
+        }
+        if let Some((vars, is_struct)) = self.tracked(pc, x) {
+            self.load_header(x, vars, is_struct);
+        }
     }
 
     /// The block an edge from `from` (`None`: the function's entry) to `target` goes to:
@@ -240,41 +263,57 @@ impl Translator<'_, '_> {
             self.b.def_var(self.room, room);
         }
         for (x, is_struct) in self.loops[i].locals.clone() {
-            let Some(&(data_var, len_var)) = self.header_vars.get(&x) else {
-                continue;
-            };
-            let h = self.b.use_var(self.locals[x]);
-            let in_table = self.b.create_block();
-            let found = self.b.create_block();
-            let missing = self.b.create_block();
-            let next = self.b.create_block();
-            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
-            self.b.ins().brif(ok, in_table, &[], missing, &[]);
-            self.b.switch_to_block(in_table);
-            let off = self.b.ins().imul_imm_s(h, l.obj_size);
-            let o = self.b.ins().iadd(objs, off);
-            let tag = self.b.ins().uload8(I64, om, o, 0);
-            let want = if is_struct { l.struct_tag } else { l.array_tag };
-            let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
-            self.b.ins().brif(ok, found, &[], missing, &[]);
-            self.b.switch_to_block(found);
-            let (p_off, n_off) = if is_struct {
-                (l.fields_ptr, l.fields_len)
-            } else {
-                (l.items_ptr, l.items_len)
-            };
-            let data = self.b.ins().load(I64, om, o, p_off);
-            let n = self.b.ins().load(I64, om, o, n_off);
-            self.b.def_var(data_var, data);
-            self.b.def_var(len_var, n);
-            self.b.ins().jump(next, &[]);
-            self.b.switch_to_block(missing);
-            let zero = self.b.ins().iconst(I64, 0);
-            self.b.def_var(data_var, zero);
-            self.b.def_var(len_var, zero);
-            self.b.ins().jump(next, &[]);
-            self.b.switch_to_block(next);
+            if let Some(&vars) = self.header_vars.get(&x) {
+                self.load_header(x, vars, is_struct);
+            }
         }
+    }
+
+    /// Loads the header of the object in local `x` into `(data, len)`, from the hoisted
+    /// table: length 0 if it is not a live array (struct).
+    fn load_header(
+        &mut self,
+        x: usize,
+        (data_var, len_var): (Variable, Variable),
+        is_struct: bool,
+    ) {
+        let Some(l) = self.rt.heap else {
+            return;
+        };
+        let om = self.objects_mem;
+        let objs = self.b.use_var(self.table_vars.objs);
+        let count = self.b.use_var(self.table_vars.count);
+        let h = self.b.use_var(self.locals[x]);
+        let in_table = self.b.create_block();
+        let found = self.b.create_block();
+        let missing = self.b.create_block();
+        let next = self.b.create_block();
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
+        self.b.ins().brif(ok, in_table, &[], missing, &[]);
+        self.b.switch_to_block(in_table);
+        let off = self.b.ins().imul_imm_s(h, l.obj_size);
+        let o = self.b.ins().iadd(objs, off);
+        let tag = self.b.ins().uload8(I64, om, o, 0);
+        let want = if is_struct { l.struct_tag } else { l.array_tag };
+        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
+        self.b.ins().brif(ok, found, &[], missing, &[]);
+        self.b.switch_to_block(found);
+        let (p_off, n_off) = if is_struct {
+            (l.fields_ptr, l.fields_len)
+        } else {
+            (l.items_ptr, l.items_len)
+        };
+        let data = self.b.ins().load(I64, om, o, p_off);
+        let n = self.b.ins().load(I64, om, o, n_off);
+        self.b.def_var(data_var, data);
+        self.b.def_var(len_var, n);
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(missing);
+        let zero = self.b.ins().iconst(I64, 0);
+        self.b.def_var(data_var, zero);
+        self.b.def_var(len_var, zero);
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(next);
     }
 
     /// The object table (data pointer, length) for an access at `pc`: the hoisted values in

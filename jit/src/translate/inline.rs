@@ -116,6 +116,7 @@ struct Saved<'a> {
     vf: &'a rvm_vm::verified::VerifiedFunction,
     local_types: Vec<cranelift_codegen::ir::Type>,
     locals: Vec<Variable>,
+    raw_locals: Vec<Option<Variable>>,
     stack: Vec<Variable>,
     blocks: Vec<Option<cranelift_codegen::ir::Block>>,
     origin: Vec<Option<usize>>,
@@ -196,6 +197,10 @@ impl<'a> Translator<'a, '_> {
             .iter()
             .map(|&ty| self.b.declare_var(ty))
             .collect();
+        let raw_locals: Vec<Option<Variable>> = callee_types
+            .iter()
+            .map(|&ty| (ty == F64).then(|| self.b.declare_var(F64)))
+            .collect();
         for (i, (&var, &ty)) in locals.iter().zip(&callee_types).enumerate() {
             let v = match args.get(i) {
                 Some(&a) if ty == F64 => self.as_f64(a),
@@ -204,6 +209,9 @@ impl<'a> Translator<'a, '_> {
                 None => self.b.ins().iconst(I64, 0),
             };
             self.b.def_var(var, v);
+            if let Some(r) = raw_locals[i] {
+                self.b.def_var(r, v);
+            }
         }
         let stack: Vec<Variable> = (0..callee.max_stack())
             .map(|_| self.b.declare_var(I64))
@@ -218,6 +226,7 @@ impl<'a> Translator<'a, '_> {
             vf: std::mem::replace(&mut self.vf, callee),
             local_types: std::mem::replace(&mut self.local_types, callee_types),
             locals: std::mem::replace(&mut self.locals, locals),
+            raw_locals: std::mem::replace(&mut self.raw_locals, raw_locals),
             stack: std::mem::replace(&mut self.stack, stack),
             blocks: std::mem::replace(&mut self.blocks, blocks),
             origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
@@ -233,6 +242,7 @@ impl<'a> Translator<'a, '_> {
         self.vf = saved.vf;
         self.local_types = saved.local_types;
         self.locals = saved.locals;
+        self.raw_locals = saved.raw_locals;
         self.stack = saved.stack;
         self.blocks = saved.blocks;
         self.origin = saved.origin;
