@@ -239,7 +239,7 @@ fn runs_no_code(_pc: usize, instr: Instr) -> bool {
 }
 
 /// The heap accesses compiled inline.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Access {
     ArrGet,
     ArrSet,
@@ -312,6 +312,17 @@ struct Translator<'a, 'b> {
     room: Variable,
     /// While translating an inlined body: where its `ret` goes and the result variable.
     inline_ret: Option<(Block, Variable)>,
+    /// The function's shared cold paths, made on first use and filled in at the end: per
+    /// access kind `(pc, object, index, value)` → the runtime accessor's trap, and
+    /// `(pc, kind, arg)` → an inline trap. Sharing keeps each access's code to its checks.
+    cold: Vec<(Cold, Block)>,
+}
+
+/// A shared cold path (see `Translator::cold`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cold {
+    Access(Access),
+    Trap,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
@@ -388,6 +399,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             raw_locals,
             room,
             inline_ret: None,
+            cold: Vec::new(),
         }
     }
 
@@ -589,15 +601,62 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(cont);
     }
 
-    /// Raises trap `kind` when `cond` is non-zero (in a cold block).
+    /// Raises trap `kind` when `cond` is non-zero (in the shared cold block).
     fn trap_if(&mut self, cond: Value, pc: usize, kind: u64, arg: u64) {
-        let cold = self.b.create_block();
+        let cold = self.cold_block(Cold::Trap, 3);
         let cont = self.b.create_block();
-        self.b.set_cold_block(cold);
-        self.b.ins().brif(cond, cold, &[], cont, &[]);
-        self.b.switch_to_block(cold);
-        self.trap_now(pc, kind, arg);
+        let args = [pc as i64, kind as i64, arg as i64]
+            .map(|c| BlockArg::Value(self.b.ins().iconst(I64, c)));
+        self.b.ins().brif(cond, cold, &args, cont, &[]);
         self.b.switch_to_block(cont);
+    }
+
+    /// The shared cold block `what` (created with `params` parameters on first use).
+    fn cold_block(&mut self, what: Cold, params: usize) -> Block {
+        if let Some(&(_, b)) = self.cold.iter().find(|(c, _)| *c == what) {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.b.set_cold_block(b);
+        for _ in 0..params {
+            self.b.append_block_param(b, I64);
+        }
+        self.cold.push((what, b));
+        b
+    }
+
+    /// Fills in the shared cold blocks.
+    fn emit_cold(&mut self) {
+        for (what, blk) in std::mem::take(&mut self.cold) {
+            self.b.switch_to_block(blk);
+            let p = self.b.block_params(blk).to_vec();
+            match what {
+                Cold::Trap => {
+                    self.call_rt(self.sigs.trap, self.rt.trap, &[self.cx, p[0], p[1], p[2]]);
+                }
+                Cold::Access(kind) => {
+                    let (addr, args) = match kind {
+                        Access::ArrGet => (self.rt.arr_get, vec![p[1], p[2]]),
+                        Access::ArrSet => (self.rt.arr_set, vec![p[1], p[2], p[3]]),
+                        Access::ArrLen => (self.rt.arr_len, vec![p[1]]),
+                        Access::FieldGet => (self.rt.field_get, vec![p[1], p[2]]),
+                        Access::FieldSet => (self.rt.field_set, vec![p[1], p[2], p[3]]),
+                    };
+                    let returns_value =
+                        matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
+                    self.access_at(p[0], addr, &args, returns_value);
+                    // Unreachable: the accessor failed where the inline checks did.
+                    let internal = self.b.ins().iconst(I64, trap_code::INTERNAL as i64);
+                    let zero = self.b.ins().iconst(I64, 0);
+                    self.call_rt(
+                        self.sigs.trap,
+                        self.rt.trap,
+                        &[self.cx, p[0], internal, zero],
+                    );
+                }
+            }
+            self.b.ins().jump(self.unwind, &[]);
+        }
     }
 
     fn trap_now(&mut self, pc: usize, kind: u64, arg: u64) {
@@ -666,6 +725,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let n = code.len();
         self.prologue()?;
         self.body(n.saturating_sub(1))?;
+        self.emit_cold();
         self.b.switch_to_block(self.unwind);
         let zero = self.b.ins().iconst(I64, 0);
         self.b.ins().return_(&[zero]);
@@ -1103,6 +1163,7 @@ impl<'a, 'b> Translator<'a, 'b> {
 
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
         // The callee's entry from the VM's table (a range check first for `call.ref`).
@@ -1126,7 +1187,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let pushed = self.b.create_block();
         match known.then(|| self.callee_frame(callee_index)).flatten() {
             Some((need, zero)) => {
-                self.push_frame_inline(pc, callee, new_base, ret, need, &zero, pushed)
+                self.push_frame_inline(pc, callee, new_base, ret, need, &zero, pushed, slow)
             }
             None => {
                 let st = self.call_rt(
@@ -1184,20 +1245,21 @@ impl<'a, 'b> Translator<'a, 'b> {
         index: Value,
         value: Option<Value>,
     ) -> Value {
-        let (addr, args): (usize, Vec<Value>) = match kind {
-            Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
-            Access::ArrSet => (self.rt.arr_set, vec![obj, index, value.unwrap_or(index)]),
-            Access::ArrLen => (self.rt.arr_len, vec![obj]),
-            Access::FieldGet => (self.rt.field_get, vec![obj, index]),
-            Access::FieldSet => (self.rt.field_set, vec![obj, index, value.unwrap_or(index)]),
-        };
         let returns_value = matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
         let Some(l) = self.rt.heap else {
+            let (addr, args): (usize, Vec<Value>) = match kind {
+                Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
+                Access::ArrSet => (self.rt.arr_set, vec![obj, index, value.unwrap_or(index)]),
+                Access::ArrLen => (self.rt.arr_len, vec![obj]),
+                Access::FieldGet => (self.rt.field_get, vec![obj, index]),
+                Access::FieldSet => (self.rt.field_set, vec![obj, index, value.unwrap_or(index)]),
+            };
             return self.access(pc, addr, &args, returns_value);
         };
         let om = self.objects_mem;
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
+        let slow = self.cold_block(Cold::Access(kind), 4);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let slow_args = [pcv, obj, index, value.unwrap_or(index)].map(BlockArg::Value);
         let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
         let hoisted = match kind {
             Access::ArrLen => None,
@@ -1209,7 +1271,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             let (objs, count) = self.object_table(pc).unwrap_or((obj, obj));
             let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
             let c1 = self.b.create_block();
-            self.b.ins().brif(ok, c1, &[], slow, &[]);
+            self.b.ins().brif(ok, c1, &[], slow, &slow_args);
             self.b.switch_to_block(c1);
             let off = self.b.ins().imul_imm_s(obj, l.obj_size);
             let o = self.b.ins().iadd(objs, off);
@@ -1217,7 +1279,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             let want = if is_struct { l.struct_tag } else { l.array_tag };
             let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
             let c2 = self.b.create_block();
-            self.b.ins().brif(ok, c2, &[], slow, &[]);
+            self.b.ins().brif(ok, c2, &[], slow, &slow_args);
             self.b.switch_to_block(c2);
             let (p_off, n_off) = if is_struct {
                 (l.fields_ptr, l.fields_len)
@@ -1231,34 +1293,23 @@ impl<'a, 'b> Translator<'a, 'b> {
             };
             (data, n)
         };
-        let result = match data {
-            None => n,
-            Some(data) => {
-                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
-                let c3 = self.b.create_block();
-                self.b.ins().brif(ok, c3, &[], slow, &[]);
-                self.b.switch_to_block(c3);
-                let off = self.b.ins().ishl_imm_u(index, 3);
-                let at = self.b.ins().iadd(data, off);
-                let em = self.elems_mem;
-                match value {
-                    Some(v) => {
-                        self.b.ins().store(em, v, at, 0);
-                        index
-                    }
-                    None => self.b.ins().load(I64, em, at, 0),
-                }
-            }
+        let Some(data) = data else {
+            return n;
         };
-        // The fast path continues in `done`, its only predecessor.
-        let done = self.b.create_block();
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(slow);
-        self.access(pc, addr, &args, returns_value);
-        // Unreachable: the accessor failed where the inline checks did.
-        self.trap_now(pc, trap_code::INTERNAL, 0);
-        self.b.switch_to_block(done);
-        result
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
+        let c3 = self.b.create_block();
+        self.b.ins().brif(ok, c3, &[], slow, &slow_args);
+        self.b.switch_to_block(c3);
+        let off = self.b.ins().ishl_imm_u(index, 3);
+        let at = self.b.ins().iadd(data, off);
+        let em = self.elems_mem;
+        match value {
+            Some(v) => {
+                self.b.ins().store(em, v, at, 0);
+                index
+            }
+            None => self.b.ins().load(I64, em, at, 0),
+        }
     }
 
     /// The pure numeric natives, inline with the interpreter's results (Cranelift's `sqrt`,
@@ -1314,6 +1365,11 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// a trap in `cx.status`, otherwise it returns the status.
     fn access(&mut self, pc: usize, addr: usize, args: &[Value], value: bool) -> Value {
         let pcv = self.b.ins().iconst(I64, pc as i64);
+        self.access_at(pcv, addr, args, value)
+    }
+
+    /// [`Self::access`] with the `pc` as a value.
+    fn access_at(&mut self, pcv: Value, addr: usize, args: &[Value], value: bool) -> Value {
         let mut all = vec![self.cx, pcv];
         all.extend_from_slice(args);
         let sig = match all.len() {
@@ -1343,8 +1399,9 @@ impl<'a, 'b> Translator<'a, 'b> {
     }
 
     /// Pushes the callee's frame record without a runtime call when the frame storage, the
-    /// value stack and the native stack have room (and the call-depth limit is not reached);
-    /// otherwise `rt_enter` does it (growing storage, or trapping). Continues in `pushed`.
+    /// value stack and the native stack have room (and the call-depth limit is not reached),
+    /// continuing in `pushed`; otherwise continues in `slow`, the whole call through the
+    /// runtime (which grows the storage or traps).
     #[allow(clippy::too_many_arguments)]
     fn push_frame_inline(
         &mut self,
@@ -1355,12 +1412,11 @@ impl<'a, 'b> Translator<'a, 'b> {
         need: i64,
         zero: &[usize],
         pushed: Block,
+        slow: Block,
     ) {
         let inline = self.b.create_block();
-        let slow = self.b.create_block();
         let c2 = self.b.create_block();
         let c3 = self.b.create_block();
-        self.b.set_cold_block(slow);
         let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
         let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
@@ -1403,15 +1459,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         let len1 = self.b.ins().iadd_imm_s(len, 1);
         self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
         self.b.ins().jump(pushed, &[]);
-
-        self.b.switch_to_block(slow);
-        let pcv = self.b.ins().iconst(I64, pc as i64);
-        let st = self.call_rt(
-            self.sigs.enter,
-            self.rt.enter,
-            &[self.cx, pcv, callee, new_base, ret],
-        );
-        self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
     }
 
     /// Any other instruction: the interpreter runs it on the spilled operand stack; its
