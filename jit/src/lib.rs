@@ -16,11 +16,11 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::Module;
-use rvm_vm::tier::{Entry, Runtime, Tier, TierSession};
+use rvm_vm::tier::{Compiled, Entry, Runtime, Tier, TierSession};
 use rvm_vm::verified::VerifiedModule;
 
 pub use stubs::{Stub, Stubs};
-pub use translate::{entry_signature, translate};
+pub use translate::{Optimised, entry_signature, translate};
 
 /// The Cranelift tier (stateless: each module gets its own [`Session`]).
 #[derive(Clone, Copy, Debug, Default)]
@@ -148,14 +148,14 @@ impl TierSession for Session {
         module: &VerifiedModule,
         func: u32,
         rt: &Runtime,
-    ) -> Result<Entry, String> {
+    ) -> Result<Compiled, String> {
         let stubs = self.stubs(rt)?;
         let cc = self.module.isa().default_call_conv();
         let sig = entry_signature(cc);
         self.module.clear_context(&mut self.ctx);
         self.ctx.func.signature = sig.clone();
         let frontend = self.module.isa().frontend_config();
-        translate(
+        let done = translate(
             &mut self.ctx.func,
             &mut self.fctx,
             module,
@@ -188,7 +188,12 @@ impl TierSession for Session {
         // `entry_signature(default_call_conv)`, i.e. `extern "C" fn(*mut JitCtx, u64, i64)
         // -> u64` on this host; it stays mapped as long as `self.module` lives, which the
         // VM guarantees by keeping this session alive while it may call the code.
-        Ok(unsafe { std::mem::transmute::<*const u8, Entry>(ptr) })
+        let entry = unsafe { std::mem::transmute::<*const u8, Entry>(ptr) };
+        Ok(Compiled {
+            entry,
+            inlined_calls: done.inlined_calls,
+            hoisted_loops: done.hoisted_loops,
+        })
     }
 }
 

@@ -73,6 +73,15 @@ fn regioned(func: &mut Function, user_id: u32, what: &'static str) -> MemFlagsDa
     mem().with_alias_region(Some(r))
 }
 
+/// What [`translate`] did beyond a plain translation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Optimised {
+    /// Direct calls inlined.
+    pub inlined_calls: u32,
+    /// Call-free loops (heap lookups hoisted).
+    pub hoisted_loops: u32,
+}
+
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
 /// [`entry_signature`]).
 #[allow(clippy::too_many_arguments)]
@@ -85,7 +94,7 @@ pub fn translate(
     stubs: Stubs,
     cc: CallConv,
     frontend: TargetFrontendConfig,
-) -> Result<(), String> {
+) -> Result<Optimised, String> {
     let vf = module
         .functions()
         .get(index as usize)
@@ -115,9 +124,13 @@ pub fn translate(
     let mut t = Translator::new(&mut b, module, vf, rt, stubs, cc, local_types, regions);
     t.index = index;
     t.run()?;
+    let done = Optimised {
+        inlined_calls: t.inlined_calls,
+        hoisted_loops: t.loops.len() as u32,
+    };
     b.seal_all_blocks();
     b.finalize(frontend);
-    Ok(())
+    Ok(done)
 }
 
 /// Which instructions start a basic block: the first, every jump target, and every
@@ -312,6 +325,8 @@ struct Translator<'a, 'b> {
     room: Variable,
     /// While translating an inlined body: where its `ret` goes and the result variable.
     inline_ret: Option<(Block, Variable)>,
+    /// Direct calls inlined so far.
+    inlined_calls: u32,
     /// The function's shared cold paths, made on first use and filled in at the end: per
     /// access kind `(pc, object, index, value)` → the runtime accessor's trap, and
     /// `(pc, kind, arg)` → an inline trap. Sharing keeps each access's code to its checks.
@@ -400,6 +415,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             room,
             inline_ret: None,
             cold: Vec::new(),
+            inlined_calls: 0,
         }
     }
 

@@ -35,6 +35,18 @@ use crate::verified::VerifiedModule;
 /// the reason is held in the context. The function pops its own frame when it returns.
 pub type Entry = unsafe extern "C" fn(cx: *mut JitCtx, base: u64, osr_pc: i64) -> u64;
 
+/// A compiled function: its entry and what the compiler did to it (reported by
+/// `--trace-jit` and summed in `JitStats`).
+#[derive(Clone, Copy, Debug)]
+pub struct Compiled {
+    /// The machine code.
+    pub entry: Entry,
+    /// Direct calls whose callee was compiled into the function (inlined).
+    pub inlined_calls: u32,
+    /// Loops whose heap lookups were moved out of the loop body (call-free loops).
+    pub hoisted_loops: u32,
+}
+
 /// Which tiers run guest code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum JitMode {
@@ -96,7 +108,7 @@ pub trait TierSession: Send + Debug {
         module: &VerifiedModule,
         func: u32,
         rt: &Runtime,
-    ) -> Result<Entry, String>;
+    ) -> Result<Compiled, String>;
 }
 
 /// The addresses of the runtime functions compiled code calls (all `extern "C"`, first

@@ -153,6 +153,7 @@ impl<'a> Translator<'a, '_> {
             })
             .collect();
 
+        self.inlined_calls += 1;
         self.tick(1, pc);
         let room = self.frame_room(pc);
         let inline = self.b.create_block();

@@ -95,6 +95,10 @@ pub struct JitStats {
     pub osr_entries: usize,
     /// Total compile time in microseconds.
     pub compile_micros: u64,
+    /// Direct calls inlined into compiled functions.
+    pub inlined_calls: usize,
+    /// Loops compiled with their heap lookups hoisted (call-free loops).
+    pub hoisted_loops: usize,
 }
 
 impl JitState {
@@ -193,11 +197,24 @@ impl Vm<'_> {
             .map_or("?", |f| f.name.as_str());
         let instrs = module.functions.get(i).map_or(0, |f| f.code.len());
         let line = match result {
-            Ok(entry) => {
-                jit.code[i] = Some(entry);
+            Ok(c) => {
+                jit.code[i] = Some(c.entry);
                 jit.stats.compiled += 1;
+                jit.stats.inlined_calls += c.inlined_calls as usize;
+                jit.stats.hoisted_loops += c.hoisted_loops as usize;
+                let mut what = format!("{instrs} instructions");
+                let plural = |n: u32, one: &str| match n {
+                    1 => format!(", 1 {one}"),
+                    n => format!(", {n} {one}s"),
+                };
+                if c.inlined_calls > 0 {
+                    what += &(plural(c.inlined_calls, "call") + " inlined");
+                }
+                if c.hoisted_loops > 0 {
+                    what += &(plural(c.hoisted_loops, "loop") + " hoisted");
+                }
                 format!(
-                    "jit: compiled {name} ({instrs} instructions) in {}.{:03} ms\n",
+                    "jit: compiled {name} ({what}) in {}.{:03} ms\n",
                     micros / 1000,
                     micros % 1000
                 )

@@ -1,0 +1,227 @@
+//! The compiled tier's optimisations (see `spec/jit.md`, "What the compiler does"): they
+//! happen where they should, never where they would be wrong, and never change a result.
+//! - small leaf functions are inlined at direct calls;
+//! - call-free loops get their heap lookups hoisted, but not a loop that hand-made
+//!   bytecode enters in the middle;
+//! - on-stack replacement into nested hoisted loops, and traps inside them, behave as in
+//!   the interpreter.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rvm::vm::format::Instr;
+use rvm::vm::interpreter::{JitStats, SharedBuffer, Vm, VmConfig};
+use rvm::vm::tier::{JitConfig, JitMode};
+use rvm::vm::verified::VerifiedModule;
+
+#[path = "../vm/tests/support/builder.rs"]
+mod builder;
+
+fn config(mode: JitMode, threshold: u32) -> VmConfig {
+    VmConfig {
+        jit: JitConfig {
+            mode,
+            threshold,
+            compiler: Some(Arc::new(rvm_jit::CraneliftTier)),
+            ..JitConfig::default()
+        },
+        ..VmConfig::default()
+    }
+}
+
+/// Runs `module` in `mode`: (exit code or trap message, stdout, stderr, JIT statistics).
+fn run(
+    module: &VerifiedModule,
+    mode: JitMode,
+    threshold: u32,
+) -> (String, String, String, JitStats) {
+    let out = SharedBuffer::new();
+    let err = SharedBuffer::new();
+    let mut vm = Vm::new(
+        module,
+        config(mode, threshold),
+        Box::new(out.clone()),
+        Box::new(err.clone()),
+    )
+    .expect("vm");
+    let result = match vm.run_main() {
+        Ok(code) => format!("exit {code}"),
+        Err(t) => format!("trap {t}"),
+    };
+    (result, out.contents(), err.contents(), vm.jit_stats())
+}
+
+/// Runs `module` interpreted, compiled up front and tiered (threshold `threshold`); all
+/// three must agree. Returns the statistics of the `always` run and of the `auto` run.
+fn agree(module: &VerifiedModule, threshold: u32) -> (JitStats, JitStats) {
+    let (r0, o0, e0, _) = run(module, JitMode::Off, threshold);
+    let (r1, o1, e1, always) = run(module, JitMode::Always, threshold);
+    let (r2, o2, e2, auto) = run(module, JitMode::Auto, threshold);
+    assert_eq!((&r0, &o0, &e0), (&r1, &o1, &e1), "always differs");
+    assert_eq!((&r0, &o0, &e0), (&r2, &o2, &e2), "auto differs");
+    assert_eq!(always.failed + auto.failed, 0, "a function fell back");
+    (always, auto)
+}
+
+fn source(name: &str, src: &str) -> VerifiedModule {
+    let compiled = rvm::compile_source(name, src).expect("compiles");
+    rvm::verify(compiled.module).expect("verifies")
+}
+
+#[test]
+fn leaves_are_inlined_and_call_free_loops_hoisted() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/programs/spectralnorm.src");
+    let compiled = rvm::compile_file(&path).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    let (always, _) = agree(&module, 1000);
+    // `a(i, j)` in `mul_av` and `mul_atv`.
+    assert_eq!(always.inlined_calls, 2, "{always:?}");
+    // Both loops of `mul_av` and of `mul_atv`, and `main`'s last loop.
+    assert!(always.hoisted_loops >= 5, "{always:?}");
+
+    // A recursive function is no leaf; a callee that can trap is not inlined.
+    let module = source(
+        "noinline.src",
+        "fn fib(n: int) -> int {\n    if n < 2 {\n        return n;\n    }\n    return fib(n - 1) + fib(n - 2);\n}\n\
+         fn get(xs: [int], i: int) -> int {\n    return xs[i];\n}\n\
+         fn main() {\n    println(fib(15) + get([1, 2], 1));\n}\n",
+    );
+    let (always, _) = agree(&module, 1000);
+    assert_eq!(always.inlined_calls, 0, "{always:?}");
+}
+
+/// `f(xs, skip)`: sums `xs` from index `skip as int`, with a loop that is entered in the
+/// middle when `skip` holds (`mid_entry`), or always at its header.
+fn summing_module(mid_entry: bool) -> Arc<VerifiedModule> {
+    use builder::{BOOL, Builder, INT};
+    let mut b = Builder::new();
+    let ints = b.array(INT);
+    let skip = if mid_entry {
+        Instr::JmpIf { target: 17 }
+    } else {
+        Instr::Pop {}
+    };
+    let f = b.func(
+        "f",
+        &[ints, BOOL],
+        Some(INT),
+        &[INT, INT],
+        vec![
+            Instr::IConst { value: 0 },
+            Instr::LocalSet { index: 2 }, // i = 0
+            Instr::IConst { value: 0 },
+            Instr::LocalSet { index: 3 }, // acc = 0
+            Instr::LocalGet { index: 1 },
+            skip,                         // 5: into the loop body, past its header
+            Instr::LocalGet { index: 2 }, // 6: header
+            Instr::LocalGet { index: 0 },
+            Instr::ArrLen {},
+            Instr::ILt {},
+            Instr::JmpIfNot { target: 22 },
+            Instr::LocalGet { index: 3 },
+            Instr::LocalGet { index: 0 },
+            Instr::LocalGet { index: 2 },
+            Instr::ArrGet {},
+            Instr::IAdd {},
+            Instr::LocalSet { index: 3 },
+            Instr::LocalGet { index: 2 }, // 17: i += 1
+            Instr::IConst { value: 1 },
+            Instr::IAdd {},
+            Instr::LocalSet { index: 2 },
+            Instr::Jmp { target: 6 },
+            Instr::LocalGet { index: 3 }, // 22
+            Instr::Ret {},
+        ],
+    );
+    let main = b.func(
+        "main",
+        &[],
+        Some(INT),
+        &[ints],
+        vec![
+            Instr::IConst { value: 5 },
+            Instr::IConst { value: 7 },
+            Instr::IConst { value: 11 },
+            Instr::ArrNew {
+                type_: ints,
+                count: 3,
+            },
+            Instr::LocalSet { index: 0 },
+            Instr::LocalGet { index: 0 },
+            Instr::BConst { value: 1 },
+            Instr::Call { func: f },
+            Instr::LocalGet { index: 0 },
+            Instr::BConst { value: 0 },
+            Instr::Call { func: f },
+            Instr::IAdd {},
+            Instr::Ret {},
+        ],
+    );
+    b.finish(Some(main), None)
+}
+
+#[test]
+fn a_loop_entered_in_the_middle_is_not_hoisted() {
+    // Entered at its header only: hoisted, 23 + 23.
+    let module = summing_module(false);
+    let (r, ..) = run(&module, JitMode::Off, 1);
+    assert_eq!(r, "exit 46");
+    let (always, _) = agree(&module, 1);
+    assert_eq!(always.hoisted_loops, 1, "{always:?}");
+    // Entered in the middle as well: the preheader would be skipped, so no hoisting;
+    // 18 (from index 1) + 23.
+    let module = summing_module(true);
+    let (r, ..) = run(&module, JitMode::Off, 1);
+    assert_eq!(r, "exit 41");
+    let (always, _) = agree(&module, 1);
+    assert_eq!(always.hoisted_loops, 0, "{always:?}");
+}
+
+const NESTED: &str = r#"
+struct Acc { total: int, hits: int }
+
+fn main() {
+    let xs = array(300, 1);
+    for i in 0..300 {
+        xs[i] = i * 7 % 13;
+    }
+    let acc = Acc(total: 0, hits: 0);
+    var row = xs;
+    for round in 0..40 {
+        for i in 0..300 {
+            for j in 0..5 {
+                // In the last round, index 300: a trap in the innermost loop.
+                acc.total = (acc.total + row[(i + j) % 300 + round / 39 * 300] * (j + 1)) % 1000003;
+            }
+            if xs[i] == round % 13 {
+                acc.hits += 1;
+            }
+        }
+        if round % 2 == 0 {
+            row = xs;
+        }
+        if round % 10 == 0 {
+            println("${acc.total} ${acc.hits}");
+        }
+    }
+}
+"#;
+
+#[test]
+fn osr_into_nested_hoisted_loops_and_a_trap_inside_them() {
+    let module = source("nested.src", NESTED);
+    let (r, out, _, _) = run(&module, JitMode::Off, 50);
+    assert_eq!(
+        r,
+        "trap runtime error: index 300 out of bounds for length 300\n    at main (nested.src:15:42)\n",
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 4, "{out}");
+    for threshold in [1, 50, 2000] {
+        let (always, auto) = agree(&module, threshold);
+        assert!(always.hoisted_loops >= 3, "{always:?}");
+        if threshold == 50 {
+            assert!(auto.osr_entries >= 1, "{auto:?}");
+        }
+    }
+}
