@@ -1098,32 +1098,36 @@ impl<'a, 'b> Translator<'a, 'b> {
             I::ArrGet {} => {
                 let (a, i) = (self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 2];
-                let r = self.inline_access(pc, Access::ArrGet, (a, src), i, None);
+                let ty = self.elem_type(src, None);
+                let r = self.inline_access(pc, Access::ArrGet, (a, src, ty), i, None);
                 self.set(h - 2, r);
             }
             I::ArrSet {} => {
                 let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 3];
-                self.inline_access(pc, Access::ArrSet, (a, src), i, Some(v));
+                let ty = self.elem_type(src, None);
+                self.inline_access(pc, Access::ArrSet, (a, src, ty), i, Some(v));
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);
                 let zero = self.b.ins().iconst(I64, 0);
-                let r = self.inline_access(pc, Access::ArrLen, (a, None), zero, None);
+                let r = self.inline_access(pc, Access::ArrLen, (a, None, I64), zero, None);
                 self.set(h - 1, r);
             }
             I::FieldGet { index } => {
                 let s = self.get(h - 1);
                 let src = self.origin[h - 1];
+                let ty = self.elem_type(src, Some(index.into()));
                 let i = self.b.ins().iconst(I64, index as i64);
-                let r = self.inline_access(pc, Access::FieldGet, (s, src), i, None);
+                let r = self.inline_access(pc, Access::FieldGet, (s, src, ty), i, None);
                 self.set(h - 1, r);
             }
             I::FieldSet { index } => {
                 let (s, v) = (self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 2];
+                let ty = self.elem_type(src, Some(index.into()));
                 let i = self.b.ins().iconst(I64, index as i64);
-                self.inline_access(pc, Access::FieldSet, (s, src), i, Some(v));
+                self.inline_access(pc, Access::FieldSet, (s, src, ty), i, Some(v));
             }
             I::CallNative { native } if self.native_inline(h, native) => {}
             _ if self.in_call_free_loop(pc) => {
@@ -1257,7 +1261,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         &mut self,
         pc: usize,
         kind: Access,
-        (obj, src): (Value, Option<usize>),
+        (obj, src, ty): (Value, Option<usize>, Type),
         index: Value,
         value: Option<Value>,
     ) -> Value {
@@ -1321,10 +1325,38 @@ impl<'a, 'b> Translator<'a, 'b> {
         let em = self.elems_mem;
         match value {
             Some(v) => {
+                let v = if ty == F64 { self.as_f64(v) } else { v };
                 self.b.ins().store(em, v, at, 0);
                 index
             }
-            None => self.b.ins().load(I64, em, at, 0),
+            None => self.b.ins().load(ty, em, at, 0),
+        }
+    }
+
+    /// The type of the elements (of field `field`) of the array (struct) in local `src`, as
+    /// loaded and stored: a float is moved as one (no transfer through an integer register).
+    fn elem_type(&self, src: Option<usize>, field: Option<u32>) -> Type {
+        let m = self.module.module();
+        let Some(x) = src else {
+            return I64;
+        };
+        let Some(mf) = m.functions.get(self.index as usize) else {
+            return I64;
+        };
+        let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
+            return I64;
+        };
+        let Some(&t) = fty.params.iter().chain(&mf.locals).nth(x) else {
+            return I64;
+        };
+        let elem = match (m.types.get(t as usize), field) {
+            (Some(TypeDef::Array(e)), None) => Some(*e),
+            (Some(TypeDef::Struct(sd)), Some(k)) => sd.fields.get(k as usize).map(|f| f.ty),
+            _ => None,
+        };
+        match elem.and_then(|e| m.types.get(e as usize)) {
+            Some(TypeDef::Float) => F64,
+            _ => I64,
         }
     }
 
