@@ -614,17 +614,30 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn check(&mut self, status: Value) {
         let cont = self.b.create_block();
         self.b.ins().brif(status, self.unwind, &[], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.enter(cont);
+    }
+
+    /// Switches to `blk`, every predecessor of which is already branched to: sealed now, so
+    /// variables read in it are their predecessors' values rather than block parameters
+    /// (smaller IR, and a float read across a check stays a float).
+    fn enter(&mut self, blk: Block) {
+        self.b.switch_to_block(blk);
+        self.b.seal_block(blk);
     }
 
     /// Raises trap `kind` when `cond` is non-zero (in the shared cold block).
     fn trap_if(&mut self, cond: Value, pc: usize, kind: u64, arg: u64) {
         let cold = self.cold_block(Cold::Trap, 3);
         let cont = self.b.create_block();
+        let site = self.b.create_block();
+        self.b.set_cold_block(site);
+        self.b.ins().brif(cond, site, &[], cont, &[]);
+        // The site's constants are made in its own cold block, not on the hot path.
+        self.enter(site);
         let args = [pc as i64, kind as i64, arg as i64]
             .map(|c| BlockArg::Value(self.b.ins().iconst(I64, c)));
-        self.b.ins().brif(cond, cold, &args, cont, &[]);
-        self.b.switch_to_block(cont);
+        self.b.ins().jump(cold, &args);
+        self.enter(cont);
     }
 
     /// The shared cold block `what` (created with `params` parameters on first use).
@@ -693,7 +706,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let cont = self.b.create_block();
         self.b.set_cold_block(cold);
         self.b.ins().brif(neg, cold, &[], cont, &[]);
-        self.b.switch_to_block(cold);
+        self.enter(cold);
         let pcv = self.b.ins().iconst(I64, pc as i64);
         self.flush_fuel();
         let stub = self.b.ins().iconst(I64, self.stubs.refill as i64);
@@ -703,7 +716,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.reload_fuel();
         let st = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
         self.b.ins().brif(st, self.unwind, &[], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.enter(cont);
     }
 
     /// Stores the reference locals, the operand slots from `all_from` up, and the reference
@@ -1197,13 +1210,13 @@ impl<'a, 'b> Translator<'a, 'b> {
                     .icmp_imm_u(IntCC::UnsignedLessThan, callee, self.rt.functions as i64);
             self.b.ins().brif(in_range, entry_check, &[], slow, &[]);
         }
-        self.b.switch_to_block(entry_check);
+        self.enter(entry_check);
         let off = self.b.ins().ishl_imm_u(callee, 3);
         let addr = self.b.ins().iadd(self.code_table, off);
         let entry = self.b.ins().load(I64, mem(), addr, 0);
         self.b.ins().brif(entry, fast, &[], slow, &[]);
 
-        self.b.switch_to_block(fast);
+        self.enter(fast);
         let pushed = self.b.create_block();
         match known.then(|| self.callee_frame(callee_index)).flatten() {
             Some((need, zero)) => {
@@ -1218,7 +1231,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
             }
         }
-        self.b.switch_to_block(pushed);
+        self.enter(pushed);
         let minus1 = self.b.ins().iconst(I64, -1);
         self.flush_fuel();
         let call = self
@@ -1229,7 +1242,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.reload_fuel();
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
 
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         let r = self.call_rt(
             self.sigs.enter,
             self.rt.call,
@@ -1237,7 +1250,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         );
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
 
-        self.b.switch_to_block(join);
+        self.enter(join);
         let r = self.b.block_params(join)[0];
         let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
         self.check(status);
@@ -1277,9 +1290,11 @@ impl<'a, 'b> Translator<'a, 'b> {
             return self.access(pc, addr, &args, returns_value);
         };
         let om = self.objects_mem;
-        let slow = self.cold_block(Cold::Access(kind), 4);
-        let pcv = self.b.ins().iconst(I64, pc as i64);
-        let slow_args = [pcv, obj, index, value.unwrap_or(index)].map(BlockArg::Value);
+        // Every failing check goes to this site's cold block, which passes the `pc` and the
+        // operands on to the function's shared accessor call.
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let slow_args: [BlockArg; 0] = [];
         let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
         let hoisted = match kind {
             Access::ArrLen => None,
@@ -1292,7 +1307,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
             let c1 = self.b.create_block();
             self.b.ins().brif(ok, c1, &[], slow, &slow_args);
-            self.b.switch_to_block(c1);
+            self.enter(c1);
             let off = self.b.ins().imul_imm_s(obj, l.obj_size);
             let o = self.b.ins().iadd(objs, off);
             let tag = self.b.ins().uload8(I64, om, o, 0);
@@ -1300,7 +1315,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
             let c2 = self.b.create_block();
             self.b.ins().brif(ok, c2, &[], slow, &slow_args);
-            self.b.switch_to_block(c2);
+            self.enter(c2);
             let (p_off, n_off) = if is_struct {
                 (l.fields_ptr, l.fields_len)
             } else {
@@ -1313,24 +1328,37 @@ impl<'a, 'b> Translator<'a, 'b> {
             };
             (data, n)
         };
-        let Some(data) = data else {
-            return n;
-        };
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
-        let c3 = self.b.create_block();
-        self.b.ins().brif(ok, c3, &[], slow, &slow_args);
-        self.b.switch_to_block(c3);
-        let off = self.b.ins().ishl_imm_u(index, 3);
-        let at = self.b.ins().iadd(data, off);
-        let em = self.elems_mem;
-        match value {
-            Some(v) => {
-                let v = if ty == F64 { self.as_f64(v) } else { v };
-                self.b.ins().store(em, v, at, 0);
-                index
+        let result = match data {
+            None => n,
+            Some(data) => {
+                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
+                let c3 = self.b.create_block();
+                self.b.ins().brif(ok, c3, &[], slow, &slow_args);
+                self.enter(c3);
+                let off = self.b.ins().ishl_imm_u(index, 3);
+                let at = self.b.ins().iadd(data, off);
+                let em = self.elems_mem;
+                match value {
+                    Some(v) => {
+                        let v = if ty == F64 { self.as_f64(v) } else { v };
+                        self.b.ins().store(em, v, at, 0);
+                        index
+                    }
+                    None => self.b.ins().load(ty, em, at, 0),
+                }
             }
-            None => self.b.ins().load(ty, em, at, 0),
+        };
+        let cont = self.b.current_block();
+        // The site's cold block: to the shared accessor call.
+        let shared = self.cold_block(Cold::Access(kind), 4);
+        self.enter(slow);
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let args = [pcv, obj, index, value.unwrap_or(index)].map(BlockArg::Value);
+        self.b.ins().jump(shared, &args);
+        if let Some(cont) = cont {
+            self.b.switch_to_block(cont);
         }
+        result
     }
 
     /// The type of the elements (of field `field`) of the array (struct) in local `src`, as
@@ -1469,7 +1497,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
         let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
         self.b.ins().brif(room, c2, &[], slow, &[]);
-        self.b.switch_to_block(c2);
+        self.enter(c2);
         let end = self.b.ins().iadd_imm_s(new_base, need);
         let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
         let fits = self
@@ -1477,13 +1505,13 @@ impl<'a, 'b> Translator<'a, 'b> {
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
         self.b.ins().brif(fits, c3, &[], slow, &[]);
-        self.b.switch_to_block(c3);
+        self.enter(c3);
         let sp = self.b.ins().get_stack_pointer(I64);
         let limit = self.b.ins().load(I64, mem(), self.cx, ctx::NATIVE_LIMIT);
         let deep_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
         self.b.ins().brif(deep_ok, inline, &[], slow, &[]);
 
-        self.b.switch_to_block(inline);
+        self.enter(inline);
         let frames = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_PTR);
         let off = self.b.ins().imul_imm_s(len, frame::SIZE as i64);
         let rec = self.b.ins().iadd(frames, off);
