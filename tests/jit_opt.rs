@@ -35,15 +35,14 @@ fn run(
     mode: JitMode,
     threshold: u32,
 ) -> (String, String, String, JitStats) {
+    run_with(module, config(mode, threshold))
+}
+
+/// [`run`] with a whole configuration.
+fn run_with(module: &VerifiedModule, cfg: VmConfig) -> (String, String, String, JitStats) {
     let out = SharedBuffer::new();
     let err = SharedBuffer::new();
-    let mut vm = Vm::new(
-        module,
-        config(mode, threshold),
-        Box::new(out.clone()),
-        Box::new(err.clone()),
-    )
-    .expect("vm");
+    let mut vm = Vm::new(module, cfg, Box::new(out.clone()), Box::new(err.clone())).expect("vm");
     let result = match vm.run_main() {
         Ok(code) => format!("exit {code}"),
         Err(t) => format!("trap {t}"),
@@ -223,5 +222,51 @@ fn osr_into_nested_hoisted_loops_and_a_trap_inside_them() {
         if threshold == 50 {
             assert!(auto.osr_entries >= 1, "{auto:?}");
         }
+    }
+}
+
+const DEEP: &str = "
+fn leaf(a: int, b: int, c: int, d: int) -> int {
+    let s = a + b;
+    let t = c + d;
+    return s * t - s + t;
+}
+
+fn down(n: int) -> int {
+    let a = n + 1;
+    let b = a * 2;
+    let c = b - 3;
+    let d = c + a;
+    return leaf(a, b, c, d) + down(n + 1);
+}
+
+fn main() {
+    println(down(0));
+}
+";
+
+#[test]
+fn an_inlined_call_traps_where_its_frame_would_not_fit() {
+    // `leaf` is inlined into `down`; the call that overflows is the inlined one, first
+    // at the call-depth limit, then (small heap, so a small value stack) at the value-stack
+    // limit, in each case at the same call, with the same trace, in every tier.
+    let module = source("deep.src", DEEP);
+    for (max_heap, depth) in [(None, 500), (Some(65536), 10000)] {
+        let mut outs = Vec::new();
+        for mode in [JitMode::Off, JitMode::Always, JitMode::Auto] {
+            let mut cfg = config(mode, 50);
+            cfg.max_call_depth = depth;
+            if let Some(h) = max_heap {
+                cfg.limits.max_heap = h;
+            }
+            let (r, out, err, stats) = run_with(&module, cfg);
+            assert!(r.starts_with(&format!("trap runtime error: stack overflow (call depth limit {depth})\n    at down (deep.src:13:12)")), "{r}");
+            if mode == JitMode::Always {
+                assert_eq!(stats.inlined_calls, 1, "{stats:?}");
+            }
+            outs.push((r, out, err));
+        }
+        assert_eq!(outs[0], outs[1], "always differs");
+        assert_eq!(outs[0], outs[2], "auto differs");
     }
 }

@@ -131,7 +131,7 @@ impl Session {
         let addr = |i: usize| self.module.get_finalized_function(addrs[i]) as usize;
         let stubs = Stubs {
             refill: addr(0),
-            call: addr(1),
+            reserve: addr(1),
         };
         self.stubs = Some(stubs);
         Ok(stubs)

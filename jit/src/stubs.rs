@@ -4,14 +4,14 @@
 //! every float register and most integer registers are clobbered by a call, and the
 //! register allocator then keeps values live across the call in stack slots for the whole
 //! loop). Each stub calls the runtime function in the C convention; Cranelift saves what
-//! that inner call clobbers in the stub's prologue. `preserve_all` has no results, so the
-//! stubs leave theirs in memory.
+//! that inner call clobbers in the stub's prologue. `preserve_all` has no results: the
+//! runtime functions leave their status in `cx.status`.
 
-use crate::translate::{mem, sig};
+use crate::translate::sig;
 use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, types::I64};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use rvm_vm::tier::{Runtime, ctx};
+use rvm_vm::tier::Runtime;
 
 /// The stubs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,20 +19,20 @@ pub enum Stub {
     /// `refill(cx, pc)`: `Runtime::refill`, the fuel and deadline slow path; its status is
     /// left in `cx.status` (a loop's fuel check calls it on its cold path).
     Refill,
-    /// `call(cx, pc, callee, new_base, ret)`: `Runtime::call`, a whole guest call; its
-    /// result is stored in value-stack slot `ret` (0 if the call unwound, with `cx.status`
-    /// set). The fallback of an inlined call (see `translate::inline`).
-    Call,
+    /// `reserve(cx, pc, need)`: `Runtime::reserve`, the depth and value-stack checks of
+    /// an inlined call whose inline check failed (see `translate::inline`); its status is
+    /// left in `cx.status`.
+    Reserve,
 }
 
 impl Stub {
     /// Every stub.
-    pub const ALL: [Stub; 2] = [Stub::Refill, Stub::Call];
+    pub const ALL: [Stub; 2] = [Stub::Refill, Stub::Reserve];
 
     fn params(self) -> usize {
         match self {
             Stub::Refill => 2,
-            Stub::Call => 5,
+            Stub::Reserve => 3,
         }
     }
 }
@@ -42,8 +42,8 @@ impl Stub {
 pub struct Stubs {
     /// [`Stub::Refill`].
     pub refill: usize,
-    /// [`Stub::Call`].
-    pub call: usize,
+    /// [`Stub::Reserve`].
+    pub reserve: usize,
 }
 
 impl Stubs {
@@ -51,7 +51,7 @@ impl Stubs {
     pub fn placeholder() -> Stubs {
         Stubs {
             refill: 0xd000,
-            call: 0xe000,
+            reserve: 0xe000,
         }
     }
 }
@@ -80,19 +80,11 @@ pub fn build(
     let args = b.block_params(entry).to_vec();
     let target = match stub {
         Stub::Refill => rt.refill,
-        Stub::Call => rt.call,
+        Stub::Reserve => rt.reserve,
     };
     let sig = b.import_signature(sig(cc, &vec![I64; stub.params()], I64));
     let callee = b.ins().iconst(I64, target as i64);
-    let call = b.ins().call_indirect(sig, callee, &args);
-    if stub == Stub::Call {
-        // The value stack may have moved during the call: re-read its address.
-        let r = b.inst_results(call)[0];
-        let data = b.ins().load(I64, mem(), args[0], ctx::STACK_DATA);
-        let off = b.ins().ishl_imm_u(args[4], 3);
-        let at = b.ins().iadd(data, off);
-        b.ins().store(mem(), r, at, 0);
-    }
+    b.ins().call_indirect(sig, callee, &args);
     b.ins().return_(&[]);
     b.seal_all_blocks();
     b.finalize(frontend);

@@ -55,7 +55,7 @@ pub(crate) fn sig(cc: CallConv, params: &[Type], ret: Type) -> Signature {
 }
 
 /// Memory flags for the VM's own data: aligned and never trapping.
-pub(crate) fn mem() -> MemFlagsData {
+fn mem() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
@@ -268,7 +268,7 @@ struct Sigs {
     step: cranelift_codegen::ir::SigRef,
     trap: cranelift_codegen::ir::SigRef,
     refill: cranelift_codegen::ir::SigRef,
-    call_stub: cranelift_codegen::ir::SigRef,
+    reserve: cranelift_codegen::ir::SigRef,
     fmod: cranelift_codegen::ir::SigRef,
     args3: cranelift_codegen::ir::SigRef,
     args4: cranelift_codegen::ir::SigRef,
@@ -323,8 +323,10 @@ struct Translator<'a, 'b> {
     inlinable: Vec<bool>,
     /// Whether one more frame fits, hoisted in call-free loops that inline calls.
     room: Variable,
+    /// Value-stack slots (from `base`) that any inlined call's frame would end within.
+    inline_need: usize,
     /// While translating an inlined body: where its `ret` goes and the result variable.
-    inline_ret: Option<(Block, Variable)>,
+    inline_ret: Option<(Block, Variable, Option<Variable>)>,
     /// Direct calls inlined so far.
     inlined_calls: u32,
     /// The function's shared cold paths, made on first use and filled in at the end: per
@@ -359,7 +361,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             step: b.import_signature(sig(cc, &[I64; 3], I64)),
             trap: b.import_signature(sig(cc, &[I64; 4], I64)),
             refill: b.import_signature(stubs::signature(Stub::Refill)),
-            call_stub: b.import_signature(stubs::signature(Stub::Call)),
+            reserve: b.import_signature(stubs::signature(Stub::Reserve)),
             fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
             args3: b.import_signature(sig(cc, &[I64; 3], I64)),
             args4: b.import_signature(sig(cc, &[I64; 4], I64)),
@@ -413,6 +415,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             inlinable: Vec::new(),
             raw_locals,
             room,
+            inline_need: 0,
             inline_ret: None,
             cold: Vec::new(),
             inlined_calls: 0,
@@ -454,6 +457,13 @@ impl<'a, 'b> Translator<'a, 'b> {
                 && let Some(slot) = self.inlinable.get_mut(func as usize)
             {
                 *slot = inline::inlinable(self.module, self.index, func);
+                if *slot && let Some(callee) = self.module.functions().get(func as usize) {
+                    let need = self.vf.local_count() as usize
+                        + self.vf.max_stack() as usize
+                        + callee.local_count() as usize
+                        + callee.max_stack() as usize;
+                    self.inline_need = self.inline_need.max(need);
+                }
             }
         }
         if self.rt.heap.is_some() {
@@ -1064,8 +1074,16 @@ impl<'a, 'b> Translator<'a, 'b> {
                 } else {
                     self.b.ins().iconst(I64, 0)
                 };
-                if let Some((join, var)) = self.inline_ret {
-                    self.b.def_var(var, result);
+                if let Some((join, var, raw)) = self.inline_ret {
+                    match raw {
+                        Some(raw) => {
+                            let exact = self.getf_exact(h - 1);
+                            let r = self.getf(h - 1);
+                            self.b.def_var(var, exact);
+                            self.b.def_var(raw, r);
+                        }
+                        None => self.b.def_var(var, result),
+                    }
                     self.b.ins().jump(join, &[]);
                     return Ok(false);
                 }

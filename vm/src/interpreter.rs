@@ -482,6 +482,27 @@ impl<'m> Vm<'m> {
     /// Pushes a frame for function `func` (whose verified form is `f`) with its locals
     /// starting at `base` (the arguments are already there), zeroing the declared locals;
     /// returns the new stack top.
+    /// The checks of pushing a frame whose slots end at `need`: the call-depth limit and
+    /// the value-stack limit (growing the stack when it is too short). Also used for calls
+    /// compiled code inlines, which push no frame but must trap exactly where a push would.
+    #[inline(always)]
+    fn frame_room(&mut self, stack: &mut Vec<u64>, need: usize) -> Result<(), TrapKind> {
+        if self.frames.len() >= self.config.max_call_depth {
+            return Err(TrapKind::StackOverflow {
+                limit: self.config.max_call_depth,
+            });
+        }
+        if stack.len() < need {
+            if need > self.stack_limit {
+                return Err(TrapKind::StackOverflow {
+                    limit: self.config.max_call_depth,
+                });
+            }
+            grow(stack, need)?;
+        }
+        Ok(())
+    }
+
     #[inline(always)]
     fn push_frame(
         &mut self,
@@ -493,21 +514,9 @@ impl<'m> Vm<'m> {
     ) -> Result<usize, TrapKind> {
         // The unchecked stack accesses in `exec` rely on this function establishing
         // `stack.len() >= base + local_count + max_stack` before the frame runs.
-        if self.frames.len() >= self.config.max_call_depth {
-            return Err(TrapKind::StackOverflow {
-                limit: self.config.max_call_depth,
-            });
-        }
         let locals_end = base + f.local_count as usize;
         let need = locals_end + f.max_stack as usize;
-        if stack.len() < need {
-            if need > self.stack_limit {
-                return Err(TrapKind::StackOverflow {
-                    limit: self.config.max_call_depth,
-                });
-            }
-            grow(stack, need)?;
-        }
+        self.frame_room(stack, need)?;
         if f.param_count < f.local_count {
             stack[base + f.param_count as usize..locals_end].fill(0);
         }

@@ -129,6 +129,9 @@ pub struct Runtime {
     pub trap: usize,
     /// `refill(cx, pc) -> status`: the fuel and deadline slow path.
     pub refill: usize,
+    /// `reserve(cx, pc, need) -> status`: room for a call compiled code inlines (the
+    /// depth and value-stack checks of pushing a frame whose slots end at `need`).
+    pub reserve: usize,
     /// `fmod(a, b) -> f64`: the float remainder, canonical NaN.
     pub fmod: usize,
     /// `arr_get(cx, pc, arr, i) -> value` (a trap sets `cx.status`).
@@ -158,6 +161,7 @@ impl Runtime {
             step: 0x4000,
             trap: 0x5000,
             refill: 0x6000,
+            reserve: 0x6800,
             fmod: 0x7000,
             arr_get: 0x8000,
             arr_set: 0x9000,

@@ -228,7 +228,7 @@ impl Translator<'_, '_> {
             return Ok(());
         };
         let pre = self.loops[i].pre.ok_or("loop without a preheader")?;
-        self.b.switch_to_block(pre);
+        self.enter(pre);
         self.emit_hoisted(i);
         let blk = self.block_at(head)?;
         self.b.ins().jump(blk, &[]);
@@ -290,14 +290,14 @@ impl Translator<'_, '_> {
         let next = self.b.create_block();
         let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
         self.b.ins().brif(ok, in_table, &[], missing, &[]);
-        self.b.switch_to_block(in_table);
+        self.enter(in_table);
         let off = self.b.ins().imul_imm_s(h, l.obj_size);
         let o = self.b.ins().iadd(objs, off);
         let tag = self.b.ins().uload8(I64, om, o, 0);
         let want = if is_struct { l.struct_tag } else { l.array_tag };
         let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
         self.b.ins().brif(ok, found, &[], missing, &[]);
-        self.b.switch_to_block(found);
+        self.enter(found);
         let (p_off, n_off) = if is_struct {
             (l.fields_ptr, l.fields_len)
         } else {
@@ -308,12 +308,12 @@ impl Translator<'_, '_> {
         self.b.def_var(data_var, data);
         self.b.def_var(len_var, n);
         self.b.ins().jump(next, &[]);
-        self.b.switch_to_block(missing);
+        self.enter(missing);
         let zero = self.b.ins().iconst(I64, 0);
         self.b.def_var(data_var, zero);
         self.b.def_var(len_var, zero);
         self.b.ins().jump(next, &[]);
-        self.b.switch_to_block(next);
+        self.enter(next);
     }
 
     /// The object table (data pointer, length) for an access at `pc`: the hoisted values in

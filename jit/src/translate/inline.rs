@@ -121,7 +121,7 @@ struct Saved<'a> {
     blocks: Vec<Option<cranelift_codegen::ir::Block>>,
     origin: Vec<Option<usize>>,
     loops: Vec<super::HoistLoop>,
-    inline_ret: Option<(cranelift_codegen::ir::Block, Variable)>,
+    inline_ret: Option<(cranelift_codegen::ir::Block, Variable, Option<Variable>)>,
 }
 
 impl<'a> Translator<'a, '_> {
@@ -153,46 +153,43 @@ impl<'a> Translator<'a, '_> {
             })
             .collect();
 
+        let float_result = matches!(
+            fty.result.and_then(|t| m.types.get(t as usize)),
+            Some(TypeDef::Float)
+        );
         self.inlined_calls += 1;
         self.tick(1, pc);
         let room = self.frame_room(pc);
         let inline = self.b.create_block();
-        let normal = self.b.create_block();
+        let reserve = self.b.create_block();
         let join = self.b.create_block();
-        let result = self.b.declare_var(I64);
-        self.b.set_cold_block(normal);
-        self.b.ins().brif(room, inline, &[], normal, &[]);
+        // The result (a float's exact bits and its raw value, see `set_arith`).
+        let rty = if float_result { F64 } else { I64 };
+        let result = self.b.declare_var(rty);
+        let result_raw = float_result.then(|| self.b.declare_var(F64));
+        self.b.set_cold_block(reserve);
+        self.b.ins().brif(room, inline, &[], reserve, &[]);
 
-        // No room for one more frame: the ordinary call (it grows the frames or traps),
-        // through the stub that clobbers no register.
-        self.b.switch_to_block(normal);
-        self.spill(pc, h, h - nargs);
-        let rel = (self.local_count() + h - nargs) as i64;
-        let new_base = self.b.ins().iadd_imm_s(self.base, rel);
+        // The inline check failed: the runtime makes the checks of pushing the callee's
+        // frame (trapping exactly where that would) and makes room, through the stub that
+        // clobbers no register; then the body runs.
+        self.enter(reserve);
+        let need = (self.local_count() + h - nargs) as i64
+            + callee.local_count() as i64
+            + callee.max_stack() as i64;
+        let need = self.b.ins().iadd_imm_s(self.base, need);
         let pcv = self.b.ins().iconst(I64, pc as i64);
-        let callee_v = self.b.ins().iconst(I64, f as i64);
-        let stub = self.b.ins().iconst(I64, self.stubs.call as i64);
+        let stub = self.b.ins().iconst(I64, self.stubs.reserve as i64);
         self.flush_fuel();
-        self.b.ins().call_indirect(
-            self.sigs.call_stub,
-            stub,
-            &[self.cx, pcv, callee_v, new_base, new_base],
-        );
+        self.b
+            .ins()
+            .call_indirect(self.sigs.reserve, stub, &[self.cx, pcv, need]);
         self.reload_fuel();
         let status = self.b.ins().load(I64, super::mem(), self.cx, ctx::STATUS);
-        self.check(status);
-        let r = if has_result {
-            let fp = self.frame_ptr();
-            let off = self.slot_offset(h - nargs);
-            self.b.ins().load(I64, super::mem(), fp, off)
-        } else {
-            self.b.ins().iconst(I64, 0)
-        };
-        self.b.def_var(result, r);
-        self.b.ins().jump(join, &[]);
+        self.b.ins().brif(status, self.unwind, &[], inline, &[]);
 
         // The body, in place.
-        self.b.switch_to_block(inline);
+        self.enter(inline);
         let args: Vec<Value> = (h - nargs..h).map(|k| self.get(k)).collect();
         let locals: Vec<Variable> = callee_types
             .iter()
@@ -232,7 +229,7 @@ impl<'a> Translator<'a, '_> {
             blocks: std::mem::replace(&mut self.blocks, blocks),
             origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
             loops: std::mem::take(&mut self.loops),
-            inline_ret: self.inline_ret.replace((join, result)),
+            inline_ret: self.inline_ret.replace((join, result, result_raw)),
         };
         self.zero_stack();
         let first = self.edge_to(None, 0);
@@ -251,17 +248,23 @@ impl<'a> Translator<'a, '_> {
         self.inline_ret = saved.inline_ret;
         body?;
 
-        self.b.switch_to_block(join);
+        self.enter(join);
         if has_result {
             let r = self.b.use_var(result);
             self.set(h - nargs, r);
+            if let Some(raw) = result_raw {
+                let raw = self.b.use_var(raw);
+                let slot = self.get(h - nargs);
+                self.raw.insert(slot, raw);
+            }
         }
         Ok(())
     }
 
-    /// Whether one more frame fits without the runtime (`frames_len < frames_max`): in a
-    /// call-free loop, computed once in its preheader (both only change in a runtime call,
-    /// and a stale "no room" merely takes the ordinary call).
+    /// Whether the frame of any call this function inlines would fit without the runtime
+    /// (`frames_len < frames_max`, and the value stack holds `base + inline_need` slots): in
+    /// a call-free loop, computed once in its preheader (these only change in a runtime
+    /// call, and a stale "no room" merely takes the runtime check).
     pub(super) fn frame_room(&mut self, pc: usize) -> Value {
         if self.in_call_free_loop(pc) {
             return self.b.use_var(self.room);
@@ -269,17 +272,19 @@ impl<'a> Translator<'a, '_> {
         self.frame_room_now()
     }
 
-    /// `frames_len < frames_max`, loaded now.
+    /// [`Self::frame_room`], loaded now.
     pub(super) fn frame_room_now(&mut self) -> Value {
-        let len = self
+        let mem = super::mem();
+        let len = self.b.ins().load(I64, mem, self.cx, ctx::FRAMES_LEN);
+        let max = self.b.ins().load(I64, mem, self.cx, ctx::FRAMES_MAX);
+        let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
+        let end = self.b.ins().iadd_imm_s(self.base, self.inline_need as i64);
+        let slots = self.b.ins().load(I64, mem, self.cx, ctx::STACK_LEN);
+        let fits = self
             .b
             .ins()
-            .load(I64, super::mem(), self.cx, ctx::FRAMES_LEN);
-        let max = self
-            .b
-            .ins()
-            .load(I64, super::mem(), self.cx, ctx::FRAMES_MAX);
-        self.b.ins().icmp(IntCC::UnsignedLessThan, len, max)
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
+        self.b.ins().band(depth_ok, fits)
     }
 
     /// Translates the current function's body (its entry has jumped to the first
@@ -287,6 +292,18 @@ impl<'a> Translator<'a, '_> {
     /// (falling off its end).
     pub(super) fn body(&mut self, end_pc: usize) -> Result<(), String> {
         let code = self.vf.code();
+        // Blocks no backward jump reaches have all their predecessors emitted when the
+        // translation reaches them, so they are sealed then.
+        let mut back_target = vec![false; code.len()];
+        for (pc, &instr) in code.iter().enumerate() {
+            if let Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } =
+                instr
+                && (target as usize) <= pc
+                && let Some(b) = back_target.get_mut(target as usize)
+            {
+                *b = true;
+            }
+        }
         let mut open = false;
         for (pc, &instr) in code.iter().enumerate() {
             if let Some(blk) = self.blocks[pc] {
@@ -295,7 +312,11 @@ impl<'a> Translator<'a, '_> {
                     self.b.ins().jump(to, &[]);
                 }
                 self.emit_preheader(pc)?;
-                self.b.switch_to_block(blk);
+                if back_target[pc] {
+                    self.b.switch_to_block(blk);
+                } else {
+                    self.enter(blk);
+                }
                 self.origin.fill(None);
                 open = true;
             }

@@ -133,6 +133,7 @@ fn runtime(functions: u32, heap: Option<crate::tier::HeapLayout>) -> Runtime {
         step: rt_step as *const () as usize,
         trap: rt_trap as *const () as usize,
         refill: rt_refill as *const () as usize,
+        reserve: rt_reserve as *const () as usize,
         fmod: rt_fmod as *const () as usize,
         arr_get: rt_arr_get as *const () as usize,
         arr_set: rt_arr_set as *const () as usize,
@@ -538,6 +539,32 @@ unsafe extern "C" fn rt_trap(cx: *mut JitCtx, pc: u64, kind: u64, arg: u64) -> u
     };
     let u = vm.trap(kind, Some(pc as usize));
     cx.fail(u)
+}
+
+/// Room for a call at `pc` that compiled code runs inline (no frame is pushed): the
+/// depth and value-stack checks of a frame whose slots end at `need`, trapping exactly
+/// where pushing it would; grows the value stack and the frame storage as needed, so that
+/// the inline check passes next time. Returns the status.
+///
+/// # Safety
+/// Called by compiled code with its live context.
+unsafe extern "C" fn rt_reserve(cx: *mut JitCtx, pc: u64, need: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    let (cx, vm, stack) = unsafe { parts(cx) };
+    vm.set_pc(pc);
+    let r = vm.frame_room(stack, need as usize);
+    if r.is_ok() && vm.frames.len() == vm.frames.capacity() {
+        // Only for the inline check (`frames_max`); failing leaves it sending calls here.
+        let _ = vm.frames.try_reserve(1);
+    }
+    cx.refresh(vm, stack);
+    match r {
+        Ok(()) => 0,
+        Err(kind) => {
+            let u = vm.trap(kind, None);
+            cx.fail(u)
+        }
+    }
 }
 
 /// The fuel and deadline slow path, for the jump or call at `pc`.
