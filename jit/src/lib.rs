@@ -155,22 +155,24 @@ impl TierSession for Session {
         self.module.clear_context(&mut self.ctx);
         self.ctx.func.signature = sig.clone();
         let frontend = self.module.isa().frontend_config();
+        let id = self
+            .module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| e.to_string())?;
+        // Recursive calls go straight to the function itself.
+        let self_ref = self.module.declare_func_in_func(id, &mut self.ctx.func);
         let done = translate(
             &mut self.ctx.func,
             &mut self.fctx,
             module,
             func,
             rt,
-            stubs,
+            (stubs, Some(self_ref)),
             cc,
             frontend,
         )?;
         let dump = self.disasm;
         self.ctx.set_disasm(dump);
-        let id = self
-            .module
-            .declare_anonymous_function(&sig)
-            .map_err(|e| e.to_string())?;
         self.module
             .define_function(id, &mut self.ctx)
             .map_err(|e| format!("{e:?}"))?;
@@ -239,13 +241,27 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
     for i in 0..module.functions().len() {
         let mut ctx = Context::new();
         ctx.func.signature = entry_signature(cc);
+        let name =
+            ctx.func
+                .declare_imported_user_function(cranelift_codegen::ir::UserExternalName::new(
+                    0, i as u32,
+                ));
+        let signature = ctx.func.import_signature(entry_signature(cc));
+        let self_ref = ctx
+            .func
+            .import_function(cranelift_codegen::ir::ExtFuncData {
+                name: cranelift_codegen::ir::ExternalName::user(name),
+                signature,
+                colocated: true,
+                patchable: false,
+            });
         translate(
             &mut ctx.func,
             &mut fctx,
             module,
             i as u32,
             &rt,
-            stubs,
+            (stubs, Some(self_ref)),
             cc,
             isa.frontend_config(),
         )?;

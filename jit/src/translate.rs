@@ -21,8 +21,9 @@
 
 use crate::stubs::{self, Stub, Stubs};
 use cranelift_codegen::ir::{
-    AbiParam, AliasRegionData, Block, BlockArg, Function, InstBuilder, MemFlagsData, Signature,
-    Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64, types,
+    AbiParam, AliasRegionData, Block, BlockArg, FuncRef, Function, InstBuilder, MemFlagsData,
+    Signature, Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64,
+    types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -91,7 +92,7 @@ pub fn translate(
     module: &VerifiedModule,
     index: u32,
     rt: &Runtime,
-    stubs: Stubs,
+    (stubs, self_ref): (Stubs, Option<FuncRef>),
     cc: CallConv,
     frontend: TargetFrontendConfig,
 ) -> Result<Optimised, String> {
@@ -123,6 +124,7 @@ pub fn translate(
     let mut b = FunctionBuilder::new(func, fctx);
     let mut t = Translator::new(&mut b, module, vf, rt, stubs, cc, local_types, regions);
     t.index = index;
+    t.self_ref = self_ref;
     t.run()?;
     let done = Optimised {
         inlined_calls: t.inlined_calls,
@@ -329,6 +331,8 @@ struct Translator<'a, 'b> {
     inline_ret: Option<(Block, Variable, Option<Variable>)>,
     /// Direct calls inlined so far.
     inlined_calls: u32,
+    /// The function itself, for direct recursive calls.
+    self_ref: Option<FuncRef>,
     /// The function's shared cold paths, made on first use and filled in at the end: per
     /// access kind `(pc, object, index, value)` → the runtime accessor's trap, and
     /// `(pc, kind, arg)` → an inline trap. Sharing keeps each access's code to its checks.
@@ -419,6 +423,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             inline_ret: None,
             cold: Vec::new(),
             inlined_calls: 0,
+            self_ref: None,
         }
     }
 
@@ -1088,8 +1093,16 @@ impl<'a, 'b> Translator<'a, 'b> {
                     return Ok(false);
                 }
                 // Pop the frame inline, unless it is `main`'s (whose exit code the runtime
-                // checks).
+                // checks). Only `main` can be at `main`'s depth (the runtime sets it for the
+                // run of `main` alone), so no other function checks.
                 let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+                if self.module.module().main != Some(self.index) {
+                    let len1 = self.b.ins().iadd_imm_s(len, -1);
+                    self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+                    self.flush_fuel();
+                    self.b.ins().return_(&[result]);
+                    return Ok(false);
+                }
                 let main = self.b.ins().load(I64, mem(), self.cx, ctx::MAIN_DEPTH);
                 let is_main = self.b.ins().icmp(IntCC::Equal, len, main);
                 let slow = self.b.create_block();
@@ -1217,22 +1230,33 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
-        // The callee's entry from the VM's table (a range check first for `call.ref`).
-        let entry_check = self.b.create_block();
-        if known {
-            self.b.ins().jump(entry_check, &[]);
+        // A recursive call goes straight to this function's code; any other to the
+        // callee's entry from the VM's table (a range check first for `call.ref`).
+        let self_call = self
+            .self_ref
+            .filter(|_| known && callee_index == self.index && self.inline_ret.is_none());
+        let entry = if self_call.is_some() {
+            self.b.ins().jump(fast, &[]);
+            None
         } else {
-            let in_range =
-                self.b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedLessThan, callee, self.rt.functions as i64);
-            self.b.ins().brif(in_range, entry_check, &[], slow, &[]);
-        }
-        self.enter(entry_check);
-        let off = self.b.ins().ishl_imm_u(callee, 3);
-        let addr = self.b.ins().iadd(self.code_table, off);
-        let entry = self.b.ins().load(I64, mem(), addr, 0);
-        self.b.ins().brif(entry, fast, &[], slow, &[]);
+            let entry_check = self.b.create_block();
+            if known {
+                self.b.ins().jump(entry_check, &[]);
+            } else {
+                let in_range = self.b.ins().icmp_imm_u(
+                    IntCC::UnsignedLessThan,
+                    callee,
+                    self.rt.functions as i64,
+                );
+                self.b.ins().brif(in_range, entry_check, &[], slow, &[]);
+            }
+            self.enter(entry_check);
+            let off = self.b.ins().ishl_imm_u(callee, 3);
+            let addr = self.b.ins().iadd(self.code_table, off);
+            let entry = self.b.ins().load(I64, mem(), addr, 0);
+            self.b.ins().brif(entry, fast, &[], slow, &[]);
+            Some(entry)
+        };
 
         self.enter(fast);
         let pushed = self.b.create_block();
@@ -1252,10 +1276,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.enter(pushed);
         let minus1 = self.b.ins().iconst(I64, -1);
         self.flush_fuel();
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sigs.entry, entry, &[self.cx, new_base, minus1]);
+        let args = [self.cx, new_base, minus1];
+        let call = match (self_call, entry) {
+            (Some(f), _) => self.b.ins().call(f, &args),
+            (None, Some(entry)) => self.b.ins().call_indirect(self.sigs.entry, entry, &args),
+            (None, None) => return Err("a call without a callee".into()),
+        };
         let r = self.b.inst_results(call)[0];
         self.reload_fuel();
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
@@ -1366,16 +1392,16 @@ impl<'a, 'b> Translator<'a, 'b> {
                 }
             }
         };
-        let cont = self.b.current_block();
+        // The fast path continues in `done`, its only predecessor.
+        let done = self.b.create_block();
+        self.b.ins().jump(done, &[]);
         // The site's cold block: to the shared accessor call.
         let shared = self.cold_block(Cold::Access(kind), 4);
         self.enter(slow);
         let pcv = self.b.ins().iconst(I64, pc as i64);
         let args = [pcv, obj, index, value.unwrap_or(index)].map(BlockArg::Value);
         self.b.ins().jump(shared, &args);
-        if let Some(cont) = cont {
-            self.b.switch_to_block(cont);
-        }
+        self.enter(done);
         result
     }
 
