@@ -339,6 +339,13 @@ struct Translator<'a, 'b> {
     cold: Vec<(Cold, Block)>,
 }
 
+/// The index of an access: an operand, or a field's constant index.
+#[derive(Clone, Copy)]
+enum Index {
+    Dyn(Value),
+    Const(i64),
+}
+
 /// A shared cold path (see `Translator::cold`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cold {
@@ -1143,26 +1150,26 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let (a, i) = (self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 2];
                 let ty = self.elem_type(src, None);
-                let r = self.inline_access(pc, Access::ArrGet, (a, src, ty), i, None);
+                let r = self.inline_access(pc, Access::ArrGet, (a, src, ty), Index::Dyn(i), None);
                 self.set(h - 2, r);
             }
             I::ArrSet {} => {
                 let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 3];
                 let ty = self.elem_type(src, None);
-                self.inline_access(pc, Access::ArrSet, (a, src, ty), i, Some(v));
+                self.inline_access(pc, Access::ArrSet, (a, src, ty), Index::Dyn(i), Some(v));
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);
-                let zero = self.b.ins().iconst(I64, 0);
-                let r = self.inline_access(pc, Access::ArrLen, (a, None, I64), zero, None);
+                let r =
+                    self.inline_access(pc, Access::ArrLen, (a, None, I64), Index::Const(0), None);
                 self.set(h - 1, r);
             }
             I::FieldGet { index } => {
                 let s = self.get(h - 1);
                 let src = self.origin[h - 1];
                 let ty = self.elem_type(src, Some(index.into()));
-                let i = self.b.ins().iconst(I64, index as i64);
+                let i = Index::Const(index.into());
                 let r = self.inline_access(pc, Access::FieldGet, (s, src, ty), i, None);
                 self.set(h - 1, r);
             }
@@ -1170,7 +1177,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let (s, v) = (self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 2];
                 let ty = self.elem_type(src, Some(index.into()));
-                let i = self.b.ins().iconst(I64, index as i64);
+                let i = Index::Const(index.into());
                 self.inline_access(pc, Access::FieldSet, (s, src, ty), i, Some(v));
             }
             I::CallNative { native } if self.native_inline(h, native) => {}
@@ -1319,11 +1326,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         pc: usize,
         kind: Access,
         (obj, src, ty): (Value, Option<usize>, Type),
-        index: Value,
+        at_index: Index,
         value: Option<Value>,
     ) -> Value {
         let returns_value = matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
         let Some(l) = self.rt.heap else {
+            let index = self.index_value(at_index);
             let (addr, args): (usize, Vec<Value>) = match kind {
                 Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
                 Access::ArrSet => (self.rt.arr_set, vec![obj, index, value.unwrap_or(index)]),
@@ -1375,20 +1383,29 @@ impl<'a, 'b> Translator<'a, 'b> {
         let result = match data {
             None => n,
             Some(data) => {
-                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, n);
+                // A constant index (a field) is compared and addressed as an immediate.
+                let (ok, at, off) = match at_index {
+                    Index::Const(k) => {
+                        let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, n, k);
+                        (ok, data, i32::try_from(k * 8).unwrap_or(i32::MAX))
+                    }
+                    Index::Dyn(i) => {
+                        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+                        let off = self.b.ins().ishl_imm_u(i, 3);
+                        (ok, self.b.ins().iadd(data, off), 0)
+                    }
+                };
                 let c3 = self.b.create_block();
                 self.b.ins().brif(ok, c3, &[], slow, &slow_args);
                 self.enter(c3);
-                let off = self.b.ins().ishl_imm_u(index, 3);
-                let at = self.b.ins().iadd(data, off);
                 let em = self.elems_mem;
                 match value {
                     Some(v) => {
                         let v = if ty == F64 { self.as_f64(v) } else { v };
-                        self.b.ins().store(em, v, at, 0);
-                        index
+                        self.b.ins().store(em, v, at, off);
+                        obj
                     }
-                    None => self.b.ins().load(ty, em, at, 0),
+                    None => self.b.ins().load(ty, em, at, off),
                 }
             }
         };
@@ -1399,10 +1416,18 @@ impl<'a, 'b> Translator<'a, 'b> {
         let shared = self.cold_block(Cold::Access(kind), 4);
         self.enter(slow);
         let pcv = self.b.ins().iconst(I64, pc as i64);
+        let index = self.index_value(at_index);
         let args = [pcv, obj, index, value.unwrap_or(index)].map(BlockArg::Value);
         self.b.ins().jump(shared, &args);
         self.enter(done);
         result
+    }
+
+    fn index_value(&mut self, index: Index) -> Value {
+        match index {
+            Index::Dyn(v) => v,
+            Index::Const(k) => self.b.ins().iconst(I64, k),
+        }
     }
 
     /// The type of the elements (of field `field`) of the array (struct) in local `src`, as
