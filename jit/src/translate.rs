@@ -333,6 +333,9 @@ struct Translator<'a, 'b> {
     inlined_calls: u32,
     /// The function itself, for direct recursive calls.
     self_ref: Option<FuncRef>,
+    /// Tracked struct locals whose header was found valid earlier in the current bytecode
+    /// block (their next field accesses need no check).
+    checked: Vec<usize>,
     /// The function's shared cold paths, made on first use and filled in at the end: per
     /// access kind `(pc, object, index, value)` → the runtime accessor's trap, and
     /// `(pc, kind, arg)` → an inline trap. Sharing keeps each access's code to its checks.
@@ -431,6 +434,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             cold: Vec::new(),
             inlined_calls: 0,
             self_ref: None,
+            checked: Vec::new(),
         }
     }
 
@@ -1352,6 +1356,34 @@ impl<'a, 'b> Translator<'a, 'b> {
             Access::ArrLen => None,
             _ => src.and_then(|x| self.hoisted(pc, x)),
         };
+        // A tracked struct's header was checked to hold every field of its type when it was
+        // loaded (`load_header`): a field access checks only that it was found, once per
+        // bytecode block.
+        if let (Some((data_var, _)), Index::Const(k), Some(x)) = (hoisted, at_index, src)
+            && is_struct
+            && self
+                .struct_fields(x)
+                .is_some_and(|nf| (k as u64) < nf as u64)
+        {
+            let data = self.b.use_var(data_var);
+            if !self.checked.contains(&x) {
+                let c3 = self.b.create_block();
+                self.b.ins().brif(data, c3, &[], slow, &slow_args);
+                self.enter(c3);
+                self.checked.push(x);
+            }
+            let em = self.elems_mem;
+            let off = i32::try_from(k * 8).unwrap_or(i32::MAX);
+            let result = match value {
+                Some(v) => {
+                    let v = if ty == F64 { self.as_f64(v) } else { v };
+                    self.b.ins().store(em, v, data, off);
+                    obj
+                }
+                None => self.b.ins().load(ty, em, data, off),
+            };
+            return self.finish_access(pc, kind, slow, (obj, at_index, value), result);
+        }
         let (data, n) = if let Some((data_var, len_var)) = hoisted {
             (Some(self.b.use_var(data_var)), self.b.use_var(len_var))
         } else {
@@ -1409,10 +1441,22 @@ impl<'a, 'b> Translator<'a, 'b> {
                 }
             }
         };
+        self.finish_access(pc, kind, slow, (obj, at_index, value), result)
+    }
+
+    /// Ends an inline access: the fast path continues in a new block, and the site's cold
+    /// block `slow` passes the operands to the shared accessor call.
+    fn finish_access(
+        &mut self,
+        pc: usize,
+        kind: Access,
+        slow: Block,
+        (obj, at_index, value): (Value, Index, Option<Value>),
+        result: Value,
+    ) -> Value {
         // The fast path continues in `done`, its only predecessor.
         let done = self.b.create_block();
         self.b.ins().jump(done, &[]);
-        // The site's cold block: to the shared accessor call.
         let shared = self.cold_block(Cold::Access(kind), 4);
         self.enter(slow);
         let pcv = self.b.ins().iconst(I64, pc as i64);
@@ -1421,6 +1465,20 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().jump(shared, &args);
         self.enter(done);
         result
+    }
+
+    /// The number of fields of the struct type of local `x` (of the function compiled).
+    fn struct_fields(&self, x: usize) -> Option<usize> {
+        let m = self.module.module();
+        let mf = m.functions.get(self.index as usize)?;
+        let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
+            return None;
+        };
+        let &t = fty.params.iter().chain(&mf.locals).nth(x)?;
+        match m.types.get(t as usize) {
+            Some(TypeDef::Struct(sd)) => Some(sd.fields.len()),
+            _ => None,
+        }
     }
 
     fn index_value(&mut self, index: Index) -> Value {

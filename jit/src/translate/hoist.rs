@@ -184,6 +184,7 @@ impl Translator<'_, '_> {
 
     /// After `local.set x` at `pc`: loads the new value's header if `x` is tracked there.
     pub(super) fn local_assigned(&mut self, pc: usize, x: usize) {
+        self.checked.retain(|&c| c != x);
         for o in &mut self.origin {
             if *o == Some(x) {
                 *o = None;
@@ -305,6 +306,18 @@ impl Translator<'_, '_> {
         };
         let data = self.b.ins().load(I64, om, o, p_off);
         let n = self.b.ins().load(I64, om, o, n_off);
+        // A struct must have every field of the local's type: then its accesses need only
+        // know that it was found (a non-null `data`), not compare with the length.
+        let fields = is_struct.then(|| self.struct_fields(x)).flatten();
+        if let Some(nf) = fields {
+            let good = self.b.create_block();
+            let ok = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, nf as i64);
+            self.b.ins().brif(ok, good, &[], missing, &[]);
+            self.enter(good);
+        }
         self.b.def_var(data_var, data);
         self.b.def_var(len_var, n);
         self.b.ins().jump(next, &[]);

@@ -121,6 +121,7 @@ struct Saved<'a> {
     blocks: Vec<Option<cranelift_codegen::ir::Block>>,
     origin: Vec<Option<usize>>,
     loops: Vec<super::HoistLoop>,
+    checked: Vec<usize>,
     inline_ret: Option<(cranelift_codegen::ir::Block, Variable, Option<Variable>)>,
 }
 
@@ -229,6 +230,7 @@ impl<'a> Translator<'a, '_> {
             blocks: std::mem::replace(&mut self.blocks, blocks),
             origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
             loops: std::mem::take(&mut self.loops),
+            checked: std::mem::take(&mut self.checked),
             inline_ret: self.inline_ret.replace((join, result, result_raw)),
         };
         self.zero_stack();
@@ -245,6 +247,7 @@ impl<'a> Translator<'a, '_> {
         self.blocks = saved.blocks;
         self.origin = saved.origin;
         self.loops = saved.loops;
+        self.checked = saved.checked;
         self.inline_ret = saved.inline_ret;
         body?;
 
@@ -318,6 +321,7 @@ impl<'a> Translator<'a, '_> {
                     self.enter(blk);
                 }
                 self.origin.fill(None);
+                self.checked.clear();
                 open = true;
             }
             let h = self.vf.heights()[pc];
