@@ -336,6 +336,8 @@ struct Translator<'a, 'b> {
     /// Tracked struct locals whose header was found valid earlier in the current bytecode
     /// block (their next field accesses need no check).
     checked: Vec<usize>,
+    /// Tracked array locals and index values checked earlier in the current bytecode block.
+    checked_index: Vec<(usize, Value)>,
     /// The function's shared cold paths, made on first use and filled in at the end: per
     /// access kind `(pc, object, index, value)` → the runtime accessor's trap, and
     /// `(pc, kind, arg)` → an inline trap. Sharing keeps each access's code to its checks.
@@ -435,6 +437,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             inlined_calls: 0,
             self_ref: None,
             checked: Vec::new(),
+            checked_index: Vec::new(),
         }
     }
 
@@ -1427,9 +1430,18 @@ impl<'a, 'b> Translator<'a, 'b> {
                         (ok, self.b.ins().iadd(data, off), 0)
                     }
                 };
-                let c3 = self.b.create_block();
-                self.b.ins().brif(ok, c3, &[], slow, &slow_args);
-                self.enter(c3);
+                // The same index into the same tracked array was checked earlier in this
+                // bytecode block: the check would pass again.
+                let key = match (hoisted, src, at_index) {
+                    (Some(_), Some(x), Index::Dyn(i)) => Some((x, i)),
+                    _ => None,
+                };
+                if key.is_none_or(|k| !self.checked_index.contains(&k)) {
+                    let c3 = self.b.create_block();
+                    self.b.ins().brif(ok, c3, &[], slow, &slow_args);
+                    self.enter(c3);
+                    self.checked_index.extend(key);
+                }
                 let em = self.elems_mem;
                 match value {
                     Some(v) => {

@@ -185,6 +185,7 @@ impl Translator<'_, '_> {
     /// After `local.set x` at `pc`: loads the new value's header if `x` is tracked there.
     pub(super) fn local_assigned(&mut self, pc: usize, x: usize) {
         self.checked.retain(|&c| c != x);
+        self.checked_index.retain(|&(c, _)| c != x);
         for o in &mut self.origin {
             if *o == Some(x) {
                 *o = None;

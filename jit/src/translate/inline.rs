@@ -122,6 +122,7 @@ struct Saved<'a> {
     origin: Vec<Option<usize>>,
     loops: Vec<super::HoistLoop>,
     checked: Vec<usize>,
+    checked_index: Vec<(usize, Value)>,
     inline_ret: Option<(cranelift_codegen::ir::Block, Variable, Option<Variable>)>,
 }
 
@@ -231,6 +232,7 @@ impl<'a> Translator<'a, '_> {
             origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
             loops: std::mem::take(&mut self.loops),
             checked: std::mem::take(&mut self.checked),
+            checked_index: std::mem::take(&mut self.checked_index),
             inline_ret: self.inline_ret.replace((join, result, result_raw)),
         };
         self.zero_stack();
@@ -248,6 +250,7 @@ impl<'a> Translator<'a, '_> {
         self.origin = saved.origin;
         self.loops = saved.loops;
         self.checked = saved.checked;
+        self.checked_index = saved.checked_index;
         self.inline_ret = saved.inline_ret;
         body?;
 
@@ -322,6 +325,7 @@ impl<'a> Translator<'a, '_> {
                 }
                 self.origin.fill(None);
                 self.checked.clear();
+                self.checked_index.clear();
                 open = true;
             }
             let h = self.vf.heights()[pc];
