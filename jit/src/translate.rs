@@ -100,16 +100,8 @@ pub fn translate(
         .functions()
         .get(index as usize)
         .ok_or("function index out of range")?;
-    let m = module.module();
-    let mf = &m.functions[index as usize];
-    let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
-        return Err("function without a function type".into());
-    };
-    let local_types: Vec<Type> = fty
-        .params
-        .iter()
-        .chain(&mf.locals)
-        .map(|&t| match m.types.get(t as usize) {
+    let local_types: Vec<Type> = local_type_ids(module, index)?
+        .map(|t| match module.module().types.get(t as usize) {
             Some(TypeDef::Float) => F64,
             _ => I64,
         })
@@ -133,6 +125,76 @@ pub fn translate(
     b.seal_all_blocks();
     b.finalize(frontend);
     Ok(done)
+}
+
+/// The type ids of function `f`'s locals (its parameters first).
+fn local_type_ids(
+    module: &VerifiedModule,
+    f: u32,
+) -> Result<impl Iterator<Item = u32> + '_, String> {
+    let m = module.module();
+    let mf = m
+        .functions
+        .get(f as usize)
+        .ok_or("function index out of range")?;
+    let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
+        return Err("function without a function type".into());
+    };
+    Ok(fty.params.iter().chain(&mf.locals).copied())
+}
+
+/// Instructions compiled to inline code that can neither trap nor call anything that
+/// could change the heap (`f.rem` calls the pure `fmod`).
+fn plain(instr: Instr) -> bool {
+    use Instr as I;
+    matches!(
+        instr,
+        I::Nop {}
+            | I::Pop {}
+            | I::IConst { .. }
+            | I::FConst { .. }
+            | I::BConst { .. }
+            | I::FnRef { .. }
+            | I::SConst { .. }
+            | I::LocalGet { .. }
+            | I::LocalSet { .. }
+            | I::GlobalSet { .. }
+            | I::Dup {}
+            | I::IAdd {}
+            | I::ISub {}
+            | I::IMul {}
+            | I::INeg {}
+            | I::IAnd {}
+            | I::IOr {}
+            | I::IXor {}
+            | I::IShl {}
+            | I::IShr {}
+            | I::IEq {}
+            | I::BEq {}
+            | I::REq {}
+            | I::INe {}
+            | I::BNe {}
+            | I::RNe {}
+            | I::ILt {}
+            | I::ILe {}
+            | I::IGt {}
+            | I::IGe {}
+            | I::FAdd {}
+            | I::FSub {}
+            | I::FMul {}
+            | I::FDiv {}
+            | I::FRem {}
+            | I::FNeg {}
+            | I::FEq {}
+            | I::FNe {}
+            | I::FLt {}
+            | I::FLe {}
+            | I::FGt {}
+            | I::FGe {}
+            | I::BNot {}
+            | I::IToF {}
+            | I::FToI {}
+    )
 }
 
 /// Which instructions start a basic block: the first, every jump target, and every
@@ -190,56 +252,10 @@ fn is_inline_native(native: u16) -> bool {
 fn runs_no_code(_pc: usize, instr: Instr) -> bool {
     use Instr as I;
     match instr {
-        I::Call { .. } | I::CallRef { .. } => false,
         I::CallNative { native } => is_inline_native(native),
-        I::Nop {}
-        | I::Pop {}
-        | I::IConst { .. }
-        | I::FConst { .. }
-        | I::BConst { .. }
-        | I::FnRef { .. }
-        | I::SConst { .. }
-        | I::LocalGet { .. }
-        | I::LocalSet { .. }
-        | I::GlobalGet { .. }
-        | I::GlobalSet { .. }
-        | I::Dup {}
-        | I::IAdd {}
-        | I::ISub {}
-        | I::IMul {}
-        | I::IDiv {}
+        I::IDiv {}
         | I::IRem {}
-        | I::INeg {}
-        | I::IAnd {}
-        | I::IOr {}
-        | I::IXor {}
-        | I::IShl {}
-        | I::IShr {}
-        | I::IEq {}
-        | I::BEq {}
-        | I::REq {}
-        | I::INe {}
-        | I::BNe {}
-        | I::RNe {}
-        | I::ILt {}
-        | I::ILe {}
-        | I::IGt {}
-        | I::IGe {}
-        | I::FAdd {}
-        | I::FSub {}
-        | I::FMul {}
-        | I::FDiv {}
-        | I::FRem {}
-        | I::FNeg {}
-        | I::FEq {}
-        | I::FNe {}
-        | I::FLt {}
-        | I::FLe {}
-        | I::FGt {}
-        | I::FGe {}
-        | I::BNot {}
-        | I::IToF {}
-        | I::FToI {}
+        | I::GlobalGet { .. }
         | I::Jmp { .. }
         | I::JmpIf { .. }
         | I::JmpIfNot { .. }
@@ -249,7 +265,7 @@ fn runs_no_code(_pc: usize, instr: Instr) -> bool {
         | I::ArrLen {}
         | I::FieldGet { .. }
         | I::FieldSet { .. } => true,
-        _ => false,
+        _ => plain(instr),
     }
 }
 
@@ -1390,19 +1406,8 @@ impl<'a, 'b> Translator<'a, 'b> {
         let (data, n) = if let Some((data_var, len_var)) = hoisted {
             (Some(self.b.use_var(data_var)), self.b.use_var(len_var))
         } else {
-            let (objs, count) = self.object_table(pc).unwrap_or((obj, obj));
-            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, obj, count);
-            let c1 = self.b.create_block();
-            self.b.ins().brif(ok, c1, &[], slow, &slow_args);
-            self.enter(c1);
-            let off = self.b.ins().imul_imm_s(obj, l.obj_size);
-            let o = self.b.ins().iadd(objs, off);
-            let tag = self.b.ins().uload8(I64, om, o, 0);
-            let want = if is_struct { l.struct_tag } else { l.array_tag };
-            let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
-            let c2 = self.b.create_block();
-            self.b.ins().brif(ok, c2, &[], slow, &slow_args);
-            self.enter(c2);
+            let table = self.object_table(pc).unwrap_or((obj, obj));
+            let o = self.find_object(table, obj, is_struct, slow);
             let (p_off, n_off) = if is_struct {
                 (l.fields_ptr, l.fields_len)
             } else {
@@ -1481,16 +1486,16 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// The number of fields of the struct type of local `x` (of the function compiled).
     fn struct_fields(&self, x: usize) -> Option<usize> {
-        let m = self.module.module();
-        let mf = m.functions.get(self.index as usize)?;
-        let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
-            return None;
-        };
-        let &t = fty.params.iter().chain(&mf.locals).nth(x)?;
-        match m.types.get(t as usize) {
+        let t = self.local_type_id(x)?;
+        match self.module.module().types.get(t as usize) {
             Some(TypeDef::Struct(sd)) => Some(sd.fields.len()),
             _ => None,
         }
+    }
+
+    /// The type id of local `x` of the function compiled.
+    fn local_type_id(&self, x: usize) -> Option<u32> {
+        local_type_ids(self.module, self.index).ok()?.nth(x)
     }
 
     fn index_value(&mut self, index: Index) -> Value {
@@ -1504,16 +1509,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// loaded and stored: a float is moved as one (no transfer through an integer register).
     fn elem_type(&self, src: Option<usize>, field: Option<u32>) -> Type {
         let m = self.module.module();
-        let Some(x) = src else {
-            return I64;
-        };
-        let Some(mf) = m.functions.get(self.index as usize) else {
-            return I64;
-        };
-        let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
-            return I64;
-        };
-        let Some(&t) = fty.params.iter().chain(&mf.locals).nth(x) else {
+        let Some(t) = src.and_then(|x| self.local_type_id(x)) else {
             return I64;
         };
         let elem = match (m.types.get(t as usize), field) {

@@ -28,6 +28,7 @@ use super::{Translator, UNREACHABLE};
 use cranelift_codegen::ir::{Block, InstBuilder, Value, condcodes::IntCC, types::I64};
 use cranelift_frontend::Variable;
 use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::tier::HeapLayout;
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 
 /// A call-free loop: bytecode `head..=end`, entered only at `head`.
@@ -251,13 +252,7 @@ impl Translator<'_, '_> {
         let Some(l) = self.rt.heap else {
             return;
         };
-        let om = self.objects_mem;
-        let table = self
-            .b
-            .ins()
-            .load(I64, om, self.cx, rvm_vm::tier::ctx::OBJECTS);
-        let count = self.b.ins().load(I64, om, table, l.table_len);
-        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
+        let (objs, count) = self.load_table(l);
         self.b.def_var(self.table_vars.count, count);
         self.b.def_var(self.table_vars.objs, objs);
         if self.loops[i].calls {
@@ -286,20 +281,9 @@ impl Translator<'_, '_> {
         let objs = self.b.use_var(self.table_vars.objs);
         let count = self.b.use_var(self.table_vars.count);
         let h = self.b.use_var(self.locals[x]);
-        let in_table = self.b.create_block();
-        let found = self.b.create_block();
         let missing = self.b.create_block();
         let next = self.b.create_block();
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
-        self.b.ins().brif(ok, in_table, &[], missing, &[]);
-        self.enter(in_table);
-        let off = self.b.ins().imul_imm_s(h, l.obj_size);
-        let o = self.b.ins().iadd(objs, off);
-        let tag = self.b.ins().uload8(I64, om, o, 0);
-        let want = if is_struct { l.struct_tag } else { l.array_tag };
-        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
-        self.b.ins().brif(ok, found, &[], missing, &[]);
-        self.enter(found);
+        let o = self.find_object((objs, count), h, is_struct, missing);
         let (p_off, n_off) = if is_struct {
             (l.fields_ptr, l.fields_len)
         } else {
@@ -339,6 +323,11 @@ impl Translator<'_, '_> {
             let count = self.b.use_var(self.table_vars.count);
             return Some((objs, count));
         }
+        Some(self.load_table(l))
+    }
+
+    /// The object table's data pointer and length, loaded now.
+    fn load_table(&mut self, l: HeapLayout) -> (Value, Value) {
         let om = self.objects_mem;
         let table = self
             .b
@@ -346,6 +335,34 @@ impl Translator<'_, '_> {
             .load(I64, om, self.cx, rvm_vm::tier::ctx::OBJECTS);
         let count = self.b.ins().load(I64, om, table, l.table_len);
         let objs = self.b.ins().load(I64, om, table, l.table_ptr);
-        Some((objs, count))
+        (objs, count)
+    }
+
+    /// The address of object `h` if it is a live array (struct): checks that the handle is
+    /// in the table and the object's kind, continuing at `missing` otherwise.
+    pub(super) fn find_object(
+        &mut self,
+        (objs, count): (Value, Value),
+        h: Value,
+        is_struct: bool,
+        missing: Block,
+    ) -> Value {
+        let Some(l) = self.rt.heap else {
+            return h;
+        };
+        let om = self.objects_mem;
+        let in_table = self.b.create_block();
+        let found = self.b.create_block();
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
+        self.b.ins().brif(ok, in_table, &[], missing, &[]);
+        self.enter(in_table);
+        let off = self.b.ins().imul_imm_s(h, l.obj_size);
+        let o = self.b.ins().iadd(objs, off);
+        let tag = self.b.ins().uload8(I64, om, o, 0);
+        let want = if is_struct { l.struct_tag } else { l.array_tag };
+        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
+        self.b.ins().brif(ok, found, &[], missing, &[]);
+        self.enter(found);
+        o
     }
 }

@@ -15,7 +15,9 @@
 //! parameters taken from the argument slots) and operand slots, translates its body in
 //! place, and turns each `ret` into a jump to the join block with the result.
 
-use super::{Translator, UNREACHABLE, block_starts, is_inline_native, trap_code};
+use super::{
+    Translator, UNREACHABLE, block_starts, is_inline_native, local_type_ids, plain, trap_code,
+};
 use cranelift_codegen::ir::{
     InstBuilder, Value, condcodes::IntCC, immediates::Ieee64, types::F64, types::I64,
 };
@@ -60,53 +62,8 @@ pub(super) fn inlinable(module: &VerifiedModule, caller: u32, f: u32) -> bool {
                 Some(GlobalUnset::Zero) | None
             ),
             I::CallNative { native } => is_inline_native(native),
-            I::Nop {}
-            | I::Pop {}
-            | I::IConst { .. }
-            | I::FConst { .. }
-            | I::BConst { .. }
-            | I::FnRef { .. }
-            | I::SConst { .. }
-            | I::LocalGet { .. }
-            | I::LocalSet { .. }
-            | I::GlobalSet { .. }
-            | I::Dup {}
-            | I::IAdd {}
-            | I::ISub {}
-            | I::IMul {}
-            | I::INeg {}
-            | I::IAnd {}
-            | I::IOr {}
-            | I::IXor {}
-            | I::IShl {}
-            | I::IShr {}
-            | I::IEq {}
-            | I::BEq {}
-            | I::REq {}
-            | I::INe {}
-            | I::BNe {}
-            | I::RNe {}
-            | I::ILt {}
-            | I::ILe {}
-            | I::IGt {}
-            | I::IGe {}
-            | I::FAdd {}
-            | I::FSub {}
-            | I::FMul {}
-            | I::FDiv {}
-            | I::FRem {}
-            | I::FNeg {}
-            | I::FEq {}
-            | I::FNe {}
-            | I::FLt {}
-            | I::FLe {}
-            | I::FGt {}
-            | I::FGe {}
-            | I::BNot {}
-            | I::IToF {}
-            | I::FToI {}
-            | I::Ret {} => true,
-            _ => false,
+            I::Ret {} => true,
+            _ => plain(instr),
         }
     })
 }
@@ -141,22 +98,20 @@ impl<'a> Translator<'a, '_> {
             .get(f as usize)
             .ok_or("call of a function out of range")?;
         let m = module.module();
-        let mf = &m.functions[f as usize];
-        let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
-            return Err("function without a function type".into());
-        };
-        let callee_types: Vec<_> = fty
-            .params
-            .iter()
-            .chain(&mf.locals)
-            .map(|&t| match m.types.get(t as usize) {
+        let callee_types: Vec<_> = local_type_ids(module, f)?
+            .map(|t| match m.types.get(t as usize) {
                 Some(TypeDef::Float) => F64,
                 _ => I64,
             })
             .collect();
-
         let float_result = matches!(
-            fty.result.and_then(|t| m.types.get(t as usize)),
+            m.functions
+                .get(f as usize)
+                .and_then(|mf| match m.types.get(mf.ty as usize) {
+                    Some(TypeDef::Func(fty)) => fty.result,
+                    _ => None,
+                })
+                .and_then(|t| m.types.get(t as usize)),
             Some(TypeDef::Float)
         );
         self.inlined_calls += 1;
