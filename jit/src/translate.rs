@@ -197,6 +197,54 @@ fn plain(instr: Instr) -> bool {
     )
 }
 
+/// Per local, whether it is a declared float local every assignment of which stores the
+/// value an instruction just before it (in the same block) produced, and that value's
+/// exact bits are the canonical form of whatever NaN the compiled code computed: float
+/// arithmetic (canonicalised, see `set_arith`), `f.rem` and the float natives (canonical
+/// results), `i.to_f` and non-NaN constants (never NaN).
+fn canonical_of_raw(
+    code: &[Instr],
+    heights: &[u32],
+    starts: &[bool],
+    local_types: &[Type],
+    params: usize,
+) -> Vec<bool> {
+    use Instr as I;
+    let mut ok: Vec<bool> = local_types
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| t == F64 && i >= params)
+        .collect();
+    for (pc, &instr) in code.iter().enumerate() {
+        let I::LocalSet { index } = instr else {
+            continue;
+        };
+        if heights[pc] == UNREACHABLE {
+            continue;
+        }
+        let produced = pc > 0
+            && !starts[pc]
+            && match code[pc - 1] {
+                I::FAdd {} | I::FSub {} | I::FMul {} | I::FDiv {} | I::FRem {} | I::IToF {} => true,
+                I::FConst { value } => !f64::from_bits(value.0).is_nan(),
+                I::CallNative { native } => {
+                    use rvm_vm::natives::Native as N;
+                    matches!(
+                        N::from_id(native),
+                        Some(
+                            N::Sqrt | N::Floor | N::Ceil | N::FloatAbs | N::FloatMin | N::FloatMax
+                        )
+                    )
+                }
+                _ => false,
+            };
+        if !produced && let Some(o) = ok.get_mut(index as usize) {
+            *o = false;
+        }
+    }
+    ok
+}
+
 /// Which instructions start a basic block: the first, every jump target, and every
 /// instruction after a jump or a `ret`.
 fn block_starts(code: &[Instr], heights: &[u32]) -> Vec<bool> {
@@ -337,6 +385,11 @@ struct Translator<'a, 'b> {
     /// Per float local: its value as computed, before NaN canonicalisation (see
     /// [`Self::set_arith`]; `locals` holds the canonical bits).
     raw_locals: Vec<Option<Variable>>,
+    /// Per local: whether it is a float every assignment of which is a value whose exact
+    /// bits are the canonical form of its raw value (an arithmetic result, a non-NaN
+    /// constant); it then keeps only its raw value, and a read makes the canonical bits
+    /// (unused ones are deleted, so a loop carries one value, not two).
+    canonical_of_raw: Vec<bool>,
     /// Per function: whether its calls from here are inlined (see `inline`).
     inlinable: Vec<bool>,
     /// Whether one more frame fits, hoisted in call-free loops that inline calls.
@@ -446,6 +499,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             origin,
             inlinable: Vec::new(),
             raw_locals,
+            canonical_of_raw: Vec::new(),
             room,
             inline_need: 0,
             inline_ret: None,
@@ -485,6 +539,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.blocks = (0..n)
             .map(|pc| (start[pc] && heights[pc] != UNREACHABLE).then(|| self.b.create_block()))
             .collect();
+        self.canonical_of_raw = canonical_of_raw(
+            code,
+            heights,
+            &start,
+            &self.local_types,
+            self.vf.param_count() as usize,
+        );
         self.inlinable = vec![false; self.module.functions().len()];
         for (pc, instr) in code.iter().enumerate() {
             if let Instr::Call { func } = *instr
@@ -951,6 +1012,14 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             I::LocalGet { index } => {
                 let i = index as usize;
+                if let Some(raw) = self.raw_locals[i].filter(|_| self.canonical_of_raw[i]) {
+                    // Its exact bits are the canonical form of its raw value: made here,
+                    // and deleted by Cranelift where nothing needs them.
+                    let raw = self.b.use_var(raw);
+                    self.set_arith(h, raw);
+                    self.origin[h] = Some(i);
+                    return Ok(true);
+                }
                 let v = self.b.use_var(self.locals[i]);
                 self.set(h, v);
                 if let Some(raw) = self.raw_locals[i] {
@@ -962,7 +1031,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             I::LocalSet { index } => {
                 let i = index as usize;
-                if self.local_types[i] == F64 {
+                if let Some(raw_var) = self.raw_locals[i].filter(|_| self.canonical_of_raw[i]) {
+                    let raw = self.getf(h - 1);
+                    self.b.def_var(raw_var, raw);
+                } else if self.local_types[i] == F64 {
                     let exact = self.getf_exact(h - 1);
                     let raw = self.getf(h - 1);
                     self.def_local(i, exact, raw);

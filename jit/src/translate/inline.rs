@@ -74,6 +74,7 @@ struct Saved<'a> {
     local_types: Vec<cranelift_codegen::ir::Type>,
     locals: Vec<Variable>,
     raw_locals: Vec<Option<Variable>>,
+    canonical_of_raw: Vec<bool>,
     stack: Vec<Variable>,
     blocks: Vec<Option<cranelift_codegen::ir::Block>>,
     origin: Vec<Option<usize>>,
@@ -182,6 +183,10 @@ impl<'a> Translator<'a, '_> {
             local_types: std::mem::replace(&mut self.local_types, callee_types),
             locals: std::mem::replace(&mut self.locals, locals),
             raw_locals: std::mem::replace(&mut self.raw_locals, raw_locals),
+            canonical_of_raw: std::mem::replace(
+                &mut self.canonical_of_raw,
+                vec![false; callee.local_count() as usize],
+            ),
             stack: std::mem::replace(&mut self.stack, stack),
             blocks: std::mem::replace(&mut self.blocks, blocks),
             origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
@@ -200,6 +205,7 @@ impl<'a> Translator<'a, '_> {
         self.local_types = saved.local_types;
         self.locals = saved.locals;
         self.raw_locals = saved.raw_locals;
+        self.canonical_of_raw = saved.canonical_of_raw;
         self.stack = saved.stack;
         self.blocks = saved.blocks;
         self.origin = saved.origin;
