@@ -248,19 +248,30 @@ impl Translator<'_, '_> {
     }
 
     /// Loads the table and the headers of loop `i`'s invariant locals into their variables.
+    ///
+    /// Inside an enclosing call-free loop the table, the frame room and the headers that
+    /// loop tracks are current already (it loaded them and keeps them so): only the rest is
+    /// loaded.
     fn emit_hoisted(&mut self, i: usize) {
         let Some(l) = self.rt.heap else {
             return;
         };
-        let (objs, count) = self.load_table(l);
-        self.b.def_var(self.table_vars.count, count);
-        self.b.def_var(self.table_vars.objs, objs);
-        if self.loops[i].calls {
+        let head = self.loops[i].head;
+        let outer = (0..self.loops.len())
+            .filter(|&j| j != i && self.loops[j].contains(head))
+            .min_by_key(|&j| self.loops[j].end - self.loops[j].head);
+        if outer.is_none() {
+            let (objs, count) = self.load_table(l);
+            self.b.def_var(self.table_vars.count, count);
+            self.b.def_var(self.table_vars.objs, objs);
+        }
+        if self.loops[i].calls && outer.is_none_or(|j| !self.loops[j].calls) {
             let room = self.frame_room_now();
             self.b.def_var(self.room, room);
         }
         for (x, is_struct) in self.loops[i].locals.clone() {
-            if let Some(&vars) = self.header_vars.get(&x) {
+            let current = outer.is_some_and(|j| self.loops[j].locals.iter().any(|&(y, _)| y == x));
+            if !current && let Some(&vars) = self.header_vars.get(&x) {
                 self.load_header(x, vars, is_struct);
             }
         }
