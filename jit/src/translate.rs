@@ -40,6 +40,9 @@ const I64: Type = types::I64;
 const F64: Type = types::F64;
 const UNREACHABLE: u32 = u32::MAX;
 
+/// The canonical NaN in memory (see `Translator::canonical_nan`).
+static CANONICAL_NAN: f64 = f64::from_bits(rvm_vm::float::CANONICAL_NAN_BITS);
+
 /// The signature of every compiled function: `(cx, base, osr_pc) -> result`.
 pub fn entry_signature(cc: CallConv) -> Signature {
     let mut sig = Signature::new(cc);
@@ -656,15 +659,25 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// operation. Whether a result is NaN never depends on which NaN an operand was.
     fn set_arith(&mut self, slot: usize, x: Value) {
         let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
-        let canon = self
-            .b
-            .ins()
-            .f64const(Ieee64::with_bits(rvm_vm::float::CANONICAL_NAN_BITS));
+        let canon = self.canonical_nan();
         let c = self.b.ins().select(nan, canon, x);
         let v = self.b.ins().bitcast(I64, MemFlagsData::new(), c);
         self.raw.insert(v, x);
         self.b.def_var(self.stack[slot], v);
         self.origin[slot] = None;
+    }
+
+    /// The canonical NaN, as a pure load from a constant rather than an `f64const`:
+    /// Cranelift rematerialises constants in every block that uses them (two instructions
+    /// on x86_64 for this one), while a loaded value is hoisted out of loops and kept in a
+    /// register.
+    fn canonical_nan(&mut self) -> Value {
+        let addr = self
+            .b
+            .ins()
+            .iconst(I64, std::ptr::addr_of!(CANONICAL_NAN) as i64);
+        let ro = mem().with_readonly().with_can_move();
+        self.b.ins().load(F64, ro, addr, 0)
     }
 
     /// Defines local `i` (a float's exact bits and its raw value; the same for others).
