@@ -15,9 +15,8 @@
 //! parameters taken from the argument slots) and operand slots, translates its body in
 //! place, and turns each `ret` into a jump to the join block with the result.
 
-use super::{
-    Translator, UNREACHABLE, block_starts, is_inline_native, local_type_ids, plain, trap_code,
-};
+use super::facts::{block_starts, is_inline_native, local_type_ids, plain};
+use super::{Translator, UNREACHABLE, trap_code};
 use cranelift_codegen::ir::{
     InstBuilder, Value, condcodes::IntCC, immediates::Ieee64, types::F64, types::I64,
 };

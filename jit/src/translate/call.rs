@@ -1,0 +1,206 @@
+//! Guest calls from compiled code: the frame record pushed inline when it fits, the call
+//! straight to the callee's machine code (its own code for a recursive call), and the whole
+//! call through the runtime otherwise.
+
+use super::{I64, Translator, mem};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
+use rvm_vm::format::TypeDef;
+use rvm_vm::tier::{ctx, frame};
+
+impl Translator<'_, '_> {
+    pub(super) fn func_sig_of(&self, func: u32) -> Result<(usize, bool), String> {
+        let f = self
+            .module
+            .module()
+            .functions
+            .get(func as usize)
+            .ok_or("call of a function out of range")?;
+        self.sig_of_type(f.ty)
+    }
+
+    pub(super) fn sig_of_type(&self, ty: u32) -> Result<(usize, bool), String> {
+        match self.module.module().types.get(ty as usize) {
+            Some(TypeDef::Func(f)) => Ok((f.params.len(), f.result.is_some())),
+            _ => Err("call through a non-function type".into()),
+        }
+    }
+
+    /// A guest call at `pc`: `nargs` arguments on top of the stack, `below` more slots
+    /// (the function reference of `call.ref`) under them that the call consumes.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn call(
+        &mut self,
+        pc: usize,
+        h: usize,
+        callee: Value,
+        nargs: usize,
+        has_result: bool,
+        below: usize,
+        known: Option<u32>,
+        charge: bool,
+    ) -> Result<(), String> {
+        let callee_index = known.unwrap_or(0);
+        let known = known.is_some();
+        if charge {
+            self.tick(1, pc);
+        }
+        self.spill(pc, h, h - nargs);
+        let new_base_rel = (self.local_count() + h - nargs) as i64;
+        let base = self.base;
+        let new_base = self.b.ins().iadd_imm_s(base, new_base_rel);
+        let ret = self.b.ins().iadd_imm_s(new_base, -(below as i64));
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        // A recursive call goes straight to this function's code; any other to the
+        // callee's entry from the VM's table (a range check first for `call.ref`).
+        let self_call = self
+            .self_ref
+            .filter(|_| known && callee_index == self.index && self.inline_ret.is_none());
+        let entry = if self_call.is_some() {
+            self.b.ins().jump(fast, &[]);
+            None
+        } else {
+            let entry_check = self.b.create_block();
+            if known {
+                self.b.ins().jump(entry_check, &[]);
+            } else {
+                let in_range = self.b.ins().icmp_imm_u(
+                    IntCC::UnsignedLessThan,
+                    callee,
+                    self.rt.functions as i64,
+                );
+                self.b.ins().brif(in_range, entry_check, &[], slow, &[]);
+            }
+            self.enter(entry_check);
+            let off = self.b.ins().ishl_imm_u(callee, 3);
+            let addr = self.b.ins().iadd(self.code_table, off);
+            let entry = self.b.ins().load(I64, mem(), addr, 0);
+            self.b.ins().brif(entry, fast, &[], slow, &[]);
+            Some(entry)
+        };
+
+        self.enter(fast);
+        let pushed = self.b.create_block();
+        match known.then(|| self.callee_frame(callee_index)).flatten() {
+            Some((need, zero)) => {
+                self.push_frame_inline(pc, callee, new_base, ret, need, &zero, pushed, slow)
+            }
+            None => {
+                let st = self.call_rt(
+                    self.sigs.enter,
+                    self.rt.enter,
+                    &[self.cx, pcv, callee, new_base, ret],
+                );
+                self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
+            }
+        }
+        self.enter(pushed);
+        let minus1 = self.b.ins().iconst(I64, -1);
+        self.flush_fuel();
+        let args = [self.cx, new_base, minus1];
+        let call = match (self_call, entry) {
+            (Some(f), _) => self.b.ins().call(f, &args),
+            (None, Some(entry)) => self.b.ins().call_indirect(self.sigs.entry, entry, &args),
+            (None, None) => return Err("a call without a callee".into()),
+        };
+        let r = self.b.inst_results(call)[0];
+        self.reload_fuel();
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+
+        self.enter(slow);
+        let r = self.call_rt(
+            self.sigs.enter,
+            self.rt.call,
+            &[self.cx, pcv, callee, new_base, ret],
+        );
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+
+        self.enter(join);
+        let r = self.b.block_params(join)[0];
+        let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+        self.check(status);
+        if has_result {
+            self.set(h - nargs - below, r);
+        }
+        Ok(())
+    }
+
+    /// For a direct call of function `f`: the value-stack slots its frame needs (locals and
+    /// operand stack) and its declared reference locals (zeroed on entry for the collector).
+    pub(super) fn callee_frame(&self, f: u32) -> Option<(i64, Vec<usize>)> {
+        let vf = self.module.functions().get(f as usize)?;
+        let need = vf.local_count() as i64 + vf.max_stack() as i64;
+        let zero = (vf.param_count() as usize..vf.local_count() as usize)
+            .filter(|&i| vf.local_is_ref()[i])
+            .collect();
+        Some((need, zero))
+    }
+
+    /// Pushes the callee's frame record without a runtime call when the frame storage, the
+    /// value stack and the native stack have room (and the call-depth limit is not reached),
+    /// continuing in `pushed`; otherwise continues in `slow`, the whole call through the
+    /// runtime (which grows the storage or traps).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push_frame_inline(
+        &mut self,
+        pc: usize,
+        callee: Value,
+        new_base: Value,
+        ret: Value,
+        need: i64,
+        zero: &[usize],
+        pushed: Block,
+        slow: Block,
+    ) {
+        let inline = self.b.create_block();
+        let c2 = self.b.create_block();
+        let c3 = self.b.create_block();
+        let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
+        self.b.ins().brif(room, c2, &[], slow, &[]);
+        self.enter(c2);
+        let end = self.b.ins().iadd_imm_s(new_base, need);
+        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
+        self.b.ins().brif(fits, c3, &[], slow, &[]);
+        self.enter(c3);
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.b.ins().load(I64, mem(), self.cx, ctx::NATIVE_LIMIT);
+        let deep_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
+        self.b.ins().brif(deep_ok, inline, &[], slow, &[]);
+
+        self.enter(inline);
+        let frames = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_PTR);
+        let off = self.b.ins().imul_imm_s(len, frame::SIZE as i64);
+        let rec = self.b.ins().iadd(frames, off);
+        // The caller's record (just below) gets the call's pc.
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        self.b.ins().store(mem(), pcv, rec, frame::PC - frame::SIZE);
+        let func32 = self.b.ins().ireduce(types::I32, callee);
+        self.b.ins().store(mem(), func32, rec, frame::FUNC);
+        let zero_v = self.b.ins().iconst(I64, 0);
+        self.b.ins().store(mem(), zero_v, rec, frame::PC);
+        self.b.ins().store(mem(), new_base, rec, frame::BASE);
+        self.b.ins().store(mem(), ret, rec, frame::RET);
+        if !zero.is_empty() {
+            let data = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_DATA);
+            let nb = self.b.ins().ishl_imm_u(new_base, 3);
+            let at = self.b.ins().iadd(data, nb);
+            for &i in zero {
+                self.b.ins().store(mem(), zero_v, at, (i * 8) as i32);
+            }
+        }
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+        self.b.ins().jump(pushed, &[]);
+    }
+}
