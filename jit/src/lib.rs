@@ -10,9 +10,9 @@
 mod stubs;
 mod translate;
 
-use cranelift_codegen::Context;
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, ir};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::Module;
@@ -112,7 +112,7 @@ impl Session {
         }
         let cc = self.module.isa().default_call_conv();
         let frontend = self.module.isa().frontend_config();
-        let mut addrs = Vec::new();
+        let mut ids = Vec::new();
         for stub in Stub::ALL {
             self.module.clear_context(&mut self.ctx);
             stubs::build(stub, &mut self.ctx.func, &mut self.fctx, rt, cc, frontend);
@@ -123,16 +123,15 @@ impl Session {
             self.module
                 .define_function(id, &mut self.ctx)
                 .map_err(|e| format!("{e:?}"))?;
-            addrs.push(id);
+            ids.push((stub, id));
         }
         self.module
             .finalize_definitions()
             .map_err(|e| e.to_string())?;
-        let addr = |i: usize| self.module.get_finalized_function(addrs[i]) as usize;
-        let stubs = Stubs {
-            refill: addr(0),
-            reserve: addr(1),
-        };
+        let mut stubs = Stubs::placeholder();
+        for (stub, id) in ids {
+            *stubs.get_mut(stub) = self.module.get_finalized_function(id) as usize;
+        }
         self.stubs = Some(stubs);
         Ok(stubs)
     }
@@ -220,41 +219,36 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
     let rt = Runtime::placeholder(module.functions().len() as u32);
     let stubs = Stubs::placeholder();
     let mut fctx = FunctionBuilderContext::new();
+    // Verifies and compiles one function, returning its code size.
+    let finish = |mut ctx: Context, what: &str| -> Result<usize, String> {
+        cranelift_codegen::verify_function(&ctx.func, isa.flags())
+            .map_err(|e| format!("{what}: {e}"))?;
+        let code = ctx
+            .compile(&*isa, &mut Default::default())
+            .map_err(|e| format!("{what}: {e:?}"))?;
+        Ok(code.code_info().total_size as usize)
+    };
     let mut total = 0;
     for stub in Stub::ALL {
         let mut ctx = Context::new();
-        stubs::build(
-            stub,
-            &mut ctx.func,
-            &mut fctx,
-            &rt,
-            cc,
-            isa.frontend_config(),
-        );
-        cranelift_codegen::verify_function(&ctx.func, isa.flags())
-            .map_err(|e| format!("{stub:?} stub: {e}"))?;
-        let code = ctx
-            .compile(&*isa, &mut Default::default())
-            .map_err(|e| format!("{stub:?} stub: {e:?}"))?;
-        total += code.code_info().total_size as usize;
+        let frontend = isa.frontend_config();
+        stubs::build(stub, &mut ctx.func, &mut fctx, &rt, cc, frontend);
+        total += finish(ctx, &format!("{stub:?} stub"))?;
     }
     for i in 0..module.functions().len() {
         let mut ctx = Context::new();
         ctx.func.signature = entry_signature(cc);
-        let name =
-            ctx.func
-                .declare_imported_user_function(cranelift_codegen::ir::UserExternalName::new(
-                    0, i as u32,
-                ));
-        let signature = ctx.func.import_signature(entry_signature(cc));
-        let self_ref = ctx
+        // A reference to the function itself, as `JITModule::declare_func_in_func` makes.
+        let name = ctx
             .func
-            .import_function(cranelift_codegen::ir::ExtFuncData {
-                name: cranelift_codegen::ir::ExternalName::user(name),
-                signature,
-                colocated: true,
-                patchable: false,
-            });
+            .declare_imported_user_function(ir::UserExternalName::new(0, i as u32));
+        let signature = ctx.func.import_signature(entry_signature(cc));
+        let self_ref = ctx.func.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
         translate(
             &mut ctx.func,
             &mut fctx,
@@ -265,12 +259,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
             cc,
             isa.frontend_config(),
         )?;
-        cranelift_codegen::verify_function(&ctx.func, isa.flags())
-            .map_err(|e| format!("function {i}: {e}"))?;
-        let code = ctx
-            .compile(&*isa, &mut Default::default())
-            .map_err(|e| format!("function {i}: {e:?}"))?;
-        total += code.code_info().total_size as usize;
+        total += finish(ctx, &format!("function {i}"))?;
     }
     Ok(total)
 }

@@ -54,6 +54,22 @@ impl Stubs {
             reserve: 0xe000,
         }
     }
+
+    /// The address of `stub`.
+    pub fn get(&self, stub: Stub) -> usize {
+        match stub {
+            Stub::Refill => self.refill,
+            Stub::Reserve => self.reserve,
+        }
+    }
+
+    /// The address of `stub`, to set.
+    pub fn get_mut(&mut self, stub: Stub) -> &mut usize {
+        match stub {
+            Stub::Refill => &mut self.refill,
+            Stub::Reserve => &mut self.reserve,
+        }
+    }
 }
 
 /// The `preserve_all` signature of `stub`.

@@ -34,7 +34,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::format::Instr;
 use rvm_vm::tier::{Runtime, ctx, trap_code};
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 use std::collections::HashMap;
@@ -46,7 +46,7 @@ mod hoist;
 mod inline;
 mod instr;
 use access::Cold;
-use facts::{block_starts, canonical_of_raw, local_type_ids, runs_no_code};
+use facts::{backward_jumps, block_starts, canonical_of_raw, local_types, runs_no_code};
 use hoist::{HoistLoop, TableVars};
 
 const I64: Type = types::I64;
@@ -116,12 +116,7 @@ pub fn translate(
         .functions()
         .get(index as usize)
         .ok_or("function index out of range")?;
-    let local_types: Vec<Type> = local_type_ids(module, index)?
-        .map(|t| match module.module().types.get(t as usize) {
-            Some(TypeDef::Float) => F64,
-            _ => I64,
-        })
-        .collect();
+    let local_types = local_types(module, index)?;
     if local_types.len() != vf.local_count() as usize {
         return Err("local count mismatch".into());
     }
@@ -141,6 +136,20 @@ pub fn translate(
     b.seal_all_blocks();
     b.finalize(frontend);
     Ok(done)
+}
+
+/// Variables for locals of types `types`: each local's, and for a float its raw value's
+/// (see `Translator::raw_locals`).
+fn declare_locals(
+    b: &mut FunctionBuilder<'_>,
+    types: &[Type],
+) -> (Vec<Variable>, Vec<Option<Variable>>) {
+    let locals = types.iter().map(|&ty| b.declare_var(ty)).collect();
+    let raw = types
+        .iter()
+        .map(|&ty| (ty == F64).then(|| b.declare_var(F64)))
+        .collect();
+    (locals, raw)
 }
 
 struct Sigs {
@@ -254,11 +263,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             args4: b.import_signature(sig(cc, &[I64; 4], I64)),
             args5: b.import_signature(sig(cc, &[I64; 5], I64)),
         };
-        let locals = local_types.iter().map(|&ty| b.declare_var(ty)).collect();
-        let raw_locals = local_types
-            .iter()
-            .map(|&ty| (ty == F64).then(|| b.declare_var(F64)))
-            .collect();
+        let (locals, raw_locals) = declare_locals(b, &local_types);
         let stack = (0..vf.max_stack()).map(|_| b.declare_var(I64)).collect();
         let unwind = b.create_block();
         let fuel = b.declare_var(I64);
@@ -324,20 +329,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         let heights = self.vf.heights();
         let n = code.len();
         let start = block_starts(code, heights);
-        for (pc, instr) in code.iter().enumerate() {
-            if heights[pc] == UNREACHABLE {
-                continue;
-            }
-            if let Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } =
-                *instr
-            {
-                let t = target as usize;
-                if t <= pc && heights[t] == 0 && !self.osr_targets.contains(&t) {
-                    self.osr_targets.push(t);
-                }
-            }
-        }
+        self.osr_targets = backward_jumps(code, heights)
+            .map(|(_, t)| t)
+            .filter(|&t| heights[t] == 0)
+            .collect();
         self.osr_targets.sort_unstable();
+        self.osr_targets.dedup();
         self.blocks = (0..n)
             .map(|pc| (start[pc] && heights[pc] != UNREACHABLE).then(|| self.b.create_block()))
             .collect();
@@ -366,13 +363,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         if self.rt.heap.is_some() {
             let inl = &self.inlinable;
-            let calls_inline = |i: Instr| matches!(i, Instr::Call { func } if inl.get(func as usize) == Some(&true));
-            self.loops = hoist::call_free_loops(self.module, self.vf, self.index, |pc, i| {
-                runs_no_code(pc, i) || calls_inline(i)
-            });
-            for l in &mut self.loops {
-                l.calls = (l.head..=l.end).any(|pc| code.get(pc).is_some_and(|&i| calls_inline(i)));
-            }
+            let inlined = |i: Instr| matches!(i, Instr::Call { func } if inl.get(func as usize) == Some(&true));
+            self.loops =
+                hoist::call_free_loops(self.module, self.vf, self.index, runs_no_code, inlined);
             self.plan_hoisting();
         }
     }
@@ -578,15 +571,24 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(neg, cold, &[], cont, &[]);
         self.enter(cold);
         let pcv = self.b.ins().iconst(I64, pc as i64);
+        self.call_stub(Stub::Refill, &[self.cx, pcv], cont);
+        self.enter(cont);
+    }
+
+    /// Calls `stub` (see `stubs`) with the fuel counter written back around it, then
+    /// continues at `cont`, or unwinds if the runtime function it called set the status.
+    fn call_stub(&mut self, stub: Stub, args: &[Value], cont: Block) {
+        let sig = match stub {
+            Stub::Refill => self.sigs.refill,
+            Stub::Reserve => self.sigs.reserve,
+        };
+        let addr = self.stubs.get(stub);
         self.flush_fuel();
-        let stub = self.b.ins().iconst(I64, self.stubs.refill as i64);
-        self.b
-            .ins()
-            .call_indirect(self.sigs.refill, stub, &[self.cx, pcv]);
+        let callee = self.b.ins().iconst(I64, addr as i64);
+        self.b.ins().call_indirect(sig, callee, args);
         self.reload_fuel();
         let st = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
         self.b.ins().brif(st, self.unwind, &[], cont, &[]);
-        self.enter(cont);
     }
 
     /// Stores the reference locals, the operand slots from `all_from` up, and the reference
@@ -607,6 +609,14 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().store(mem(), v, fp, off);
             }
         }
+    }
+
+    /// Pops the frame (the frame count was `len`) and returns `result`.
+    fn pop_and_return(&mut self, len: Value, result: Value) {
+        let len1 = self.b.ins().iadd_imm_s(len, -1);
+        self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
+        self.flush_fuel();
+        self.b.ins().return_(&[result]);
     }
 
     fn jump_to(&mut self, target: usize, pc: usize) -> Result<(), String> {

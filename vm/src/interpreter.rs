@@ -479,9 +479,6 @@ impl<'m> Vm<'m> {
         }
     }
 
-    /// Pushes a frame for function `func` (whose verified form is `f`) with its locals
-    /// starting at `base` (the arguments are already there), zeroing the declared locals;
-    /// returns the new stack top.
     /// The checks of pushing a frame whose slots end at `need`: the call-depth limit and
     /// the value-stack limit (growing the stack when it is too short). Also used for calls
     /// compiled code inlines, which push no frame but must trap exactly where a push would.
@@ -503,6 +500,9 @@ impl<'m> Vm<'m> {
         Ok(())
     }
 
+    /// Pushes a frame for function `func` (whose verified form is `f`) with its locals
+    /// starting at `base` (the arguments are already there), zeroing the declared locals;
+    /// returns the new stack top.
     #[inline(always)]
     fn push_frame(
         &mut self,

@@ -19,6 +19,18 @@ pub(super) enum Access {
     FieldSet,
 }
 
+impl Access {
+    /// Whether the runtime accessor returns a value (a trap sets `cx.status`) rather than
+    /// the status.
+    fn returns_value(self) -> bool {
+        matches!(self, Access::ArrGet | Access::ArrLen | Access::FieldGet)
+    }
+
+    fn is_struct(self) -> bool {
+        matches!(self, Access::FieldGet | Access::FieldSet)
+    }
+}
+
 /// The index of an access: an operand, or a field's constant index.
 #[derive(Clone, Copy)]
 pub(super) enum Index {
@@ -48,29 +60,26 @@ impl Translator<'_, '_> {
         &mut self,
         pc: usize,
         kind: Access,
-        (obj, src, ty): (Value, Option<usize>, Type),
+        (obj, src): (Value, Option<usize>),
         at_index: Index,
         value: Option<Value>,
     ) -> Value {
-        let returns_value = matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
         let Some(l) = self.rt.heap else {
+            let pcv = self.b.ins().iconst(I64, pc as i64);
             let index = self.index_value(at_index);
-            let (addr, args): (usize, Vec<Value>) = match kind {
-                Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
-                Access::ArrSet => (self.rt.arr_set, vec![obj, index, value.unwrap_or(index)]),
-                Access::ArrLen => (self.rt.arr_len, vec![obj]),
-                Access::FieldGet => (self.rt.field_get, vec![obj, index]),
-                Access::FieldSet => (self.rt.field_set, vec![obj, index, value.unwrap_or(index)]),
-            };
-            return self.access(pc, addr, &args, returns_value);
+            return self.call_accessor(kind, pcv, [obj, index, value.unwrap_or(index)]);
         };
         let om = self.objects_mem;
+        let is_struct = kind.is_struct();
+        let ty = match (kind, at_index) {
+            (Access::ArrLen, _) => I64,
+            (_, Index::Const(k)) if is_struct => self.elem_type(src, Some(k)),
+            _ => self.elem_type(src, None),
+        };
         // Every failing check goes to this site's cold block, which passes the `pc` and the
         // operands on to the function's shared accessor call.
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
-        let slow_args: [BlockArg; 0] = [];
-        let is_struct = matches!(kind, Access::FieldGet | Access::FieldSet);
         let hoisted = match kind {
             Access::ArrLen => None,
             _ => src.and_then(|x| self.hoisted(pc, x)),
@@ -87,20 +96,12 @@ impl Translator<'_, '_> {
             let data = self.b.use_var(data_var);
             if !self.checked.contains(&x) {
                 let c3 = self.b.create_block();
-                self.b.ins().brif(data, c3, &[], slow, &slow_args);
+                self.b.ins().brif(data, c3, &[], slow, &[]);
                 self.enter(c3);
                 self.checked.push(x);
             }
-            let em = self.elems_mem;
             let off = i32::try_from(k * 8).unwrap_or(i32::MAX);
-            let result = match value {
-                Some(v) => {
-                    let v = if ty == F64 { self.as_f64(v) } else { v };
-                    self.b.ins().store(em, v, data, off);
-                    obj
-                }
-                None => self.b.ins().load(ty, em, data, off),
-            };
+            let result = self.load_or_store(ty, (data, off), value).unwrap_or(obj);
             return self.finish_access(pc, kind, slow, (obj, at_index, value), result);
         }
         let (data, n) = if let Some((data_var, len_var)) = hoisted {
@@ -143,22 +144,50 @@ impl Translator<'_, '_> {
                 };
                 if key.is_none_or(|k| !self.checked_index.contains(&k)) {
                     let c3 = self.b.create_block();
-                    self.b.ins().brif(ok, c3, &[], slow, &slow_args);
+                    self.b.ins().brif(ok, c3, &[], slow, &[]);
                     self.enter(c3);
                     self.checked_index.extend(key);
                 }
-                let em = self.elems_mem;
-                match value {
-                    Some(v) => {
-                        let v = if ty == F64 { self.as_f64(v) } else { v };
-                        self.b.ins().store(em, v, at, off);
-                        obj
-                    }
-                    None => self.b.ins().load(ty, em, at, off),
-                }
+                self.load_or_store(ty, (at, off), value).unwrap_or(obj)
             }
         };
         self.finish_access(pc, kind, slow, (obj, at_index, value), result)
+    }
+
+    /// Loads the element of type `ty` at `at + off`, or stores `value` there (`None`).
+    fn load_or_store(
+        &mut self,
+        ty: Type,
+        (at, off): (Value, i32),
+        value: Option<Value>,
+    ) -> Option<Value> {
+        let em = self.elems_mem;
+        match value {
+            Some(v) => {
+                let v = if ty == F64 { self.as_f64(v) } else { v };
+                self.b.ins().store(em, v, at, off);
+                None
+            }
+            None => Some(self.b.ins().load(ty, em, at, off)),
+        }
+    }
+
+    /// Calls the runtime accessor of `kind` with `pc` and the operands `[object, index,
+    /// value]` (those it takes); a trap unwinds. Its result, for a get or a length.
+    fn call_accessor(
+        &mut self,
+        kind: Access,
+        pcv: Value,
+        [obj, index, value]: [Value; 3],
+    ) -> Value {
+        let (addr, args) = match kind {
+            Access::ArrGet => (self.rt.arr_get, vec![obj, index]),
+            Access::ArrSet => (self.rt.arr_set, vec![obj, index, value]),
+            Access::ArrLen => (self.rt.arr_len, vec![obj]),
+            Access::FieldGet => (self.rt.field_get, vec![obj, index]),
+            Access::FieldSet => (self.rt.field_set, vec![obj, index, value]),
+        };
+        self.access_at(pcv, addr, &args, kind.returns_value())
     }
 
     /// Ends an inline access: the fast path continues in a new block, and the site's cold
@@ -207,14 +236,17 @@ impl Translator<'_, '_> {
 
     /// The type of the elements (of field `field`) of the array (struct) in local `src`, as
     /// loaded and stored: a float is moved as one (no transfer through an integer register).
-    pub(super) fn elem_type(&self, src: Option<usize>, field: Option<u32>) -> Type {
+    fn elem_type(&self, src: Option<usize>, field: Option<i64>) -> Type {
         let m = self.module.module();
         let Some(t) = src.and_then(|x| self.local_type_id(x)) else {
             return I64;
         };
         let elem = match (m.types.get(t as usize), field) {
             (Some(TypeDef::Array(e)), None) => Some(*e),
-            (Some(TypeDef::Struct(sd)), Some(k)) => sd.fields.get(k as usize).map(|f| f.ty),
+            (Some(TypeDef::Struct(sd)), Some(k)) => usize::try_from(k)
+                .ok()
+                .and_then(|k| sd.fields.get(k))
+                .map(|f| f.ty),
             _ => None,
         };
         match elem.and_then(|e| m.types.get(e as usize)) {
@@ -225,19 +257,7 @@ impl Translator<'_, '_> {
 
     /// Calls accessor `addr` with `(cx, pc, args..)`; `value`: it returns a value and signals
     /// a trap in `cx.status`, otherwise it returns the status.
-    pub(super) fn access(&mut self, pc: usize, addr: usize, args: &[Value], value: bool) -> Value {
-        let pcv = self.b.ins().iconst(I64, pc as i64);
-        self.access_at(pcv, addr, args, value)
-    }
-
-    /// [`Self::access`] with the `pc` as a value.
-    pub(super) fn access_at(
-        &mut self,
-        pcv: Value,
-        addr: usize,
-        args: &[Value],
-        value: bool,
-    ) -> Value {
+    fn access_at(&mut self, pcv: Value, addr: usize, args: &[Value], value: bool) -> Value {
         let mut all = vec![self.cx, pcv];
         all.extend_from_slice(args);
         let sig = match all.len() {
@@ -265,16 +285,7 @@ impl Translator<'_, '_> {
                     self.call_rt(self.sigs.trap, self.rt.trap, &[self.cx, p[0], p[1], p[2]]);
                 }
                 Cold::Access(kind) => {
-                    let (addr, args) = match kind {
-                        Access::ArrGet => (self.rt.arr_get, vec![p[1], p[2]]),
-                        Access::ArrSet => (self.rt.arr_set, vec![p[1], p[2], p[3]]),
-                        Access::ArrLen => (self.rt.arr_len, vec![p[1]]),
-                        Access::FieldGet => (self.rt.field_get, vec![p[1], p[2]]),
-                        Access::FieldSet => (self.rt.field_set, vec![p[1], p[2], p[3]]),
-                    };
-                    let returns_value =
-                        matches!(kind, Access::ArrGet | Access::ArrLen | Access::FieldGet);
-                    self.access_at(p[0], addr, &args, returns_value);
+                    self.call_accessor(kind, p[0], [p[1], p[2], p[3]]);
                     // Unreachable: the accessor failed where the inline checks did.
                     let internal = self.b.ins().iconst(I64, trap_code::INTERNAL as i64);
                     let zero = self.b.ins().iconst(I64, 0);

@@ -37,13 +37,10 @@ impl Translator<'_, '_> {
         has_result: bool,
         below: usize,
         known: Option<u32>,
-        charge: bool,
     ) -> Result<(), String> {
         let callee_index = known.unwrap_or(0);
         let known = known.is_some();
-        if charge {
-            self.tick(1, pc);
-        }
+        self.tick(1, pc);
         self.spill(pc, h, h - nargs);
         let new_base_rel = (self.local_count() + h - nargs) as i64;
         let base = self.base;
@@ -130,6 +127,21 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// Whether one more frame, ending at value-stack slot `end`, fits without the runtime:
+    /// below the frame storage's limit (`frames_max`, which includes the call-depth limit)
+    /// and within the value stack. Also the current frame count.
+    pub(super) fn frame_fits(&mut self, end: Value) -> (Value, Value) {
+        let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
+        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
+        (len, self.b.ins().band(room, fits))
+    }
+
     /// For a direct call of function `f`: the value-stack slots its frame needs (locals and
     /// operand stack) and its declared reference locals (zeroed on entry for the collector).
     pub(super) fn callee_frame(&self, f: u32) -> Option<(i64, Vec<usize>)> {
@@ -158,19 +170,9 @@ impl Translator<'_, '_> {
         slow: Block,
     ) {
         let inline = self.b.create_block();
-        let c2 = self.b.create_block();
         let c3 = self.b.create_block();
-        let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
-        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
-        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
-        self.b.ins().brif(room, c2, &[], slow, &[]);
-        self.enter(c2);
         let end = self.b.ins().iadd_imm_s(new_base, need);
-        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
-        let fits = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
+        let (len, fits) = self.frame_fits(end);
         self.b.ins().brif(fits, c3, &[], slow, &[]);
         self.enter(c3);
         let sp = self.b.ins().get_stack_pointer(I64);

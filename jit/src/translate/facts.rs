@@ -2,10 +2,44 @@
 //! compile to plain code, which natives and locals get special treatment. Pure functions of
 //! the verified bytecode.
 
-use super::{F64, UNREACHABLE};
+use super::{F64, I64, UNREACHABLE};
 use cranelift_codegen::ir::Type;
 use rvm_vm::format::{Instr, TypeDef};
 use rvm_vm::verified::VerifiedModule;
+
+/// The jump target of `instr`, if it is a jump.
+pub(super) fn jump_target(instr: Instr) -> Option<usize> {
+    match instr {
+        Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
+            Some(target as usize)
+        }
+        _ => None,
+    }
+}
+
+/// The reachable backward jumps of a function, as `(from, target)` with `target <= from`:
+/// loop back-edges (a loop's header is the target).
+pub(super) fn backward_jumps<'c>(
+    code: &'c [Instr],
+    heights: &'c [u32],
+) -> impl Iterator<Item = (usize, usize)> + 'c {
+    code.iter().enumerate().filter_map(|(pc, &instr)| {
+        let t = jump_target(instr)?;
+        (t <= pc && heights[pc] != UNREACHABLE).then_some((pc, t))
+    })
+}
+
+/// The Cranelift types of function `f`'s locals (its parameters first): floats as `F64`,
+/// everything else as its `I64` bits.
+pub(super) fn local_types(module: &VerifiedModule, f: u32) -> Result<Vec<Type>, String> {
+    let types = &module.module().types;
+    Ok(local_type_ids(module, f)?
+        .map(|t| match types.get(t as usize) {
+            Some(TypeDef::Float) => F64,
+            _ => I64,
+        })
+        .collect())
+}
 
 /// The type ids of function `f`'s locals (its parameters first).
 pub(super) fn local_type_ids(
@@ -107,15 +141,7 @@ pub(super) fn canonical_of_raw(
             && match code[pc - 1] {
                 I::FAdd {} | I::FSub {} | I::FMul {} | I::FDiv {} | I::FRem {} | I::IToF {} => true,
                 I::FConst { value } => !f64::from_bits(value.0).is_nan(),
-                I::CallNative { native } => {
-                    use rvm_vm::natives::Native as N;
-                    matches!(
-                        N::from_id(native),
-                        Some(
-                            N::Sqrt | N::Floor | N::Ceil | N::FloatAbs | N::FloatMin | N::FloatMax
-                        )
-                    )
-                }
+                I::CallNative { native } => is_inline_float_native(native),
                 _ => false,
             };
         if !produced && let Some(o) = ok.get_mut(index as usize) {
@@ -133,22 +159,20 @@ pub(super) fn block_starts(code: &[Instr], heights: &[u32]) -> Vec<bool> {
     if n > 0 {
         start[0] = true;
     }
-    for (pc, instr) in code.iter().enumerate() {
+    for (pc, &instr) in code.iter().enumerate() {
         if heights[pc] == UNREACHABLE {
             continue;
         }
         let next = pc + 1;
-        match *instr {
-            Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
-                if let Some(s) = start.get_mut(target as usize) {
-                    *s = true;
-                }
-                if next < n {
-                    start[next] = true;
-                }
+        if let Some(t) = jump_target(instr) {
+            if let Some(s) = start.get_mut(t) {
+                *s = true;
             }
-            Instr::Ret {} if next < n => start[next] = true,
-            _ => {}
+            if next < n {
+                start[next] = true;
+            }
+        } else if matches!(instr, Instr::Ret {}) && next < n {
+            start[next] = true;
         }
     }
     start
@@ -157,19 +181,16 @@ pub(super) fn block_starts(code: &[Instr], heights: &[u32]) -> Vec<bool> {
 /// The natives compiled inline (`Translator::native_inline`).
 pub(super) fn is_inline_native(native: u16) -> bool {
     use rvm_vm::natives::Native as N;
+    is_inline_float_native(native)
+        || matches!(N::from_id(native), Some(N::IntAbs | N::IntMin | N::IntMax))
+}
+
+/// The float natives compiled inline; their results are canonicalised (`set_arith`).
+fn is_inline_float_native(native: u16) -> bool {
+    use rvm_vm::natives::Native as N;
     matches!(
         N::from_id(native),
-        Some(
-            N::Sqrt
-                | N::Floor
-                | N::Ceil
-                | N::FloatAbs
-                | N::FloatMin
-                | N::FloatMax
-                | N::IntAbs
-                | N::IntMin
-                | N::IntMax
-        )
+        Some(N::Sqrt | N::Floor | N::Ceil | N::FloatAbs | N::FloatMin | N::FloatMax)
     )
 }
 
@@ -177,7 +198,7 @@ pub(super) fn is_inline_native(native: u16) -> bool {
 /// heap or the frames: only the fuel refill, `fmod`, and cold paths that trap and never
 /// come back (see `hoist`). `Translator::instr` refuses to compile a function where this
 /// is wrong inside a call-free loop.
-pub(super) fn runs_no_code(_pc: usize, instr: Instr) -> bool {
+pub(super) fn runs_no_code(instr: Instr) -> bool {
     use Instr as I;
     match instr {
         I::CallNative { native } => is_inline_native(native),

@@ -22,8 +22,10 @@
 //! jump from outside into the middle, which verified but hand-made bytecode could do).
 //! Edges from outside the loop to its header go through the preheader; on-stack
 //! replacement entering at a loop header runs the preheaders of every qualifying loop
-//! around it first. Nested qualifying loops recompute the same values.
+//! around it first. A nested qualifying loop loads only what its enclosing one does not
+//! already keep current.
 
+use super::facts::{backward_jumps, jump_target, local_type_ids};
 use super::{Translator, UNREACHABLE};
 use cranelift_codegen::ir::{Block, InstBuilder, Value, condcodes::IntCC, types::I64};
 use cranelift_frontend::Variable;
@@ -51,61 +53,44 @@ impl HoistLoop {
     }
 }
 
-/// The jump target of `instr`, if it is a jump.
-fn jump_target(instr: Instr) -> Option<usize> {
-    match instr {
-        Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
-            Some(target as usize)
-        }
-        _ => None,
-    }
-}
-
-/// The call-free loops of `vf`, outermost first. `runs_no_code(pc, instr)` says whether
-/// the translator compiles an instruction without any call that could change the heap.
+/// The call-free loops of `vf`, outermost first. `runs_no_code(instr)` says whether the
+/// translator compiles an instruction without any call that could change the heap, and
+/// `inlined(instr)` whether it is a call the translator inlines (which runs no code
+/// either, but needs the frame room check).
 pub(super) fn call_free_loops(
     module: &VerifiedModule,
     vf: &VerifiedFunction,
     func: u32,
-    runs_no_code: impl Fn(usize, Instr) -> bool,
+    runs_no_code: impl Fn(Instr) -> bool,
+    inlined: impl Fn(Instr) -> bool,
 ) -> Vec<HoistLoop> {
     let code = vf.code();
     let heights = vf.heights();
     let live = |pc: usize| heights.get(pc).is_some_and(|&h| h != UNREACHABLE);
     // Loops: every backward jump `end -> head`, merged per head.
     let mut loops: Vec<(usize, usize)> = Vec::new();
-    for (pc, &instr) in code.iter().enumerate() {
-        if !live(pc) {
-            continue;
-        }
-        if let Some(t) = jump_target(instr).filter(|&t| t <= pc) {
-            match loops.iter_mut().find(|l| l.0 == t) {
-                Some(l) => l.1 = l.1.max(pc),
-                None => loops.push((t, pc)),
-            }
+    for (pc, t) in backward_jumps(code, heights) {
+        match loops.iter_mut().find(|l| l.0 == t) {
+            Some(l) => l.1 = l.1.max(pc),
+            None => loops.push((t, pc)),
         }
     }
-    let m = module.module();
-    let Some(mf) = m.functions.get(func as usize) else {
-        return Vec::new();
-    };
-    let Some(TypeDef::Func(fty)) = m.types.get(mf.ty as usize) else {
-        return Vec::new();
-    };
-    let local_kinds: Vec<Option<bool>> = fty
-        .params
-        .iter()
-        .chain(&mf.locals)
-        .map(|&t| match m.types.get(t as usize) {
+    let types = &module.module().types;
+    let Ok(local_kinds) = local_type_ids(module, func).map(|ids| {
+        ids.map(|t| match types.get(t as usize) {
             Some(TypeDef::Array(_)) => Some(false),
             Some(TypeDef::Struct(_)) => Some(true),
             _ => None,
         })
-        .collect();
+        .collect::<Vec<Option<bool>>>()
+    }) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (head, end) in loops {
         let body = head..=end;
         let mut ok = true;
+        let mut calls = false;
         let mut read = vec![false; local_kinds.len()];
         for (pc, &instr) in code.iter().enumerate() {
             if !live(pc) {
@@ -120,7 +105,8 @@ pub(super) fn call_free_loops(
                 ok = false; // entered in the middle
             }
             if inside {
-                if !runs_no_code(pc, instr) {
+                calls |= inlined(instr);
+                if !runs_no_code(instr) && !inlined(instr) {
                     ok = false;
                 }
                 if let Instr::LocalGet { index } = instr
@@ -143,7 +129,7 @@ pub(super) fn call_free_loops(
             end,
             locals,
             pre: None,
-            calls: false,
+            calls,
         });
     }
     // Outermost first: by head, longest first.
@@ -247,7 +233,7 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Loads the table and the headers of loop `i`'s invariant locals into their variables.
+    /// Loads the table and the headers of the locals loop `i` tracks into their variables.
     ///
     /// Inside an enclosing call-free loop the table, the frame room and the headers that
     /// loop tracks are current already (it loaded them and keeps them so): only the rest is

@@ -7,23 +7,26 @@
 //! is active, and it charges no fuel. What remains observable of the call is kept:
 //!
 //! - the call's unit of fuel, charged at the call's `pc` as before;
-//! - the call-depth limit: the inlined body runs only when one more frame would fit
-//!   (`frames_len < frames_max`), otherwise the ordinary call sequence runs (which grows the
-//!   frame storage or raises `stack overflow` exactly as before).
+//! - the call-depth and value-stack limits: the inlined body runs at once when one more
+//!   frame would fit (`Translator::frame_room`); otherwise the runtime first makes the
+//!   checks of pushing the callee's frame with the interpreter's own function
+//!   (`Vm::frame_room`, through the `reserve` stub), raising `stack overflow` exactly
+//!   where the push would, or making room.
 //!
-//! **How.** The translator swaps in the callee's function, locals (fresh variables, the
-//! parameters taken from the argument slots) and operand slots, translates its body in
-//! place, and turns each `ret` into a jump to the join block with the result.
+//! **How.** The translator swaps in the callee's per-function state ([`FnState`]: its
+//! function, locals — fresh variables, the parameters taken from the argument slots —
+//! operand slots and blocks), translates its body in place, swaps the caller's back, and
+//! turns each `ret` into a jump to the join block with the result.
 
-use super::facts::{block_starts, is_inline_native, local_type_ids, plain};
-use super::{Translator, UNREACHABLE, trap_code};
+use super::facts::{backward_jumps, block_starts, is_inline_native, local_types, plain};
+use super::{HoistLoop, Translator, UNREACHABLE, declare_locals, trap_code};
+use crate::stubs::Stub;
 use cranelift_codegen::ir::{
-    InstBuilder, Value, condcodes::IntCC, immediates::Ieee64, types::F64, types::I64,
+    Block, InstBuilder, Type, Value, immediates::Ieee64, types::F64, types::I64,
 };
 use cranelift_frontend::Variable;
 use rvm_vm::format::{Instr, TypeDef};
-use rvm_vm::tier::ctx;
-use rvm_vm::verified::{GlobalUnset, VerifiedModule};
+use rvm_vm::verified::{GlobalUnset, VerifiedFunction, VerifiedModule};
 
 /// The largest callee (in instructions) that is inlined.
 pub(super) const MAX_INLINE: usize = 48;
@@ -67,20 +70,21 @@ pub(super) fn inlinable(module: &VerifiedModule, caller: u32, f: u32) -> bool {
     })
 }
 
-/// The caller's translation state that inlining swaps out.
-struct Saved<'a> {
-    vf: &'a rvm_vm::verified::VerifiedFunction,
-    local_types: Vec<cranelift_codegen::ir::Type>,
+/// The translation state that belongs to one function body, swapped for an inlined
+/// callee's and back (see [`Translator::swap_fn_state`]).
+struct FnState<'a> {
+    vf: &'a VerifiedFunction,
+    local_types: Vec<Type>,
     locals: Vec<Variable>,
     raw_locals: Vec<Option<Variable>>,
     canonical_of_raw: Vec<bool>,
     stack: Vec<Variable>,
-    blocks: Vec<Option<cranelift_codegen::ir::Block>>,
+    blocks: Vec<Option<Block>>,
     origin: Vec<Option<usize>>,
-    loops: Vec<super::HoistLoop>,
+    loops: Vec<HoistLoop>,
     checked: Vec<usize>,
     checked_index: Vec<(usize, Value)>,
-    inline_ret: Option<(cranelift_codegen::ir::Block, Variable, Option<Variable>)>,
+    inline_ret: Option<(Block, Variable, Option<Variable>)>,
 }
 
 impl<'a> Translator<'a, '_> {
@@ -97,21 +101,11 @@ impl<'a> Translator<'a, '_> {
             .functions()
             .get(f as usize)
             .ok_or("call of a function out of range")?;
-        let m = module.module();
-        let callee_types: Vec<_> = local_type_ids(module, f)?
-            .map(|t| match m.types.get(t as usize) {
-                Some(TypeDef::Float) => F64,
-                _ => I64,
-            })
-            .collect();
+        let callee_types = local_types(module, f)?;
         let float_result = matches!(
-            m.functions
-                .get(f as usize)
-                .and_then(|mf| match m.types.get(mf.ty as usize) {
-                    Some(TypeDef::Func(fty)) => fty.result,
-                    _ => None,
-                })
-                .and_then(|t| m.types.get(t as usize)),
+            callee
+                .result()
+                .and_then(|t| module.module().types.get(t as usize)),
             Some(TypeDef::Float)
         );
         self.inlined_calls += 1;
@@ -136,26 +130,12 @@ impl<'a> Translator<'a, '_> {
             + callee.max_stack() as i64;
         let need = self.b.ins().iadd_imm_s(self.base, need);
         let pcv = self.b.ins().iconst(I64, pc as i64);
-        let stub = self.b.ins().iconst(I64, self.stubs.reserve as i64);
-        self.flush_fuel();
-        self.b
-            .ins()
-            .call_indirect(self.sigs.reserve, stub, &[self.cx, pcv, need]);
-        self.reload_fuel();
-        let status = self.b.ins().load(I64, super::mem(), self.cx, ctx::STATUS);
-        self.b.ins().brif(status, self.unwind, &[], inline, &[]);
+        self.call_stub(Stub::Reserve, &[self.cx, pcv, need], inline);
 
         // The body, in place.
         self.enter(inline);
         let args: Vec<Value> = (h - nargs..h).map(|k| self.get(k)).collect();
-        let locals: Vec<Variable> = callee_types
-            .iter()
-            .map(|&ty| self.b.declare_var(ty))
-            .collect();
-        let raw_locals: Vec<Option<Variable>> = callee_types
-            .iter()
-            .map(|&ty| (ty == F64).then(|| self.b.declare_var(F64)))
-            .collect();
+        let (locals, raw_locals) = declare_locals(self.b, &callee_types);
         for (i, (&var, &ty)) in locals.iter().zip(&callee_types).enumerate() {
             let v = match args.get(i) {
                 Some(&a) if ty == F64 => self.as_f64(a),
@@ -177,41 +157,30 @@ impl<'a> Translator<'a, '_> {
             .zip(callee.heights())
             .map(|(&s, &ht)| (s && ht != UNREACHABLE).then(|| self.b.create_block()))
             .collect();
-        let saved = Saved {
-            vf: std::mem::replace(&mut self.vf, callee),
-            local_types: std::mem::replace(&mut self.local_types, callee_types),
-            locals: std::mem::replace(&mut self.locals, locals),
-            raw_locals: std::mem::replace(&mut self.raw_locals, raw_locals),
-            canonical_of_raw: std::mem::replace(
-                &mut self.canonical_of_raw,
-                vec![false; callee.local_count() as usize],
-            ),
-            stack: std::mem::replace(&mut self.stack, stack),
-            blocks: std::mem::replace(&mut self.blocks, blocks),
-            origin: std::mem::replace(&mut self.origin, vec![None; callee.max_stack() as usize]),
-            loops: std::mem::take(&mut self.loops),
-            checked: std::mem::take(&mut self.checked),
-            checked_index: std::mem::take(&mut self.checked_index),
-            inline_ret: self.inline_ret.replace((join, result, result_raw)),
+        // The callee has no loops, so nothing is hoisted and no float local needs more
+        // than its exact bits.
+        let mut state = FnState {
+            vf: callee,
+            local_types: callee_types,
+            locals,
+            raw_locals,
+            canonical_of_raw: vec![false; callee.local_count() as usize],
+            stack,
+            blocks,
+            origin: vec![None; callee.max_stack() as usize],
+            loops: Vec::new(),
+            checked: Vec::new(),
+            checked_index: Vec::new(),
+            inline_ret: Some((join, result, result_raw)),
         };
+        self.swap_fn_state(&mut state);
         self.zero_stack();
         let first = self.edge_to(None, 0);
         let body = first.and_then(|first| {
             self.b.ins().jump(first, &[]);
             self.body(pc)
         });
-        self.vf = saved.vf;
-        self.local_types = saved.local_types;
-        self.locals = saved.locals;
-        self.raw_locals = saved.raw_locals;
-        self.canonical_of_raw = saved.canonical_of_raw;
-        self.stack = saved.stack;
-        self.blocks = saved.blocks;
-        self.origin = saved.origin;
-        self.loops = saved.loops;
-        self.checked = saved.checked;
-        self.checked_index = saved.checked_index;
-        self.inline_ret = saved.inline_ret;
+        self.swap_fn_state(&mut state);
         body?;
 
         self.enter(join);
@@ -227,6 +196,23 @@ impl<'a> Translator<'a, '_> {
         Ok(())
     }
 
+    /// Exchanges the translator's per-function state with `s`.
+    fn swap_fn_state(&mut self, s: &mut FnState<'a>) {
+        use std::mem::swap;
+        swap(&mut self.vf, &mut s.vf);
+        swap(&mut self.local_types, &mut s.local_types);
+        swap(&mut self.locals, &mut s.locals);
+        swap(&mut self.raw_locals, &mut s.raw_locals);
+        swap(&mut self.canonical_of_raw, &mut s.canonical_of_raw);
+        swap(&mut self.stack, &mut s.stack);
+        swap(&mut self.blocks, &mut s.blocks);
+        swap(&mut self.origin, &mut s.origin);
+        swap(&mut self.loops, &mut s.loops);
+        swap(&mut self.checked, &mut s.checked);
+        swap(&mut self.checked_index, &mut s.checked_index);
+        swap(&mut self.inline_ret, &mut s.inline_ret);
+    }
+
     /// Whether the frame of any call this function inlines would fit without the runtime
     /// (`frames_len < frames_max`, and the value stack holds `base + inline_need` slots): in
     /// a call-free loop, computed once in its preheader (these only change in a runtime
@@ -240,17 +226,8 @@ impl<'a> Translator<'a, '_> {
 
     /// [`Self::frame_room`], loaded now.
     pub(super) fn frame_room_now(&mut self) -> Value {
-        let mem = super::mem();
-        let len = self.b.ins().load(I64, mem, self.cx, ctx::FRAMES_LEN);
-        let max = self.b.ins().load(I64, mem, self.cx, ctx::FRAMES_MAX);
-        let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
         let end = self.b.ins().iadd_imm_s(self.base, self.inline_need as i64);
-        let slots = self.b.ins().load(I64, mem, self.cx, ctx::STACK_LEN);
-        let fits = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
-        self.b.ins().band(depth_ok, fits)
+        self.frame_fits(end).1
     }
 
     /// Translates the current function's body (its entry has jumped to the first
@@ -261,12 +238,8 @@ impl<'a> Translator<'a, '_> {
         // Blocks no backward jump reaches have all their predecessors emitted when the
         // translation reaches them, so they are sealed then.
         let mut back_target = vec![false; code.len()];
-        for (pc, &instr) in code.iter().enumerate() {
-            if let Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } =
-                instr
-                && (target as usize) <= pc
-                && let Some(b) = back_target.get_mut(target as usize)
-            {
+        for (_, t) in backward_jumps(code, self.vf.heights()) {
+            if let Some(b) = back_target.get_mut(t) {
                 *b = true;
             }
         }

@@ -83,35 +83,41 @@ impl<'b> Translator<'_, 'b> {
             }
             I::LocalGet { index } => {
                 let i = index as usize;
-                if let Some(raw) = self.raw_locals[i].filter(|_| self.canonical_of_raw[i]) {
+                match self.raw_locals[i] {
                     // Its exact bits are the canonical form of its raw value: made here,
                     // and deleted by Cranelift where nothing needs them.
-                    let raw = self.b.use_var(raw);
-                    self.set_arith(h, raw);
-                    self.origin[h] = Some(i);
-                    return Ok(true);
-                }
-                let v = self.b.use_var(self.locals[i]);
-                self.set(h, v);
-                if let Some(raw) = self.raw_locals[i] {
-                    let raw = self.b.use_var(raw);
-                    let slot = self.get(h);
-                    self.raw.insert(slot, raw);
+                    Some(raw) if self.canonical_of_raw[i] => {
+                        let raw = self.b.use_var(raw);
+                        self.set_arith(h, raw);
+                    }
+                    raw => {
+                        let v = self.b.use_var(self.locals[i]);
+                        self.set(h, v);
+                        if let Some(raw) = raw {
+                            let raw = self.b.use_var(raw);
+                            let slot = self.get(h);
+                            self.raw.insert(slot, raw);
+                        }
+                    }
                 }
                 self.origin[h] = Some(i);
             }
             I::LocalSet { index } => {
                 let i = index as usize;
-                if let Some(raw_var) = self.raw_locals[i].filter(|_| self.canonical_of_raw[i]) {
-                    let raw = self.getf(h - 1);
-                    self.b.def_var(raw_var, raw);
-                } else if self.local_types[i] == F64 {
-                    let exact = self.getf_exact(h - 1);
-                    let raw = self.getf(h - 1);
-                    self.def_local(i, exact, raw);
-                } else {
-                    let v = self.get(h - 1);
-                    self.b.def_var(self.locals[i], v);
+                match self.raw_locals[i] {
+                    Some(raw_var) => {
+                        let raw = self.getf(h - 1);
+                        if self.canonical_of_raw[i] {
+                            self.b.def_var(raw_var, raw);
+                        } else {
+                            let exact = self.getf_exact(h - 1);
+                            self.def_local(i, exact, raw);
+                        }
+                    }
+                    None => {
+                        let v = self.get(h - 1);
+                        self.b.def_var(self.locals[i], v);
+                    }
                 }
                 self.local_assigned(pc, i);
             }
@@ -247,11 +253,6 @@ impl<'b> Translator<'_, 'b> {
                 return Ok(false);
             }
             I::Ret {} => {
-                let result = if self.vf.result().is_some() {
-                    self.get(h - 1)
-                } else {
-                    self.b.ins().iconst(I64, 0)
-                };
                 if let Some((join, var, raw)) = self.inline_ret {
                     match raw {
                         Some(raw) => {
@@ -260,20 +261,26 @@ impl<'b> Translator<'_, 'b> {
                             self.b.def_var(var, exact);
                             self.b.def_var(raw, r);
                         }
-                        None => self.b.def_var(var, result),
+                        None if self.vf.result().is_some() => {
+                            let r = self.get(h - 1);
+                            self.b.def_var(var, r);
+                        }
+                        None => {}
                     }
                     self.b.ins().jump(join, &[]);
                     return Ok(false);
                 }
+                let result = if self.vf.result().is_some() {
+                    self.get(h - 1)
+                } else {
+                    self.b.ins().iconst(I64, 0)
+                };
                 // Pop the frame inline, unless it is `main`'s (whose exit code the runtime
                 // checks). Only `main` can be at `main`'s depth (the runtime sets it for the
                 // run of `main` alone), so no other function checks.
                 let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
                 if self.module.module().main != Some(self.index) {
-                    let len1 = self.b.ins().iadd_imm_s(len, -1);
-                    self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
-                    self.flush_fuel();
-                    self.b.ins().return_(&[result]);
+                    self.pop_and_return(len, result);
                     return Ok(false);
                 }
                 let main = self.b.ins().load(I64, mem(), self.cx, ctx::MAIN_DEPTH);
@@ -283,10 +290,7 @@ impl<'b> Translator<'_, 'b> {
                 self.b.set_cold_block(slow);
                 self.b.ins().brif(is_main, slow, &[], fast, &[]);
                 self.b.switch_to_block(fast);
-                let len1 = self.b.ins().iadd_imm_s(len, -1);
-                self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
-                self.flush_fuel();
-                self.b.ins().return_(&[result]);
+                self.pop_and_return(len, result);
                 self.b.switch_to_block(slow);
                 let pcv = self.b.ins().iconst(I64, pc as i64);
                 let st = self.call_rt(self.sigs.ret, self.rt.ret, &[self.cx, pcv, result]);
@@ -296,55 +300,51 @@ impl<'b> Translator<'_, 'b> {
             }
             I::Call { func } if self.inlines(func) => self.inline_call(pc, h, func)?,
             I::Call { .. } | I::CallRef { .. } | I::CallNative { .. }
-                if !runs_no_code(pc, instr) && self.in_call_free_loop(pc) =>
+                if !runs_no_code(instr) && self.in_call_free_loop(pc) =>
             {
                 return Err(format!("instruction {pc} calls in a call-free loop"));
             }
             I::Call { func } => {
                 let (nargs, has_result) = self.func_sig_of(func)?;
                 let callee = self.b.ins().iconst(I64, func as i64);
-                self.call(pc, h, callee, nargs, has_result, 0, Some(func), true)?;
+                self.call(pc, h, callee, nargs, has_result, 0, Some(func))?;
             }
             I::CallRef { type_ } => {
                 let (nargs, has_result) = self.sig_of_type(type_)?;
                 let callee = self.get(h - nargs - 1);
-                self.call(pc, h, callee, nargs, has_result, 1, None, true)?;
+                self.call(pc, h, callee, nargs, has_result, 1, None)?;
             }
-            // The common heap accesses that cannot allocate: a direct runtime call, no
-            // spill (no collection can happen; a trap needs only the `pc`).
+            // The heap accesses that cannot allocate: inline checks and loads or stores, the
+            // runtime accessor only on a failing check (no spill: no collection can happen,
+            // a trap needs only the `pc`).
             I::ArrGet {} => {
                 let (a, i) = (self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 2];
-                let ty = self.elem_type(src, None);
-                let r = self.inline_access(pc, Access::ArrGet, (a, src, ty), Index::Dyn(i), None);
+                let r = self.inline_access(pc, Access::ArrGet, (a, src), Index::Dyn(i), None);
                 self.set(h - 2, r);
             }
             I::ArrSet {} => {
                 let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 3];
-                let ty = self.elem_type(src, None);
-                self.inline_access(pc, Access::ArrSet, (a, src, ty), Index::Dyn(i), Some(v));
+                self.inline_access(pc, Access::ArrSet, (a, src), Index::Dyn(i), Some(v));
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);
-                let r =
-                    self.inline_access(pc, Access::ArrLen, (a, None, I64), Index::Const(0), None);
+                let r = self.inline_access(pc, Access::ArrLen, (a, None), Index::Const(0), None);
                 self.set(h - 1, r);
             }
             I::FieldGet { index } => {
                 let s = self.get(h - 1);
                 let src = self.origin[h - 1];
-                let ty = self.elem_type(src, Some(index.into()));
                 let i = Index::Const(index.into());
-                let r = self.inline_access(pc, Access::FieldGet, (s, src, ty), i, None);
+                let r = self.inline_access(pc, Access::FieldGet, (s, src), i, None);
                 self.set(h - 1, r);
             }
             I::FieldSet { index } => {
                 let (s, v) = (self.get(h - 2), self.get(h - 1));
                 let src = self.origin[h - 2];
-                let ty = self.elem_type(src, Some(index.into()));
                 let i = Index::Const(index.into());
-                self.inline_access(pc, Access::FieldSet, (s, src, ty), i, Some(v));
+                self.inline_access(pc, Access::FieldSet, (s, src), i, Some(v));
             }
             I::CallNative { native } if self.native_inline(h, native) => {}
             _ if self.in_call_free_loop(pc) => {
