@@ -223,6 +223,32 @@ fn trace_jit_prints_each_compilation() {
                 "{flag}: {err}"
             );
         }
+        // `f` is a leaf: compiled into `main`, and the trace says so.
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("jit: compiled main (") && l.contains(", 1 call inlined)")),
+            "{flag}: {err}"
+        );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rvm_jit_disasm_prints_the_machine_code() {
+    let dir = std::env::temp_dir().join(format!("rvm-jit-disasm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = dir.join("t.src");
+    std::fs::write(&src, "fn main() {\n    println(1);\n}\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
+        .args(["--jit=always"])
+        .arg(&src)
+        .env("RVM_JIT_DISASM", "1")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    // One listing per compiled function ($init and main), each with a return.
+    assert_eq!(err.matches("== function ").count(), 2, "{err}");
+    assert!(err.contains("ret"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
