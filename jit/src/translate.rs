@@ -56,11 +56,12 @@ const UNREACHABLE: u32 = u32::MAX;
 /// The canonical NaN in memory (see `Translator::canonical_nan`).
 static CANONICAL_NAN: f64 = f64::from_bits(rvm_vm::float::CANONICAL_NAN_BITS);
 
-/// The signature of every compiled function: `(cx, base, osr_pc) -> result`.
+/// The signature of every compiled function: `(cx, base, osr_pc, fuel, depth) -> (result,
+/// fuel)` (`rvm_vm::tier::Entry`).
 pub fn entry_signature(cc: CallConv) -> Signature {
     let mut sig = Signature::new(cc);
-    sig.params.extend([AbiParam::new(I64); 3]);
-    sig.returns.push(AbiParam::new(I64));
+    sig.params.extend([AbiParam::new(I64); 5]);
+    sig.returns.extend([AbiParam::new(I64); 2]);
     sig
 }
 
@@ -178,7 +179,8 @@ struct Translator<'a, 'b> {
     local_types: Vec<Type>,
     locals: Vec<Variable>,
     stack: Vec<Variable>,
-    /// The fuel counter, kept in a register and written back around every call.
+    /// The fuel counter, kept in a register: passed to and returned by compiled callees,
+    /// written back to the VM around runtime calls.
     fuel: Variable,
     blocks: Vec<Option<Block>>,
     osr_targets: Vec<usize>,
@@ -186,7 +188,9 @@ struct Translator<'a, 'b> {
     cx: Value,
     base: Value,
     base_bytes: Value,
-    ticks: Value,
+    /// The frame count while this function runs (its own record is the last): a
+    /// parameter, written to the VM only before runtime calls.
+    depth: Value,
     code_table: Value,
     globals: Value,
     const_strs: Value,
@@ -291,7 +295,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             cx: dummy,
             base: dummy,
             base_bytes: dummy,
-            ticks: dummy,
+            depth: dummy,
             code_table: dummy,
             globals: dummy,
             const_strs: dummy,
@@ -498,7 +502,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     ) -> Value {
         let pure = addr == self.rt.fmod;
         if !pure {
-            self.flush_fuel();
+            self.flush();
         }
         let callee = self.b.ins().iconst(I64, addr as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
@@ -509,16 +513,36 @@ impl<'a, 'b> Translator<'a, 'b> {
         r
     }
 
-    /// Writes the fuel register back to the VM (before anything that may read or charge it).
-    fn flush_fuel(&mut self) {
+    /// Writes what compiled code keeps in registers back to the VM before a runtime call:
+    /// the fuel counter (which the runtime may read or charge) and the frame count (which
+    /// it adopts).
+    fn flush(&mut self) {
         let v = self.b.use_var(self.fuel);
-        self.b.ins().store(mem(), v, self.ticks, 0);
+        let ticks = self.ticks_ptr();
+        self.b.ins().store(mem(), v, ticks, 0);
+        self.b
+            .ins()
+            .store(mem(), self.depth, self.cx, ctx::FRAMES_LEN);
     }
 
     /// Reads the fuel register from the VM (after a call that may have charged it).
     fn reload_fuel(&mut self) {
-        let v = self.b.ins().load(I64, mem(), self.ticks, 0);
+        let ticks = self.ticks_ptr();
+        let v = self.b.ins().load(I64, mem(), ticks, 0);
         self.b.def_var(self.fuel, v);
+    }
+
+    /// Where the VM keeps the fuel counter. Loaded where it is needed (around runtime
+    /// calls, mostly cold) rather than once per function: a pointer held for the whole
+    /// function would occupy a callee-saved register.
+    fn ticks_ptr(&mut self) -> Value {
+        self.b.ins().load(I64, mem(), self.cx, ctx::TICKS)
+    }
+
+    /// Returns `value` and the fuel counter to the caller (see `rvm_vm::tier::Entry`).
+    fn return_with_fuel(&mut self, value: Value) {
+        let fuel = self.b.use_var(self.fuel);
+        self.b.ins().return_(&[value, fuel]);
     }
 
     /// Branches to `unwind` when `status` is non-zero, continuing in a new block.
@@ -583,7 +607,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             Stub::Reserve => self.sigs.reserve,
         };
         let addr = self.stubs.get(stub);
-        self.flush_fuel();
+        self.flush();
         let callee = self.b.ins().iconst(I64, addr as i64);
         self.b.ins().call_indirect(sig, callee, args);
         self.reload_fuel();
@@ -611,12 +635,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
-    /// Pops the frame (the frame count was `len`) and returns `result`.
-    fn pop_and_return(&mut self, len: Value, result: Value) {
-        let len1 = self.b.ins().iadd_imm_s(len, -1);
-        self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
-        self.flush_fuel();
-        self.b.ins().return_(&[result]);
+    /// Pops the frame and returns `result`. Popping is implicit: the frame count lives in
+    /// registers (`depth`), and the caller's is one less.
+    fn pop_and_return(&mut self, result: Value) {
+        self.return_with_fuel(result);
     }
 
     fn jump_to(&mut self, target: usize, pc: usize) -> Result<(), String> {
@@ -635,9 +657,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.prologue()?;
         self.body(n.saturating_sub(1))?;
         self.emit_cold();
+        // Unwinding: the VM's fuel counter is current (every runtime call that can set the
+        // status was preceded by a flush), and a negative one tells the caller.
         self.b.switch_to_block(self.unwind);
         let zero = self.b.ins().iconst(I64, 0);
-        self.b.ins().return_(&[zero]);
+        let unwound = self.b.ins().iconst(I64, -1);
+        self.b.ins().return_(&[zero, unwound]);
         Ok(())
     }
 
@@ -646,9 +671,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         let params = self.b.block_params(entry).to_vec();
-        let [cx, base, osr] = params[..] else {
+        let [cx, base, osr, fuel, depth] = params[..] else {
             return Err("bad entry signature".into());
         };
+        self.depth = depth;
         self.cx = cx;
         self.base = base;
         self.osr = osr;
@@ -656,8 +682,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         // These `JitCtx` fields are fixed while compiled code runs and `cx` is always valid:
         // pure loads (`can_move`), which Cranelift deletes where a function does not use them.
         let ro = mem().with_readonly().with_can_move();
-        self.ticks = self.b.ins().load(I64, ro, cx, ctx::TICKS);
-        self.reload_fuel();
+        self.b.def_var(self.fuel, fuel);
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);

@@ -25,15 +25,37 @@ use std::sync::Arc;
 pub use crate::interpreter::JitCtx;
 use crate::verified::VerifiedModule;
 
-/// The machine-code entry of a compiled function: `entry(cx, base, osr_pc)`.
+/// The machine-code entry of a compiled function: `entry(cx, base, osr_pc, fuel, depth)`.
 ///
 /// The caller has pushed the function's frame record (locals at `base` in the value stack,
 /// arguments already there). `osr_pc < 0` starts at the first instruction; otherwise the
 /// frame is an interpreted one being replaced on the stack at loop header `osr_pc` (operand
-/// stack empty, locals in their slots). The result (0 for a function without one) is
-/// returned; if `cx.status` is non-zero afterwards the call unwound (trap or `os.exit`) and
-/// the reason is held in the context. The function pops its own frame when it returns.
-pub type Entry = unsafe extern "C" fn(cx: *mut JitCtx, base: u64, osr_pc: i64) -> u64;
+/// stack empty, locals in their slots). `fuel` is the fuel counter (`Budget::ticks`, never
+/// negative here): compiled code keeps it in a register, passes it to the compiled
+/// functions it calls and gets it back from them, and writes it to the VM only around
+/// runtime calls. `depth` is the frame count, the function's own record the last: compiled
+/// code keeps it in a register too, passes `depth + 1` to the callees whose records it
+/// pushes, and writes it to `cx.frames_len` only before runtime calls (which adopt it). The
+/// function's frame is popped when it returns normally: the count is then `depth - 1`,
+/// whatever `cx.frames_len` says (the caller's register is the truth).
+///
+/// It returns the result (0 for a function without one) and the fuel counter. A negative
+/// counter means the call unwound (a trap or `os.exit`, held in the context, whose
+/// `status` is then non-zero) and the VM's own counter is current; otherwise the returned
+/// one is, and is never negative. So a compiled caller tests one register for both.
+pub type Entry =
+    unsafe extern "C" fn(cx: *mut JitCtx, base: u64, osr_pc: i64, fuel: i64, depth: u64) -> Exit;
+
+/// What an [`Entry`] returns (two integer registers in the C convention of both targets:
+/// `rax:rdx` on x86_64, `x0:x1` on aarch64).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The function's result.
+    pub value: u64,
+    /// The fuel counter; negative: the call unwound.
+    pub fuel: i64,
+}
 
 /// A compiled function: its entry and what the compiler did to it (reported by
 /// `--trace-jit` and summed in `JitStats`).

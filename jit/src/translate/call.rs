@@ -96,31 +96,41 @@ impl Translator<'_, '_> {
                 self.b.ins().brif(st, self.unwind, &[], pushed, &[]);
             }
         }
+        // The fuel counter goes to the callee and comes back in registers; a negative one
+        // back means the callee unwound (see `rvm_vm::tier::Entry`).
         self.enter(pushed);
         let minus1 = self.b.ins().iconst(I64, -1);
-        self.flush_fuel();
-        let args = [self.cx, new_base, minus1];
+        let fuel = self.b.use_var(self.fuel);
+        let depth = self.b.ins().iadd_imm_s(self.depth, 1);
+        let args = [self.cx, new_base, minus1, fuel, depth];
         let call = match (self_call, entry) {
             (Some(f), _) => self.b.ins().call(f, &args),
             (None, Some(entry)) => self.b.ins().call_indirect(self.sigs.entry, entry, &args),
             (None, None) => return Err("a call without a callee".into()),
         };
-        let r = self.b.inst_results(call)[0];
-        self.reload_fuel();
+        let &[r, fuel] = self.b.inst_results(call) else {
+            return Err("a compiled call without two results".into());
+        };
+        self.b.def_var(self.fuel, fuel);
+        let returned = self.b.create_block();
+        let unwound = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
+        self.b.ins().brif(unwound, self.unwind, &[], returned, &[]);
+        self.enter(returned);
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
 
+        // The whole call through the runtime (status in the context).
         self.enter(slow);
         let r = self.call_rt(
             self.sigs.enter,
             self.rt.call,
             &[self.cx, pcv, callee, new_base, ret],
         );
+        let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+        self.check(status);
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
 
         self.enter(join);
         let r = self.b.block_params(join)[0];
-        let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
-        self.check(status);
         if has_result {
             self.set(h - nargs - below, r);
         }
@@ -129,9 +139,9 @@ impl Translator<'_, '_> {
 
     /// Whether one more frame, ending at value-stack slot `end`, fits without the runtime:
     /// below the frame storage's limit (`frames_max`, which includes the call-depth limit)
-    /// and within the value stack. Also the current frame count.
-    pub(super) fn frame_fits(&mut self, end: Value) -> (Value, Value) {
-        let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
+    /// and within the value stack.
+    pub(super) fn frame_fits(&mut self, end: Value) -> Value {
+        let len = self.depth;
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
         let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
         let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
@@ -139,7 +149,7 @@ impl Translator<'_, '_> {
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
-        (len, self.b.ins().band(room, fits))
+        self.b.ins().band(room, fits)
     }
 
     /// For a direct call of function `f`: the value-stack slots its frame needs (locals and
@@ -172,7 +182,8 @@ impl Translator<'_, '_> {
         let inline = self.b.create_block();
         let c3 = self.b.create_block();
         let end = self.b.ins().iadd_imm_s(new_base, need);
-        let (len, fits) = self.frame_fits(end);
+        let len = self.depth;
+        let fits = self.frame_fits(end);
         self.b.ins().brif(fits, c3, &[], slow, &[]);
         self.enter(c3);
         let sp = self.b.ins().get_stack_pointer(I64);
@@ -201,8 +212,6 @@ impl Translator<'_, '_> {
                 self.b.ins().store(mem(), zero_v, at, (i * 8) as i32);
             }
         }
-        let len1 = self.b.ins().iadd_imm_s(len, 1);
-        self.b.ins().store(mem(), len1, self.cx, ctx::FRAMES_LEN);
         self.b.ins().jump(pushed, &[]);
     }
 }

@@ -227,7 +227,7 @@ impl<'a> Translator<'a, '_> {
     /// [`Self::frame_room`], loaded now.
     pub(super) fn frame_room_now(&mut self) -> Value {
         let end = self.b.ins().iadd_imm_s(self.base, self.inline_need as i64);
-        self.frame_fits(end).1
+        self.frame_fits(end)
     }
 
     /// Translates the current function's body (its entry has jumped to the first

@@ -278,24 +278,23 @@ impl<'b> Translator<'_, 'b> {
                 // Pop the frame inline, unless it is `main`'s (whose exit code the runtime
                 // checks). Only `main` can be at `main`'s depth (the runtime sets it for the
                 // run of `main` alone), so no other function checks.
-                let len = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_LEN);
                 if self.module.module().main != Some(self.index) {
-                    self.pop_and_return(len, result);
+                    self.pop_and_return(result);
                     return Ok(false);
                 }
                 let main = self.b.ins().load(I64, mem(), self.cx, ctx::MAIN_DEPTH);
-                let is_main = self.b.ins().icmp(IntCC::Equal, len, main);
+                let is_main = self.b.ins().icmp(IntCC::Equal, self.depth, main);
                 let slow = self.b.create_block();
                 let fast = self.b.create_block();
                 self.b.set_cold_block(slow);
                 self.b.ins().brif(is_main, slow, &[], fast, &[]);
                 self.b.switch_to_block(fast);
-                self.pop_and_return(len, result);
+                self.pop_and_return(result);
                 self.b.switch_to_block(slow);
                 let pcv = self.b.ins().iconst(I64, pc as i64);
                 let st = self.call_rt(self.sigs.ret, self.rt.ret, &[self.cx, pcv, result]);
                 self.check(st);
-                self.b.ins().return_(&[result]);
+                self.return_with_fuel(result);
                 return Ok(false);
             }
             I::Call { func } if self.inlines(func) => self.inline_call(pc, h, func)?,

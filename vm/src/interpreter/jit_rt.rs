@@ -13,8 +13,9 @@
 //! VM is reached only through that context (the Rust caller's borrows are suspended until
 //! the call returns), so each runtime function may turn it back into `&mut Vm` for its
 //! duration. A trap or `os.exit` is stored in the context and signalled by `status`, which
-//! compiled code checks after every call and propagates by returning: Rust frames are never
-//! unwound through machine code.
+//! compiled code checks after every runtime call and propagates by returning (to a compiled
+//! caller with a negative fuel counter, see `tier::Entry`): Rust frames are never unwound
+//! through machine code.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,8 +37,9 @@ pub struct JitCtx {
     pub(crate) globals: *mut u64,
     pub(crate) const_strs: *const u64,
     /// The frame records' storage, their count and how many compiled code may hold before
-    /// asking the runtime (the capacity, or the call-depth limit if lower). While compiled
-    /// code runs, `frames_len` is the true count; the runtime adopts it on entry.
+    /// asking the runtime (the capacity, or the call-depth limit if lower). Compiled code
+    /// keeps the count in a register and writes it here before every runtime call, which
+    /// adopts it on entry (see `tier::Entry`).
     pub(crate) frames_ptr: *mut Frame,
     pub(crate) frames_len: usize,
     pub(crate) frames_max: usize,
@@ -288,6 +290,15 @@ impl Vm<'_> {
             let limit = self.config.max_call_depth;
             return Err(self.trap(TrapKind::StackOverflow { limit }, None));
         }
+        // Compiled code signals unwinding by a negative fuel counter, so it must start
+        // with a non-negative one (the tiers refill before going on; this never runs).
+        if self.budget.ticks < 0
+            && let Err(kind) = self.budget.refill()
+        {
+            return Err(self.trap(kind, None));
+        }
+        let fuel = self.budget.ticks;
+        let depth = self.frames.len();
         let vm: *mut Vm<'_> = self;
         let Some(code) = self.jit.as_ref().map(|j| j.code.as_ptr()) else {
             return Err(self.trap(
@@ -325,9 +336,26 @@ impl Vm<'_> {
         // accesses the VM only through `cx` (valid and exclusively its own until it returns:
         // `self` and `stack` are not used meanwhile) and the value stack within the frames
         // the verifier's facts allow, re-reading `cx.stack_data` after every runtime call.
-        let r = unsafe { entry(&mut cx, base as u64, osr_pc) };
+        // `fuel` is not negative (above) and `depth` counts the frame being run.
+        let exit = unsafe { entry(&mut cx, base as u64, osr_pc, fuel, depth as u64) };
+        // A normal return popped the frame; an unwinding one left the count of the moment
+        // of the trap in the context (compiled code writes it before every runtime call).
+        let len = if exit.fuel >= 0 {
+            depth.saturating_sub(1)
+        } else {
+            cx.frames_len
+        };
         // SAFETY: see `adopt_frames`.
-        unsafe { adopt_frames(&mut self.frames, cx.frames_len) };
+        unsafe { adopt_frames(&mut self.frames, len) };
+        debug_assert_eq!(
+            exit.fuel < 0,
+            cx.status != 0,
+            "the fuel counter signals unwinding"
+        );
+        if exit.fuel >= 0 {
+            self.budget.ticks = exit.fuel;
+        }
+        let r = exit.value;
         if cx.status != 0 {
             return Err(cx.pending.take().unwrap_or_else(|| {
                 Unwind::from(TrapKind::Internal {
@@ -342,10 +370,10 @@ impl Vm<'_> {
 /// Takes over the frame count compiled code kept in its context.
 ///
 /// # Safety
-/// `len` must come from a context whose `frames_ptr` is `frames`' buffer: compiled code
-/// only raises the count after writing every field of the new record, at an index below
-/// `frames_max <= capacity`, and only lowers it by popping, so the first `len` records are
-/// initialised.
+/// `len` must come from a context whose `frames_ptr` is `frames`' buffer (or be the count
+/// before the entry minus the popped frame): compiled code writes a count only after
+/// writing every field of the records below it, at indices below `frames_max <=
+/// capacity`, so the first `len` records are initialised.
 unsafe fn adopt_frames(frames: &mut Vec<Frame>, len: usize) {
     debug_assert!(len <= frames.capacity());
     if len <= frames.capacity() {
