@@ -192,6 +192,66 @@ fn a_long_loop_in_main_switches_to_native_code_mid_run() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// `f` gets hot through its calls while its outer activations are still interpreted;
+/// when they reach their loops, `f` is compiled again, with on-stack replacement entries
+/// (entering code without them would run the activation again from its start: the
+/// output would repeat lines).
+const CALLS_THEN_LOOPS: &str = "
+fn f(n: int) -> int {
+    var s = 0;
+    if n > 0 {
+        s = f(n - 1);
+    }
+    if n % 20 == 0 {
+        println(n);
+    }
+    var i = 0;
+    while i < 3000 {
+        s = (s + i * 7) % 1000003;
+        i = i + 1;
+    }
+    return s;
+}
+fn main() {
+    println(f(60));
+}
+";
+
+#[test]
+fn code_compiled_for_calls_is_compiled_again_for_on_stack_replacement() {
+    let compiled = rvm::compile_source("twice.src", CALLS_THEN_LOOPS).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    let mut outputs = Vec::new();
+    for mode in [JitMode::Off, JitMode::Auto, JitMode::Always] {
+        let out = SharedBuffer::new();
+        let mut cfg = config(mode);
+        cfg.jit.threshold = 20;
+        let mut vm = Vm::new(
+            &module,
+            cfg,
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        )
+        .expect("vm");
+        vm.run_main().expect("runs");
+        let stats = vm.jit_stats();
+        match mode {
+            // `f` for calls (at its 20th call), then for replacement when the loop of an
+            // interpreted activation gets hot; `main` never gets hot.
+            JitMode::Auto => {
+                assert_eq!(stats.compiled, 2, "{stats:?}");
+                assert!(stats.osr_entries >= 1, "{stats:?}");
+            }
+            // Everything compiled before it runs: no activation is ever interpreted.
+            JitMode::Always => assert_eq!(stats.osr_entries, 0, "{stats:?}"),
+            JitMode::Off => {}
+        }
+        outputs.push(out.contents());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+}
+
 #[test]
 fn trace_jit_prints_each_compilation() {
     let dir = std::env::temp_dir().join(format!("rvm-trace-jit-{}", std::process::id()));

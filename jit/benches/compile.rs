@@ -43,7 +43,13 @@ fn compile(c: &mut Criterion) {
         let instrs = m.functions()[index].code().len();
         let mut session = Session::new().expect("host ISA");
         group.bench_function(format!("{func} ({instrs} instructions)"), |b| {
-            b.iter(|| black_box(session.compile(&m, index as u32, &rt).expect("compiles")))
+            b.iter(|| {
+                black_box(
+                    session
+                        .compile(&m, index as u32, &rt, false)
+                        .expect("compiles"),
+                )
+            })
         });
     }
     group.bench_function("new session", |b| {

@@ -147,6 +147,7 @@ impl TierSession for Session {
         module: &VerifiedModule,
         func: u32,
         rt: &Runtime,
+        osr: bool,
     ) -> Result<Compiled, String> {
         let stubs = self.stubs(rt)?;
         let cc = self.module.isa().default_call_conv();
@@ -169,6 +170,7 @@ impl TierSession for Session {
             (stubs, Some(self_ref)),
             cc,
             frontend,
+            osr,
         )?;
         let dump = self.disasm;
         self.ctx.set_disasm(dump);
@@ -201,8 +203,9 @@ impl TierSession for Session {
 }
 
 /// Builds and compiles the IR of every function of `module` for `triple` (for example
-/// `aarch64-unknown-linux-gnu`) with Cranelift's verifier on, without running anything;
-/// returns the total machine-code size. Runtime addresses are placeholders.
+/// `aarch64-unknown-linux-gnu`) with Cranelift's verifier on, without running anything,
+/// each both with and without on-stack replacement entries; returns the total machine-code
+/// size. Runtime addresses are placeholders.
 pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize, String> {
     let triple: target_lexicon::Triple = triple.parse().map_err(|e| format!("{e}"))?;
     let mut b = settings::builder();
@@ -237,7 +240,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
         stubs::build(stub, &mut ctx.func, &mut fctx, &rt, cc, frontend);
         total += finish(ctx, &format!("{stub:?} stub"))?;
     }
-    for i in 0..module.functions().len() {
+    for (i, osr) in (0..module.functions().len()).flat_map(|i| [(i, false), (i, true)]) {
         let mut ctx = Context::new();
         ctx.func.signature = entry_signature(cc);
         // A reference to the function itself, as `JITModule::declare_func_in_func` makes.
@@ -260,6 +263,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
             (stubs, Some(self_ref)),
             cc,
             isa.frontend_config(),
+            osr,
         )?;
         total += finish(ctx, &format!("function {i}"))?;
     }

@@ -101,7 +101,10 @@ pub struct Optimised {
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
-/// [`entry_signature`]).
+/// [`entry_signature`]). With `osr`, the code also accepts on-stack replacement at every
+/// loop header (`osr_pc >= 0`); without, it ignores `osr_pc` and every loop header has one
+/// way in from outside the loop, which Cranelift's loop analysis and register allocator
+/// reward (fewer values live from the entry, invariants hoisted).
 #[allow(clippy::too_many_arguments)]
 pub fn translate(
     func: &mut Function,
@@ -112,6 +115,7 @@ pub fn translate(
     (stubs, self_ref): (Stubs, Option<FuncRef>),
     cc: CallConv,
     frontend: TargetFrontendConfig,
+    osr: bool,
 ) -> Result<Optimised, String> {
     let vf = module
         .functions()
@@ -129,6 +133,7 @@ pub fn translate(
     let mut t = Translator::new(&mut b, module, vf, rt, stubs, cc, local_types, regions);
     t.index = index;
     t.self_ref = self_ref;
+    t.osr = osr;
     t.run()?;
     let done = Optimised {
         inlined_calls: t.inlined_calls,
@@ -194,7 +199,8 @@ struct Translator<'a, 'b> {
     code_table: Value,
     globals: Value,
     const_strs: Value,
-    osr: Value,
+    /// Whether the code accepts on-stack replacement (see [`translate`]).
+    osr: bool,
     unwind: Block,
     /// Memory flags of the object table and object headers.
     objects_mem: MemFlagsData,
@@ -299,7 +305,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             code_table: dummy,
             globals: dummy,
             const_strs: dummy,
-            osr: dummy,
+            osr: false,
             unwind,
             objects_mem,
             elems_mem,
@@ -335,7 +341,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let start = block_starts(code, heights);
         self.osr_targets = backward_jumps(code, heights)
             .map(|(_, t)| t)
-            .filter(|&t| heights[t] == 0)
+            .filter(|&t| self.osr && heights[t] == 0)
             .collect();
         self.osr_targets.sort_unstable();
         self.osr_targets.dedup();
@@ -677,7 +683,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.depth = depth;
         self.cx = cx;
         self.base = base;
-        self.osr = osr;
         self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
         // These `JitCtx` fields are fixed while compiled code runs and `cx` is always valid:
         // pure loads (`can_move`), which Cranelift deletes where a function does not use them.
@@ -687,12 +692,19 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
         let normal = self.b.create_block();
-        let osr_block = self.b.create_block();
-        let is_osr = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
-        self.b.ins().brif(is_osr, osr_block, &[], normal, &[]);
+        let osr_block = self.osr.then(|| self.b.create_block());
+        match osr_block {
+            Some(osr_block) => {
+                let is_osr = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
+                self.b.ins().brif(is_osr, osr_block, &[], normal, &[]);
+            }
+            None => {
+                self.b.ins().jump(normal, &[]);
+            }
+        }
 
         // Normal entry: parameters from the frame, declared locals zero.
         self.b.switch_to_block(normal);
@@ -718,6 +730,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
 
         // On-stack replacement: every local from the frame, then the loop header.
+        let Some(osr_block) = osr_block else {
+            return Ok(());
+        };
         self.b.switch_to_block(osr_block);
         let fp = self.frame_ptr();
         for i in 0..self.local_count() {

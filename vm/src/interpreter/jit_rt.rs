@@ -68,6 +68,11 @@ pub(super) struct JitState {
     /// The entry of each function, `None` until compiled. Never resized (compiled code
     /// holds a pointer to it through the context).
     pub(super) code: Vec<Option<Entry>>,
+    /// The entry of each function that also accepts on-stack replacement, compiled when
+    /// an interpreted activation of it gets hot in a loop. A function first compiled that
+    /// way uses it for calls too; one compiled for calls first is compiled again for this
+    /// (code without replacement entries is faster, and most functions never need them).
+    osr_code: Vec<Option<Entry>>,
     hot: Vec<u32>,
     failed: Vec<bool>,
     stats: JitStats,
@@ -118,6 +123,7 @@ impl JitState {
             compiler,
             session: None,
             code: vec![None; functions],
+            osr_code: vec![None; functions],
             hot: vec![0; functions],
             failed: vec![false; functions],
             stats: JitStats::default(),
@@ -160,12 +166,14 @@ impl Vm<'_> {
         self.jit.as_ref().map_or(JitStats::default(), |j| j.stats)
     }
 
-    /// Compiles function `f` now (if not compiled or refused already); its entry if any.
-    pub(super) fn compile_now(&mut self, f: u32) -> Option<Entry> {
+    /// Compiles function `f` now (if not compiled or refused already), with on-stack
+    /// replacement entries if `osr`; its entry if any.
+    pub(super) fn compile_now(&mut self, f: u32, osr: bool) -> Option<Entry> {
         let module = self.module.clone();
         let jit = self.jit.as_mut()?;
         let i = f as usize;
-        if let Some(e) = jit.code.get(i).copied().flatten() {
+        let table = if osr { &jit.osr_code } else { &jit.code };
+        if let Some(e) = table.get(i).copied().flatten() {
             return Some(e);
         }
         if jit.failed.get(i).copied().unwrap_or(true) {
@@ -188,7 +196,7 @@ impl Vm<'_> {
             }
         }
         let result = match jit.session.as_mut() {
-            Some(session) => session.compile(&module, f, &rt),
+            Some(session) => session.compile(&module, f, &rt, osr),
             None => return None,
         };
         let micros = start.elapsed().as_micros() as u64;
@@ -201,7 +209,12 @@ impl Vm<'_> {
         let instrs = module.functions.get(i).map_or(0, |f| f.code.len());
         let line = match result {
             Ok(c) => {
-                jit.code[i] = Some(c.entry);
+                if osr {
+                    jit.osr_code[i] = Some(c.entry);
+                }
+                if !osr || jit.code[i].is_none() {
+                    jit.code[i] = Some(c.entry);
+                }
                 jit.stats.compiled += 1;
                 jit.stats.inlined_calls += c.inlined_calls as usize;
                 jit.stats.hoisted_loops += c.hoisted_loops as usize;
@@ -216,8 +229,9 @@ impl Vm<'_> {
                 if c.hoisted_loops > 0 {
                     what += &(plural(c.hoisted_loops, "loop") + " hoisted");
                 }
+                let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
-                    "jit: compiled {name} ({what}) in {}.{:03} ms\n",
+                    "jit: compiled {name}{osr} ({what}) in {}.{:03} ms\n",
                     micros / 1000,
                     micros % 1000
                 )
@@ -236,13 +250,13 @@ impl Vm<'_> {
             }
             self.out.err(&line);
         }
-        jit.code[i]
+        if osr { jit.osr_code[i] } else { jit.code[i] }
     }
 
     /// Compiles every function (`--jit=always`).
     pub(super) fn compile_all(&mut self) {
         for f in 0..self.module.functions.len() {
-            self.compile_now(f as u32);
+            self.compile_now(f as u32, false);
         }
     }
 
@@ -262,14 +276,30 @@ impl Vm<'_> {
         if jit.hot[i] < jit.threshold {
             return None;
         }
-        self.compile_now(f)
+        self.compile_now(f, false)
     }
 
     /// Counts a loop back-edge of `f` (`auto` mode); the entry to switch to by on-stack
-    /// replacement once the function is hot.
+    /// replacement once the function is hot (compiled with replacement entries: again, if
+    /// it was compiled for calls only).
     #[inline]
     pub(super) fn osr_entry(&mut self, f: u32) -> Option<Entry> {
-        let e = self.tier_entry(f)?;
+        let jit = self.jit.as_mut()?;
+        let i = f as usize;
+        let e = match jit.osr_code.get(i).copied().flatten() {
+            Some(e) => e,
+            None if jit.code.get(i).copied().flatten().is_some() => self.compile_now(f, true)?,
+            None => {
+                if jit.mode != JitMode::Auto || jit.failed.get(i).copied().unwrap_or(true) {
+                    return None;
+                }
+                jit.hot[i] += 1;
+                if jit.hot[i] < jit.threshold {
+                    return None;
+                }
+                self.compile_now(f, true)?
+            }
+        };
         if let Some(jit) = self.jit.as_mut() {
             jit.stats.osr_entries += 1;
         }
