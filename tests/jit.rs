@@ -312,3 +312,40 @@ fn rvm_jit_disasm_prints_the_machine_code() {
     assert!(err.contains("ret"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rvm_jit_dump_writes_each_function_with_its_address() {
+    let dir = std::env::temp_dir().join(format!("rvm-jit-dump-{}", std::process::id()));
+    let code = dir.join("code");
+    std::fs::create_dir_all(&code).expect("temp dir");
+    let src = dir.join("t.src");
+    std::fs::write(&src, "fn main() {\n    println(1);\n}\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
+        .args(["--jit=always"])
+        .arg(&src)
+        .env("RVM_JIT_DUMP", &code)
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    // `f<index>-<address>.bin` for $init (0) and main (1), each some machine code.
+    let mut names: Vec<String> = std::fs::read_dir(&code)
+        .expect("dump folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for (i, name) in names.iter().enumerate() {
+        let (index, addr) = name
+            .strip_suffix(".bin")
+            .and_then(|n| n.strip_prefix('f'))
+            .and_then(|n| n.split_once('-'))
+            .unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(index, i.to_string());
+        assert!(
+            u64::from_str_radix(addr, 16).is_ok_and(|a| a != 0),
+            "{name}"
+        );
+        assert!(std::fs::metadata(code.join(name)).expect("file").len() > 0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

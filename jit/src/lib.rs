@@ -74,6 +74,9 @@ pub struct Session {
     stubs: Option<Stubs>,
     /// Print Cranelift's disassembly of each function (`RVM_JIT_DISASM`, a debugging aid).
     disasm: bool,
+    /// Write each function's machine code to this folder (`RVM_JIT_DUMP`, a profiling aid
+    /// for `scripts/jit-profile.py`).
+    dump_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Session {
@@ -102,6 +105,7 @@ impl Session {
             ctx,
             stubs: None,
             disasm: std::env::var_os("RVM_JIT_DISASM").is_some(),
+            dump_dir: std::env::var_os("RVM_JIT_DUMP").map(Into::into),
         })
     }
 
@@ -187,6 +191,15 @@ impl TierSession for Session {
             .finalize_definitions()
             .map_err(|e| e.to_string())?;
         let ptr = self.module.get_finalized_function(id);
+        if let Some(dir) = &self.dump_dir
+            && let Some(code) = self.ctx.compiled_code()
+        {
+            // `f<index>-<address in hex>.bin`: what a profiler's addresses map back to.
+            let name = format!("f{func}-{:x}.bin", ptr as usize);
+            if let Err(e) = std::fs::write(dir.join(&name), code.code_buffer()) {
+                eprintln!("jit: cannot write {name} to RVM_JIT_DUMP: {e}");
+            }
+        }
         // SAFETY: `ptr` is the finalized machine code of a function with signature
         // `entry_signature(default_call_conv)`: five integer arguments and two integer
         // results, which is `extern "C" fn(*mut JitCtx, u64, i64, i64, u64) -> Exit` on this

@@ -53,9 +53,6 @@ const I64: Type = types::I64;
 const F64: Type = types::F64;
 const UNREACHABLE: u32 = u32::MAX;
 
-/// The canonical NaN in memory (see `Translator::canonical_nan`).
-static CANONICAL_NAN: f64 = f64::from_bits(rvm_vm::float::CANONICAL_NAN_BITS);
-
 /// The signature of every compiled function: `(cx, base, osr_pc, fuel, depth) -> (result,
 /// fuel)` (`rvm_vm::tier::Entry`).
 pub fn entry_signature(cc: CallConv) -> Signature {
@@ -199,6 +196,7 @@ struct Translator<'a, 'b> {
     code_table: Value,
     globals: Value,
     const_strs: Value,
+    canonical_nan: Value,
     /// Whether the code accepts on-stack replacement (see [`translate`]).
     osr: bool,
     unwind: Block,
@@ -305,6 +303,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             code_table: dummy,
             globals: dummy,
             const_strs: dummy,
+            canonical_nan: dummy,
             osr: false,
             unwind,
             objects_mem,
@@ -469,17 +468,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.origin[slot] = None;
     }
 
-    /// The canonical NaN, as a pure load from a constant rather than an `f64const`:
-    /// Cranelift rematerialises constants in every block that uses them (two instructions
-    /// on x86_64 for this one), while a loaded value is hoisted out of loops and kept in a
-    /// register.
+    /// The canonical NaN: loaded from the context once, in the entry block. Not an
+    /// `f64const` (Cranelift rematerialises constants in every block that uses them, two
+    /// instructions on x86_64 for this one) nor a movable load (the optimiser would place
+    /// it at its uses, inside the loops); a value defined at the entry stays in a register
+    /// where registers allow, and otherwise costs one reload.
     fn canonical_nan(&mut self) -> Value {
-        let addr = self
-            .b
-            .ins()
-            .iconst(I64, std::ptr::addr_of!(CANONICAL_NAN) as i64);
-        let ro = mem().with_readonly().with_can_move();
-        self.b.ins().load(F64, ro, addr, 0)
+        self.canonical_nan
     }
 
     /// Defines local `i` (a float's exact bits and its raw value; the same for others).
@@ -691,6 +686,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
+        self.canonical_nan = self
+            .b
+            .ins()
+            .load(F64, mem().with_readonly(), cx, ctx::CANONICAL_NAN);
         let normal = self.b.create_block();
         let osr_block = self.osr.then(|| self.b.create_block());
         match osr_block {

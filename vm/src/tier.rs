@@ -348,6 +348,8 @@ pub mod ctx {
     pub const NATIVE_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_limit) as i32;
     /// `*const Vec<Obj>`: the heap's object table (see [`super::HeapLayout`]).
     pub const OBJECTS: i32 = std::mem::offset_of!(JitCtx, objects) as i32;
+    /// `u64`: the canonical NaN's bits.
+    pub const CANONICAL_NAN: i32 = std::mem::offset_of!(JitCtx, canonical_nan) as i32;
 }
 
 /// The layout of a frame record (`#[repr(C)]`) for compiled code that pushes one.

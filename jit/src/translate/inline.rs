@@ -19,13 +19,14 @@
 //! turns each `ret` into a jump to the join block with the result.
 
 use super::facts::{backward_jumps, block_starts, is_inline_native, local_types, plain};
-use super::{HoistLoop, Translator, UNREACHABLE, declare_locals, trap_code};
+use super::{HoistLoop, Translator, UNREACHABLE, declare_locals, mem, trap_code};
 use crate::stubs::Stub;
 use cranelift_codegen::ir::{
-    Block, InstBuilder, Type, Value, immediates::Ieee64, types::F64, types::I64,
+    Block, InstBuilder, Type, Value, condcodes::IntCC, immediates::Ieee64, types::F64, types::I64,
 };
 use cranelift_frontend::Variable;
 use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::tier::ctx;
 use rvm_vm::verified::{GlobalUnset, VerifiedFunction, VerifiedModule};
 
 /// The largest callee (in instructions) that is inlined.
@@ -226,8 +227,20 @@ impl<'a> Translator<'a, '_> {
 
     /// [`Self::frame_room`], loaded now.
     pub(super) fn frame_room_now(&mut self) -> Value {
+        // `frame_fits` as one comparison of one value (the smaller of the two margins),
+        // not two flags combined: a branch on a `band` tests both flags, which would keep
+        // two registers busy for the whole of a loop this is hoisted out of. The margins
+        // are far from overflowing (counts of frames and of value-stack slots).
         let end = self.b.ins().iadd_imm_s(self.base, self.inline_need as i64);
-        self.frame_fits(end)
+        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
+        let frames = self.b.ins().isub(max, self.depth);
+        let frames = self.b.ins().iadd_imm_s(frames, -1);
+        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
+        let slots = self.b.ins().isub(slots, end);
+        let margin = self.b.ins().smin(frames, slots);
+        self.b
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, margin, 0)
     }
 
     /// Translates the current function's body (its entry has jumped to the first

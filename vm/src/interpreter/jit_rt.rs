@@ -51,6 +51,8 @@ pub struct JitCtx {
     pub(crate) native_limit: usize,
     /// The heap's object table (read inline by compiled code, see `tier::HeapLayout`).
     pub(crate) objects: *const Vec<crate::heap::Obj>,
+    /// `float::CANONICAL_NAN_BITS`, where compiled code can load it from a register.
+    pub(crate) canonical_nan: u64,
     vm: *mut Vm<'static>,
     stack: *mut Vec<u64>,
     pending: Option<Unwind>,
@@ -350,6 +352,7 @@ impl Vm<'_> {
             // does not move while compiled code runs.
             objects: unsafe { (*vm).heap.objects_table() },
             status: 0,
+            canonical_nan: crate::float::CANONICAL_NAN_BITS,
             // SAFETY: `vm` is `self`, valid for this call; taking field addresses creates
             // no reference.
             ticks: unsafe { &raw mut (*vm).budget.ticks },
