@@ -27,6 +27,7 @@
 //! decided before translating (block starts, plain instructions, canonical float locals).
 
 use crate::stubs::{self, Stub, Stubs};
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     AbiParam, AliasRegionData, Block, BlockArg, FuncRef, Function, InstBuilder, MemFlagsData,
     Signature, Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64,
@@ -196,7 +197,10 @@ struct Translator<'a, 'b> {
     code_table: Value,
     globals: Value,
     const_strs: Value,
-    canonical_nan: Value,
+    /// The canonical NaN, once a float result needs it (see [`Self::canonical_nan`]).
+    canonical_nan: Option<Value>,
+    /// The entry block (where the canonical NaN is loaded).
+    entry_block: Block,
     /// Whether the code accepts on-stack replacement (see [`translate`]).
     osr: bool,
     unwind: Block,
@@ -303,7 +307,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             code_table: dummy,
             globals: dummy,
             const_strs: dummy,
-            canonical_nan: dummy,
+            canonical_nan: None,
+            entry_block: Block::from_u32(0),
             osr: false,
             unwind,
             objects_mem,
@@ -468,13 +473,31 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.origin[slot] = None;
     }
 
-    /// The canonical NaN: loaded from the context once, in the entry block. Not an
+    /// The canonical NaN: loaded from the context once, in the entry block (added there
+    /// at the first use, so functions without float results do not load it). Not an
     /// `f64const` (Cranelift rematerialises constants in every block that uses them, two
     /// instructions on x86_64 for this one) nor a movable load (the optimiser would place
     /// it at its uses, inside the loops); a value defined at the entry stays in a register
     /// where registers allow, and otherwise costs one reload.
     fn canonical_nan(&mut self) -> Value {
-        self.canonical_nan
+        if let Some(v) = self.canonical_nan {
+            return v;
+        }
+        let func = &mut *self.b.func;
+        let v = match func.layout.last_inst(self.entry_block) {
+            // Before the entry block's branch (it is always filled before any float).
+            Some(branch) => {
+                let mut pos = FuncCursor::new(func).at_inst(branch);
+                pos.ins()
+                    .load(F64, mem().with_readonly(), self.cx, ctx::CANONICAL_NAN)
+            }
+            None => self
+                .b
+                .ins()
+                .load(F64, mem().with_readonly(), self.cx, ctx::CANONICAL_NAN),
+        };
+        self.canonical_nan = Some(v);
+        v
     }
 
     /// Defines local `i` (a float's exact bits and its raw value; the same for others).
@@ -669,6 +692,7 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     fn prologue(&mut self) -> Result<(), String> {
         let entry = self.b.create_block();
+        self.entry_block = entry;
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         let params = self.b.block_params(entry).to_vec();
@@ -686,10 +710,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
-        self.canonical_nan = self
-            .b
-            .ins()
-            .load(F64, mem().with_readonly(), cx, ctx::CANONICAL_NAN);
         let normal = self.b.create_block();
         let osr_block = self.osr.then(|| self.b.create_block());
         match osr_block {
