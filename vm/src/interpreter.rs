@@ -40,14 +40,16 @@ mod budget;
 mod exec;
 mod jit_rt;
 pub(crate) mod prepare;
+mod tiering;
 
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use budget::{Budget, CHECK_INTERVAL};
-use jit_rt::JitState;
-pub use jit_rt::{JitCtx, JitStats};
+pub use jit_rt::JitCtx;
+use tiering::JitState;
+pub use tiering::JitStats;
 
 use crate::format::Module;
 use crate::heap::{Heap, HeapStats};
