@@ -349,3 +349,67 @@ fn rvm_jit_dump_writes_each_function_with_its_address() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const DEEP: &str = "
+fn down(n: int) -> int {
+    if n == 0 {
+        return 0;
+    }
+    return down(n - 1) + 1;
+}
+fn main() {
+    println(down(60000));
+}
+";
+
+#[test]
+fn compiled_recursion_traps_at_the_native_stack_limit_and_never_overflows_it() {
+    // 100000 frames allowed, but only 900 KiB of native stack: the interpreter (which
+    // keeps guest frames off the native stack) finishes; compiled code, whose calls
+    // recurse natively, traps with `stack overflow` when its native stack runs out (at a
+    // smaller depth) instead of overflowing it, in both compiled modes.
+    // The VM runs on a thread whose stack is the limit plus 100 KiB: compiled code that
+    // overran the limit by more would crash the test (a frame takes about 64 bytes, so
+    // 60000 of them would need 3.8 MiB).
+    const LIMIT: usize = 900 << 10;
+    std::thread::Builder::new()
+        .stack_size(LIMIT + (100 << 10))
+        .spawn(run_deep)
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
+fn run_deep() {
+    let compiled = rvm::compile_source("deep.src", DEEP).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    for mode in [JitMode::Off, JitMode::Always, JitMode::Auto] {
+        let out = SharedBuffer::new();
+        let mut cfg = config(mode);
+        cfg.max_call_depth = 100_000;
+        cfg.native_stack = 900 << 10;
+        cfg.jit.threshold = 50;
+        let mut vm = Vm::new(
+            &module,
+            cfg,
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        )
+        .expect("vm");
+        let result = vm.run_main();
+        match mode {
+            JitMode::Off => {
+                assert!(result.is_ok(), "{result:?}");
+                assert_eq!(out.contents(), "60000\n");
+            }
+            _ => {
+                let trap = result.expect_err("the native stack runs out");
+                let text = trap.to_string();
+                assert!(
+                    text.contains("stack overflow (call depth limit 100000)"),
+                    "{mode:?}: {text}"
+                );
+            }
+        }
+    }
+}

@@ -16,7 +16,7 @@ use cranelift_codegen::{Context, ir};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::Module;
-use rvm_vm::tier::{Compiled, Entry, Runtime, Tier, TierSession};
+use rvm_vm::tier::{Compiled, Entry, MAX_NATIVE_FRAME, Runtime, Tier, TierSession};
 use rvm_vm::verified::VerifiedModule;
 
 pub use stubs::{Stub, Stubs};
@@ -181,6 +181,24 @@ impl TierSession for Session {
         self.module
             .define_function(id, &mut self.ctx)
             .map_err(|e| format!("{e:?}"))?;
+        // The VM bounds compiled recursion by frames of at most this size (see the
+        // constant); a larger frame would make that bound unsafe, so the function stays
+        // interpreted. (The layout is known for every compiled function; the frame
+        // pointer and the return address are the 16 bytes above it on both targets.)
+        let frame = self
+            .ctx
+            .compiled_code()
+            .and_then(|c| c.buffer.frame_layout())
+            .map(|l| l.frame_to_fp_offset as usize + 16);
+        match frame {
+            Some(bytes) if bytes <= MAX_NATIVE_FRAME => {}
+            Some(bytes) => {
+                return Err(format!(
+                    "its native frame ({bytes} bytes) is larger than {MAX_NATIVE_FRAME}"
+                ));
+            }
+            None => return Err("no frame layout".into()),
+        }
         if dump && let Some(code) = self.ctx.compiled_code() {
             eprintln!(
                 "== function {func}\n{}",

@@ -82,6 +82,15 @@ pub enum JitMode {
     Always,
 }
 
+/// The most native stack, in bytes, one compiled frame may take (its Cranelift frame:
+/// saved registers, spill slots, frame pointer and return address). A tier refuses a
+/// function whose frame would be larger (it keeps running interpreted; the largest frame
+/// among the test programs and benchmarks is under 256 bytes). So a compiled call need not check the stack
+/// pointer: the VM turns the native stack left at each entry into compiled code into a
+/// number of frames (`JitCtx::frames_max`), and the frame-count check every compiled call
+/// makes anyway covers both.
+pub const MAX_NATIVE_FRAME: usize = 2048;
+
 /// The default `--jit-threshold`: calls plus loop back-edges of one function before it is
 /// compiled. Compiling a small function costs about as much as interpreting ~1000 of its
 /// loop iterations, so the threshold pays for itself quickly without compiling run-once code.
@@ -344,8 +353,6 @@ pub mod ctx {
     pub const STACK_LEN: i32 = std::mem::offset_of!(JitCtx, stack_len) as i32;
     /// `usize`: the frame count while `main` is innermost.
     pub const MAIN_DEPTH: i32 = std::mem::offset_of!(JitCtx, main_depth) as i32;
-    /// `usize`: the lowest native stack address compiled code may reach.
-    pub const NATIVE_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_limit) as i32;
     /// `*const Vec<Obj>`: the heap's object table (see [`super::HeapLayout`]).
     pub const OBJECTS: i32 = std::mem::offset_of!(JitCtx, objects) as i32;
     /// `u64`: the canonical NaN's bits.

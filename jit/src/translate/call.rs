@@ -164,7 +164,8 @@ impl Translator<'_, '_> {
     }
 
     /// Pushes the callee's frame record without a runtime call when the frame storage, the
-    /// value stack and the native stack have room (and the call-depth limit is not reached),
+    /// value stack and the native stack (counted in frames) have room (and the call-depth
+    /// limit is not reached),
     /// continuing in `pushed`; otherwise continues in `slow`, the whole call through the
     /// runtime (which grows the storage or traps).
     #[allow(clippy::too_many_arguments)]
@@ -179,17 +180,13 @@ impl Translator<'_, '_> {
         pushed: Block,
         slow: Block,
     ) {
+        // The native stack needs no check of its own: `frames_max` includes the frames
+        // it has room for (see `rvm_vm::tier::MAX_NATIVE_FRAME`).
         let inline = self.b.create_block();
-        let c3 = self.b.create_block();
         let end = self.b.ins().iadd_imm_s(new_base, need);
         let len = self.depth;
         let fits = self.frame_fits(end);
-        self.b.ins().brif(fits, c3, &[], slow, &[]);
-        self.enter(c3);
-        let sp = self.b.ins().get_stack_pointer(I64);
-        let limit = self.b.ins().load(I64, mem(), self.cx, ctx::NATIVE_LIMIT);
-        let deep_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
-        self.b.ins().brif(deep_ok, inline, &[], slow, &[]);
+        self.b.ins().brif(fits, inline, &[], slow, &[]);
 
         self.enter(inline);
         let frames = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_PTR);

@@ -34,9 +34,9 @@ pub struct JitCtx {
     pub(crate) globals: *mut u64,
     pub(crate) const_strs: *const u64,
     /// The frame records' storage, their count and how many compiled code may hold before
-    /// asking the runtime (the capacity, or the call-depth limit if lower). Compiled code
-    /// keeps the count in a register and writes it here before every runtime call, which
-    /// adopts it on entry (see `tier::Entry`).
+    /// asking the runtime: the capacity, the call-depth limit, and `native_frames`,
+    /// whichever is lowest. Compiled code keeps the count in a register and writes it here
+    /// before every runtime call, which adopts it on entry (see `tier::Entry`).
     pub(crate) frames_ptr: *mut Frame,
     pub(crate) frames_len: usize,
     pub(crate) frames_max: usize,
@@ -44,8 +44,12 @@ pub struct JitCtx {
     pub(crate) stack_len: usize,
     /// The frame count while `main` is innermost (its `ret` checks the exit code).
     pub(crate) main_depth: usize,
-    /// The lowest native stack address compiled code may reach.
-    pub(crate) native_limit: usize,
+    /// The frame count compiled frames pushed inline may reach before the native stack
+    /// would: the count at entry plus the stack left, in frames of
+    /// `tier::MAX_NATIVE_FRAME` bytes. A compiled call beyond it goes through the runtime,
+    /// which checks the real stack pointer (and enters compiled code again with a new
+    /// context, or traps with `stack overflow`).
+    native_frames: usize,
     /// The heap's object table (read inline by compiled code, see `tier::HeapLayout`).
     pub(crate) objects: *const Vec<crate::heap::Obj>,
     /// `float::CANONICAL_NAN_BITS`, where compiled code can load it from a register.
@@ -106,6 +110,8 @@ impl Vm<'_> {
         }
         let fuel = self.budget.ticks;
         let depth = self.frames.len();
+        let native_frames =
+            depth + native_sp().saturating_sub(self.native_limit) / crate::tier::MAX_NATIVE_FRAME;
         let vm: *mut Vm<'_> = self;
         let Some(code) = self.jit.as_ref().map(|j| j.code.as_ptr()) else {
             return Err(self.trap(
@@ -120,9 +126,13 @@ impl Vm<'_> {
             stack_len: stack.len(),
             frames_ptr: self.frames.as_mut_ptr(),
             frames_len: self.frames.len(),
-            frames_max: self.frames.capacity().min(self.config.max_call_depth),
+            frames_max: self
+                .frames
+                .capacity()
+                .min(self.config.max_call_depth)
+                .min(native_frames),
+            native_frames,
             main_depth: self.main_depth,
-            native_limit: self.native_limit,
             // SAFETY: as below; the table's header lives in the heap inside the VM, which
             // does not move while compiled code runs.
             objects: unsafe { (*vm).heap.objects_table() },
@@ -223,7 +233,11 @@ impl JitCtx {
         self.stack_len = stack.len();
         self.frames_ptr = vm.frames.as_mut_ptr();
         self.frames_len = vm.frames.len();
-        self.frames_max = vm.frames.capacity().min(vm.config.max_call_depth);
+        self.frames_max = vm
+            .frames
+            .capacity()
+            .min(vm.config.max_call_depth)
+            .min(self.native_frames);
     }
 }
 
