@@ -239,8 +239,8 @@ struct Translator<'a, 'b> {
     inlined_calls: u32,
     /// The function itself, for direct recursive calls.
     self_ref: Option<FuncRef>,
-    /// Tracked struct locals whose header was found valid earlier in the current bytecode
-    /// block (their next field accesses need no check).
+    /// Tracked struct and array locals whose header was found valid earlier in the
+    /// current bytecode block (their next field accesses or length reads need no check).
     checked: Vec<usize>,
     /// Tracked array locals and index values checked earlier in the current bytecode block.
     checked_index: Vec<(usize, Value)>,

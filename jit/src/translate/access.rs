@@ -80,10 +80,21 @@ impl Translator<'_, '_> {
         // operands on to the function's shared accessor call.
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
-        let hoisted = match kind {
-            Access::ArrLen => None,
-            _ => src.and_then(|x| self.hoisted(pc, x)),
-        };
+        let hoisted = src.and_then(|x| self.hoisted(pc, x));
+        // A tracked array's length is its hoisted one once it is known to have been found
+        // (a non-null element pointer; a failed lookup leaves it null), once per bytecode
+        // block.
+        if let (Access::ArrLen, Some((data_var, len_var)), Some(x)) = (kind, hoisted, src) {
+            if !self.checked.contains(&x) {
+                let data = self.b.use_var(data_var);
+                let found = self.b.create_block();
+                self.b.ins().brif(data, found, &[], slow, &[]);
+                self.enter(found);
+                self.checked.push(x);
+            }
+            let result = self.b.use_var(len_var);
+            return self.finish_access(pc, kind, slow, (obj, at_index, value), result);
+        }
         // A tracked struct's header was checked to hold every field of its type when it was
         // loaded (`load_header`): a field access checks only that it was found, once per
         // bytecode block.

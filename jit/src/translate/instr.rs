@@ -329,7 +329,8 @@ impl<'b> Translator<'_, 'b> {
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);
-                let r = self.inline_access(pc, Access::ArrLen, (a, None), Index::Const(0), None);
+                let src = self.origin[h - 1];
+                let r = self.inline_access(pc, Access::ArrLen, (a, src), Index::Const(0), None);
                 self.set(h - 1, r);
             }
             I::FieldGet { index } => {
