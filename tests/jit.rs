@@ -165,29 +165,43 @@ fn main() {
 }
 ";
 
+/// Compiles `src` and runs its `main` with `cfg`: the result, the standard output and
+/// the JIT statistics.
+fn run_source(
+    src: &str,
+    cfg: VmConfig,
+) -> (
+    Result<i32, rvm::vm::trap::Trap>,
+    String,
+    rvm::vm::interpreter::JitStats,
+) {
+    let compiled = rvm::compile_source("t.src", src).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    let out = SharedBuffer::new();
+    let mut vm = Vm::new(
+        &module,
+        cfg,
+        Box::new(out.clone()),
+        Box::new(std::io::sink()),
+    )
+    .expect("vm");
+    let result = vm.run_main();
+    (result, out.contents(), vm.jit_stats())
+}
+
 #[test]
 fn a_long_loop_in_main_switches_to_native_code_mid_run() {
-    let compiled = rvm::compile_source("osr.src", LONG_LOOP).expect("compiles");
-    let module = rvm::verify(compiled.module).expect("verifies");
     let mut outputs = Vec::new();
     for mode in [JitMode::Off, JitMode::Auto] {
-        let out = SharedBuffer::new();
         let mut cfg = config(mode);
         cfg.jit.threshold = 100;
-        let mut vm = Vm::new(
-            &module,
-            cfg,
-            Box::new(out.clone()),
-            Box::new(std::io::sink()),
-        )
-        .expect("vm");
-        vm.run_main().expect("runs");
+        let (result, out, stats) = run_source(LONG_LOOP, cfg);
+        result.expect("runs");
         if mode == JitMode::Auto {
-            let stats = vm.jit_stats();
             assert_eq!(stats.osr_entries, 1, "{stats:?}");
             assert_eq!(stats.compiled, 1, "only main is hot: {stats:?}");
         }
-        outputs.push(out.contents());
+        outputs.push(out);
     }
     assert_eq!(outputs[0], outputs[1]);
 }
@@ -219,22 +233,12 @@ fn main() {
 
 #[test]
 fn code_compiled_for_calls_is_compiled_again_for_on_stack_replacement() {
-    let compiled = rvm::compile_source("twice.src", CALLS_THEN_LOOPS).expect("compiles");
-    let module = rvm::verify(compiled.module).expect("verifies");
     let mut outputs = Vec::new();
     for mode in [JitMode::Off, JitMode::Auto, JitMode::Always] {
-        let out = SharedBuffer::new();
         let mut cfg = config(mode);
         cfg.jit.threshold = 20;
-        let mut vm = Vm::new(
-            &module,
-            cfg,
-            Box::new(out.clone()),
-            Box::new(std::io::sink()),
-        )
-        .expect("vm");
-        vm.run_main().expect("runs");
-        let stats = vm.jit_stats();
+        let (result, out, stats) = run_source(CALLS_THEN_LOOPS, cfg);
+        result.expect("runs");
         match mode {
             // `f` for calls (at its 20th call), then for replacement when the loop of an
             // interpreted activation gets hot; `main` never gets hot.
@@ -246,7 +250,7 @@ fn code_compiled_for_calls_is_compiled_again_for_on_stack_replacement() {
             JitMode::Always => assert_eq!(stats.osr_entries, 0, "{stats:?}"),
             JitMode::Off => {}
         }
-        outputs.push(out.contents());
+        outputs.push(out);
     }
     assert_eq!(outputs[0], outputs[1]);
     assert_eq!(outputs[0], outputs[2]);
@@ -381,26 +385,16 @@ fn compiled_recursion_traps_at_the_native_stack_limit_and_never_overflows_it() {
 }
 
 fn run_deep() {
-    let compiled = rvm::compile_source("deep.src", DEEP).expect("compiles");
-    let module = rvm::verify(compiled.module).expect("verifies");
     for mode in [JitMode::Off, JitMode::Always, JitMode::Auto] {
-        let out = SharedBuffer::new();
         let mut cfg = config(mode);
         cfg.max_call_depth = 100_000;
         cfg.native_stack = 900 << 10;
         cfg.jit.threshold = 50;
-        let mut vm = Vm::new(
-            &module,
-            cfg,
-            Box::new(out.clone()),
-            Box::new(std::io::sink()),
-        )
-        .expect("vm");
-        let result = vm.run_main();
+        let (result, out, _) = run_source(DEEP, cfg);
         match mode {
             JitMode::Off => {
                 assert!(result.is_ok(), "{result:?}");
-                assert_eq!(out.contents(), "60000\n");
+                assert_eq!(out, "60000\n");
             }
             _ => {
                 let trap = result.expect_err("the native stack runs out");
