@@ -407,3 +407,30 @@ fn run_deep() {
         }
     }
 }
+
+#[test]
+fn a_function_whose_native_frame_is_too_large_runs_interpreted() {
+    // 400 floats live across a call: Cranelift keeps them in ~3 KiB of spill slots, more
+    // than `MAX_NATIVE_FRAME`. The tier refuses the function (it runs interpreted, with
+    // the same output); the small one it calls is compiled.
+    let n = 400;
+    // (`one` loops, so it is called, not inlined: its results stay in spill slots.)
+    let mut src = String::from(
+        "fn one(k: int) -> float {\n    var i = 0;\n    while i < 1 {\n        i += 1;\n    }\n    return float(k);\n}\nfn big() -> float {\n",
+    );
+    for i in 0..n {
+        src += &format!("    let x{i} = one({i}) * 1.5;\n");
+    }
+    src += "    var r = one(7);\n";
+    for i in 0..n {
+        src += &format!("    r += x{i};\n");
+    }
+    src += "    return r;\n}\nfn main() {\n    println(big());\n}\n";
+    let (result, reference, _) = run_source(&src, config(JitMode::Off));
+    result.expect("runs interpreted");
+    let (result, out, stats) = run_source(&src, config(JitMode::Always));
+    result.expect("runs");
+    assert_eq!(out, reference);
+    assert_eq!(stats.failed, 1, "{stats:?}");
+    assert!(stats.compiled >= 2, "{stats:?}");
+}
