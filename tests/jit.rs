@@ -165,28 +165,27 @@ fn main() {
 }
 ";
 
-/// Compiles `src` and runs its `main` with `cfg`: the result, the standard output and
-/// the JIT statistics.
-fn run_source(
-    src: &str,
-    cfg: VmConfig,
-) -> (
-    Result<i32, rvm::vm::trap::Trap>,
-    String,
-    rvm::vm::interpreter::JitStats,
-) {
+/// What [`run_source`] saw.
+struct Ran {
+    result: Result<i32, rvm::vm::trap::Trap>,
+    out: String,
+    err: String,
+    stats: rvm::vm::interpreter::JitStats,
+}
+
+/// Compiles `src` and runs its `main` with `cfg`.
+fn run_source(src: &str, cfg: VmConfig) -> Ran {
     let compiled = rvm::compile_source("t.src", src).expect("compiles");
     let module = rvm::verify(compiled.module).expect("verifies");
-    let out = SharedBuffer::new();
-    let mut vm = Vm::new(
-        &module,
-        cfg,
-        Box::new(out.clone()),
-        Box::new(std::io::sink()),
-    )
-    .expect("vm");
+    let (out, err) = (SharedBuffer::new(), SharedBuffer::new());
+    let mut vm = Vm::new(&module, cfg, Box::new(out.clone()), Box::new(err.clone())).expect("vm");
     let result = vm.run_main();
-    (result, out.contents(), vm.jit_stats())
+    Ran {
+        result,
+        out: out.contents(),
+        err: err.contents(),
+        stats: vm.jit_stats(),
+    }
 }
 
 #[test]
@@ -195,7 +194,9 @@ fn a_long_loop_in_main_switches_to_native_code_mid_run() {
     for mode in [JitMode::Off, JitMode::Auto] {
         let mut cfg = config(mode);
         cfg.jit.threshold = 100;
-        let (result, out, stats) = run_source(LONG_LOOP, cfg);
+        let Ran {
+            result, out, stats, ..
+        } = run_source(LONG_LOOP, cfg);
         result.expect("runs");
         if mode == JitMode::Auto {
             assert_eq!(stats.osr_entries, 1, "{stats:?}");
@@ -237,14 +238,26 @@ fn code_compiled_for_calls_is_compiled_again_for_on_stack_replacement() {
     for mode in [JitMode::Off, JitMode::Auto, JitMode::Always] {
         let mut cfg = config(mode);
         cfg.jit.threshold = 20;
-        let (result, out, stats) = run_source(CALLS_THEN_LOOPS, cfg);
+        cfg.jit.trace = true;
+        let Ran {
+            result,
+            out,
+            err,
+            stats,
+        } = run_source(CALLS_THEN_LOOPS, cfg);
         result.expect("runs");
         match mode {
             // `f` for calls (at its 20th call), then for replacement when the loop of an
-            // interpreted activation gets hot; `main` never gets hot.
+            // interpreted activation gets hot; `main` never gets hot. The trace says which.
             JitMode::Auto => {
                 assert_eq!(stats.compiled, 2, "{stats:?}");
                 assert!(stats.osr_entries >= 1, "{stats:?}");
+                let lines: Vec<&str> = err.lines().filter(|l| l.contains("compiled")).collect();
+                assert!(lines[0].starts_with("jit: compiled f ("), "{err}");
+                assert!(
+                    lines[1].starts_with("jit: compiled f for on-stack replacement ("),
+                    "{err}"
+                );
             }
             // Everything compiled before it runs: no activation is ever interpreted.
             JitMode::Always => assert_eq!(stats.osr_entries, 0, "{stats:?}"),
@@ -390,7 +403,7 @@ fn run_deep() {
         cfg.max_call_depth = 100_000;
         cfg.native_stack = 900 << 10;
         cfg.jit.threshold = 50;
-        let (result, out, _) = run_source(DEEP, cfg);
+        let Ran { result, out, .. } = run_source(DEEP, cfg);
         match mode {
             JitMode::Off => {
                 assert!(result.is_ok(), "{result:?}");
@@ -426,11 +439,13 @@ fn a_function_whose_native_frame_is_too_large_runs_interpreted() {
         src += &format!("    r += x{i};\n");
     }
     src += "    return r;\n}\nfn main() {\n    println(big());\n}\n";
-    let (result, reference, _) = run_source(&src, config(JitMode::Off));
-    result.expect("runs interpreted");
-    let (result, out, stats) = run_source(&src, config(JitMode::Always));
+    let reference = run_source(&src, config(JitMode::Off));
+    reference.result.expect("runs interpreted");
+    let Ran {
+        result, out, stats, ..
+    } = run_source(&src, config(JitMode::Always));
     result.expect("runs");
-    assert_eq!(out, reference);
+    assert_eq!(out, reference.out);
     assert_eq!(stats.failed, 1, "{stats:?}");
     assert!(stats.compiled >= 2, "{stats:?}");
 }

@@ -483,19 +483,11 @@ impl<'a, 'b> Translator<'a, 'b> {
         if let Some(v) = self.canonical_nan {
             return v;
         }
-        let func = &mut *self.b.func;
-        let v = match func.layout.last_inst(self.entry_block) {
-            // Before the entry block's branch (it is always filled before any float).
-            Some(branch) => {
-                let mut pos = FuncCursor::new(func).at_inst(branch);
-                pos.ins()
-                    .load(F64, mem().with_readonly(), self.cx, ctx::CANONICAL_NAN)
-            }
-            None => self
-                .b
-                .ins()
-                .load(F64, mem().with_readonly(), self.cx, ctx::CANONICAL_NAN),
-        };
+        // At the top of the entry block, where `cx` (its parameter) is already defined.
+        let mut pos = FuncCursor::new(self.b.func).at_first_insertion_point(self.entry_block);
+        let v = pos
+            .ins()
+            .load(F64, mem().with_readonly(), self.cx, ctx::CANONICAL_NAN);
         self.canonical_nan = Some(v);
         v
     }
@@ -563,7 +555,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().load(I64, mem(), self.cx, ctx::TICKS)
     }
 
-    /// Returns `value` and the fuel counter to the caller (see `rvm_vm::tier::Entry`).
+    /// Returns `value` and the fuel counter to the caller (see `rvm_vm::tier::Entry`). This
+    /// pops the frame: the frame count lives in registers (`depth`), and the caller's is
+    /// one less.
     fn return_with_fuel(&mut self, value: Value) {
         let fuel = self.b.use_var(self.fuel);
         self.b.ins().return_(&[value, fuel]);
@@ -657,12 +651,6 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().store(mem(), v, fp, off);
             }
         }
-    }
-
-    /// Pops the frame and returns `result`. Popping is implicit: the frame count lives in
-    /// registers (`depth`), and the caller's is one less.
-    fn pop_and_return(&mut self, result: Value) {
-        self.return_with_fuel(result);
     }
 
     fn jump_to(&mut self, target: usize, pc: usize) -> Result<(), String> {

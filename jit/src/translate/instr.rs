@@ -279,7 +279,7 @@ impl<'b> Translator<'_, 'b> {
                 // checks). Only `main` can be at `main`'s depth (the runtime sets it for the
                 // run of `main` alone), so no other function checks.
                 if self.module.module().main != Some(self.index) {
-                    self.pop_and_return(result);
+                    self.return_with_fuel(result);
                     return Ok(false);
                 }
                 let main = self.b.ins().load(I64, mem(), self.cx, ctx::MAIN_DEPTH);
@@ -289,7 +289,7 @@ impl<'b> Translator<'_, 'b> {
                 self.b.set_cold_block(slow);
                 self.b.ins().brif(is_main, slow, &[], fast, &[]);
                 self.b.switch_to_block(fast);
-                self.pop_and_return(result);
+                self.return_with_fuel(result);
                 self.b.switch_to_block(slow);
                 let pcv = self.b.ins().iconst(I64, pc as i64);
                 let st = self.call_rt(self.sigs.ret, self.rt.ret, &[self.cx, pcv, result]);

@@ -112,6 +112,7 @@ impl Vm<'_> {
         let depth = self.frames.len();
         let native_frames =
             depth + native_sp().saturating_sub(self.native_limit) / crate::tier::MAX_NATIVE_FRAME;
+        let frames_max = self.frames_max(native_frames);
         let vm: *mut Vm<'_> = self;
         let Some(code) = self.jit.as_ref().map(|j| j.code.as_ptr()) else {
             return Err(self.trap(
@@ -125,12 +126,8 @@ impl Vm<'_> {
             stack_data: stack.as_mut_ptr(),
             stack_len: stack.len(),
             frames_ptr: self.frames.as_mut_ptr(),
-            frames_len: self.frames.len(),
-            frames_max: self
-                .frames
-                .capacity()
-                .min(self.config.max_call_depth)
-                .min(native_frames),
+            frames_len: depth,
+            frames_max,
             native_frames,
             main_depth: self.main_depth,
             // SAFETY: as below; the table's header lives in the heap inside the VM, which
@@ -233,15 +230,20 @@ impl JitCtx {
         self.stack_len = stack.len();
         self.frames_ptr = vm.frames.as_mut_ptr();
         self.frames_len = vm.frames.len();
-        self.frames_max = vm
-            .frames
-            .capacity()
-            .min(vm.config.max_call_depth)
-            .min(self.native_frames);
+        self.frames_max = vm.frames_max(self.native_frames);
     }
 }
 
 impl Vm<'_> {
+    /// `JitCtx::frames_max`: the frame storage's capacity, the call-depth limit or the
+    /// frames the native stack has room for, whichever is lowest.
+    fn frames_max(&self, native_frames: usize) -> usize {
+        self.frames
+            .capacity()
+            .min(self.config.max_call_depth)
+            .min(native_frames)
+    }
+
     fn set_pc(&mut self, pc: u64) {
         if let Some(fr) = self.frames.last_mut() {
             fr.pc = pc as usize;

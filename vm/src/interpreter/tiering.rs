@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::Vm;
 use super::jit_rt::runtime;
-use crate::tier::{Compiled, Entry, JitMode, Tier, TierSession};
+use crate::tier::{Entry, JitMode, Tier, TierSession};
 
 /// The JIT state of one VM.
 pub(super) struct JitState {
@@ -20,8 +20,6 @@ pub(super) struct JitState {
     /// compiled: a VM that never gets hot (a short sandbox call) never creates one.
     compiler: Arc<dyn Tier>,
     session: Option<Box<dyn TierSession>>,
-    /// What the session compiles for (for the trace), once known.
-    target: Option<String>,
     /// The entry of each function, `None` until compiled. Never resized (compiled code
     /// holds a pointer to it through the context).
     pub(super) code: Vec<Option<Entry>>,
@@ -79,7 +77,6 @@ impl JitState {
             trace,
             compiler,
             session: None,
-            target: None,
             code: vec![None; functions],
             osr_code: vec![None; functions],
             hot: vec![0; functions],
@@ -114,10 +111,7 @@ impl Vm<'_> {
         let start = Instant::now();
         if jit.session.is_none() {
             match jit.compiler.session(&module) {
-                Ok(s) => {
-                    jit.target = Some(s.target());
-                    jit.session = Some(s);
-                }
+                Ok(s) => jit.session = Some(s),
                 Err(e) => {
                     jit.failed[i] = true;
                     jit.stats.failed += 1;
@@ -134,24 +128,6 @@ impl Vm<'_> {
             None => return None,
         };
         let micros = start.elapsed().as_micros() as u64;
-        self.install(f, osr, result, micros)
-    }
-
-    /// Takes the result of compiling `f`: its entry into the tables (see `osr_code`), the
-    /// statistics and the trace line. Its entry if any.
-    fn install(
-        &mut self,
-        f: u32,
-        osr: bool,
-        result: Result<Compiled, String>,
-        micros: u64,
-    ) -> Option<Entry> {
-        let module = self.module.clone();
-        let jit = self.jit.as_mut()?;
-        let i = f as usize;
-        if i >= jit.code.len() {
-            return None;
-        }
         jit.stats.compile_micros += micros;
         let name = module
             .module
@@ -195,10 +171,9 @@ impl Vm<'_> {
             }
         };
         if jit.trace {
-            if !jit.announced
-                && let Some(target) = &jit.target
-            {
+            if !jit.announced {
                 jit.announced = true;
+                let target = jit.session.as_ref().map_or("?".into(), |s| s.target());
                 self.out.err(&format!("jit: tier {target}\n"));
             }
             self.out.err(&line);
