@@ -134,16 +134,33 @@ fn run_with_fuel(module: &VerifiedModule, mode: JitMode, fuel: u64) -> (String, 
     )
 }
 
+/// Recursion with calls in accumulator position (compiled as loops), one per line.
+const FUEL_RECURSION: &str = "
+fn fib(k: int) -> int {
+    if k < 2 {
+        return k;
+    }
+    return fib(k - 1) + fib(k - 2);
+}
+fn main() {
+    for n in 0..25 {
+        println(fib(n));
+    }
+}
+";
+
 #[test]
 fn fuel_runs_out_at_the_same_point_in_every_tier() {
-    let compiled = rvm::compile_source("fuel.src", FUEL_PROGRAM).expect("compiles");
-    let module = rvm::verify(compiled.module).expect("verifies");
-    for fuel in [1, 7, 50, 999, 12_345, 100_000, 1_000_003] {
-        let off = run_with_fuel(&module, JitMode::Off, fuel);
-        let always = run_with_fuel(&module, JitMode::Always, fuel);
-        let auto = run_with_fuel(&module, JitMode::Auto, fuel);
-        assert_eq!(off, always, "fuel {fuel}: off vs always");
-        assert_eq!(off, auto, "fuel {fuel}: off vs auto");
+    for src in [FUEL_PROGRAM, FUEL_RECURSION] {
+        let compiled = rvm::compile_source("fuel.src", src).expect("compiles");
+        let module = rvm::verify(compiled.module).expect("verifies");
+        for fuel in [1, 7, 50, 999, 12_345, 100_000, 1_000_003] {
+            let off = run_with_fuel(&module, JitMode::Off, fuel);
+            let always = run_with_fuel(&module, JitMode::Always, fuel);
+            let auto = run_with_fuel(&module, JitMode::Auto, fuel);
+            assert_eq!(off, always, "fuel {fuel}: off vs always");
+            assert_eq!(off, auto, "fuel {fuel}: off vs auto");
+        }
     }
 }
 
@@ -372,7 +389,9 @@ fn down(n: int) -> int {
     if n == 0 {
         return 0;
     }
-    return down(n - 1) + 1;
+    // A local read after the call: a real call, not a loop (see `tail` in the JIT).
+    let r = down(n - 1);
+    return r + 1;
 }
 fn main() {
     println(down(60000));

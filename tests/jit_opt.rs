@@ -270,3 +270,36 @@ fn an_inlined_call_traps_where_its_frame_would_not_fit() {
         assert_eq!(outs[0], outs[2], "auto differs");
     }
 }
+
+#[test]
+fn recursive_calls_in_accumulator_position_loop_and_keep_every_frame() {
+    // `f` traps 30 calls deep, `g` combines with a constant, `h` passes its result through,
+    // `k`'s call is followed by more than its combination and stays a call; the tiers agree
+    // on every result and on the trap's trace (its 32 frames), at threshold 2 and 1000.
+    let module = source(
+        "acc.src",
+        "fn f(n: int, d: int) -> int {\n    if n == 0 {\n        return 10 / d;\n    }\n    return n + f(n - 1, d);\n}\n\
+         fn g(n: int) -> int {\n    if n == 0 {\n        return 1;\n    }\n    return g(n - 1) * 3;\n}\n\
+         fn h(n: int) -> int {\n    if n < 5 {\n        return n;\n    }\n    return h(n - 5);\n}\n\
+         fn k(n: int) -> int {\n    if n == 0 {\n        return 0;\n    }\n    return k(n - 1) + n * 2;\n}\n\
+         fn main() {\n    println(f(30, 1));\n    println(g(5));\n    println(h(1003));\n    println(k(10));\n    println(f(30, 0));\n}\n",
+    );
+    let (always, _) = agree(&module, 1000);
+    assert_eq!(always.tail_calls, 3, "{always:?}");
+    let (r, out, _, _) = run(&module, JitMode::Always, 1000);
+    assert_eq!(out, "475\n243\n3\n110\n");
+    assert!(r.starts_with("trap runtime error: division by zero"), "{r}");
+    assert_eq!(r.matches("    at f (").count(), 31, "{r}");
+    agree(&module, 2);
+
+    // The call-depth limit stops such a loop at the same call, with the same trace.
+    let module = source(
+        "deep.src",
+        "fn s(n: int) -> int {\n    if n == 0 {\n        return 0;\n    }\n    return n + s(n - 1);\n}\n\
+         fn main() {\n    println(s(9000));\n    println(s(20000));\n}\n",
+    );
+    agree(&module, 2);
+    let (r, out, _, _) = run(&module, JitMode::Always, 2);
+    assert_eq!(out, "40504500\n");
+    assert!(r.contains("stack overflow (call depth limit 10000)"), "{r}");
+}

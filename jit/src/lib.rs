@@ -229,6 +229,7 @@ impl TierSession for Session {
             entry,
             inlined_calls: done.inlined_calls,
             hoisted_loops: done.hoisted_loops,
+            tail_calls: done.tail_calls,
         })
     }
 }

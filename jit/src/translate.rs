@@ -23,8 +23,9 @@
 //!
 //! Code map: this file holds the translator's state, the prologue, fuel, spills and the
 //! shared cold paths; `instr` translates one instruction, `access` heap accesses, `call`
-//! guest calls, `inline` inlined callees, `hoist` call-free loops, and `facts` what is
-//! decided before translating (block starts, plain instructions, canonical float locals).
+//! guest calls, `inline` inlined callees, `hoist` call-free loops, `tail` recursive calls
+//! made loops, and `facts` what is decided before translating (block starts, plain
+//! instructions, canonical float locals).
 
 use crate::stubs::{self, Stub, Stubs};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -46,6 +47,7 @@ mod facts;
 mod hoist;
 mod inline;
 mod instr;
+mod tail;
 use access::Cold;
 use facts::{backward_jumps, block_starts, canonical_of_raw, local_types, runs_no_code};
 use hoist::{HoistLoop, TableVars};
@@ -96,6 +98,8 @@ pub struct Optimised {
     pub inlined_calls: u32,
     /// Call-free loops (heap lookups hoisted).
     pub hoisted_loops: u32,
+    /// Recursive calls made jumps (see `tail`).
+    pub tail_calls: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -136,6 +140,7 @@ pub fn translate(
     let done = Optimised {
         inlined_calls: t.inlined_calls,
         hoisted_loops: t.loops.len() as u32,
+        tail_calls: t.tail_calls,
     };
     b.seal_all_blocks();
     b.finalize(frontend);
@@ -239,6 +244,14 @@ struct Translator<'a, 'b> {
     inlined_calls: u32,
     /// The function itself, for direct recursive calls.
     self_ref: Option<FuncRef>,
+    /// The calls in accumulator position and the accumulator's operation (see `tail`).
+    accumulator_calls: HashMap<usize, tail::Operand>,
+    combine: Option<tail::Combine>,
+    /// The block those calls jump to, and the accumulator there.
+    head: Option<Block>,
+    acc: Option<(Value, tail::Combine)>,
+    /// Calls made jumps so far.
+    tail_calls: u32,
     /// Tracked struct and array locals whose header was found valid earlier in the
     /// current bytecode block (their next field accesses or length reads need no check).
     checked: Vec<usize>,
@@ -327,6 +340,11 @@ impl<'a, 'b> Translator<'a, 'b> {
             cold: Vec::new(),
             inlined_calls: 0,
             self_ref: None,
+            accumulator_calls: HashMap::new(),
+            combine: None,
+            head: None,
+            acc: None,
+            tail_calls: 0,
             checked: Vec::new(),
             checked_index: Vec::new(),
         }
@@ -359,6 +377,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             &self.local_types,
             self.vf.param_count() as usize,
         );
+        (self.accumulator_calls, self.combine) =
+            tail::accumulator_calls(code, heights, self.index, self.module.module().main);
         self.inlinable = vec![false; self.module.functions().len()];
         for (pc, instr) in code.iter().enumerate() {
             if let Instr::Call { func } = *instr
@@ -687,10 +707,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let [cx, base, osr, fuel, depth] = params[..] else {
             return Err("bad entry signature".into());
         };
-        self.depth = depth;
         self.cx = cx;
-        self.base = base;
-        self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
         // These `JitCtx` fields are fixed while compiled code runs and `cx` is always valid:
         // pure loads (`can_move`), which Cranelift deletes where a function does not use them.
         let ro = mem().with_readonly().with_can_move();
@@ -698,6 +715,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
+        let [base, depth, osr] = self.start_head(base, depth, osr);
+        self.depth = depth;
+        self.base = base;
+        self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
         let normal = self.b.create_block();
         let osr_block = self.osr.then(|| self.b.create_block());
         match osr_block {

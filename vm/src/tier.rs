@@ -67,6 +67,8 @@ pub struct Compiled {
     pub inlined_calls: u32,
     /// Loops whose heap lookups were moved out of the loop body (call-free loops).
     pub hoisted_loops: u32,
+    /// Recursive calls in accumulator position compiled as jumps back to the start.
+    pub tail_calls: u32,
 }
 
 /// Which tiers run guest code.

@@ -3,7 +3,9 @@
 //! call through the runtime otherwise.
 
 use super::{I64, Translator, mem};
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
+use cranelift_codegen::ir::{
+    Block, BlockArg, FuncRef, InstBuilder, Value, condcodes::IntCC, types,
+};
 use rvm_vm::format::TypeDef;
 use rvm_vm::tier::{ctx, frame};
 
@@ -58,7 +60,11 @@ impl Translator<'_, '_> {
         let self_call = self
             .self_ref
             .filter(|_| known && callee_index == self.index && self.inline_ret.is_none());
-        let entry = if self_call.is_some() {
+        let tail = known
+            .then(|| self.loops_back(pc))
+            .flatten()
+            .filter(|_| callee_index == self.index && self.inline_ret.is_none());
+        let entry = if self_call.is_some() || tail.is_some() {
             self.b.ins().jump(fast, &[]);
             None
         } else {
@@ -99,6 +105,40 @@ impl Translator<'_, '_> {
         // The fuel counter goes to the callee and comes back in registers; a negative one
         // back means the callee unwound (see `rvm_vm::tier::Entry`).
         self.enter(pushed);
+        if let Some(operand) = tail {
+            self.jump_back(h, nargs, operand, new_base);
+        } else {
+            self.call_compiled(self_call, entry, new_base, join)?;
+        }
+
+        // The whole call through the runtime (status in the context).
+        self.enter(slow);
+        let r = self.call_rt(
+            self.sigs.enter,
+            self.rt.call,
+            &[self.cx, pcv, callee, new_base, ret],
+        );
+        let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+        self.check(status);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+
+        self.enter(join);
+        let r = self.b.block_params(join)[0];
+        if has_result {
+            self.set(h - nargs - below, r);
+        }
+        Ok(())
+    }
+
+    /// The call itself, to this function's code (`self_call`) or to `entry`, with the callee's
+    /// frame at `new_base`; continues at `join` with the result.
+    fn call_compiled(
+        &mut self,
+        self_call: Option<FuncRef>,
+        entry: Option<Value>,
+        new_base: Value,
+        join: Block,
+    ) -> Result<(), String> {
         let minus1 = self.b.ins().iconst(I64, -1);
         let fuel = self.b.use_var(self.fuel);
         let depth = self.b.ins().iadd_imm_s(self.depth, 1);
@@ -117,23 +157,6 @@ impl Translator<'_, '_> {
         self.b.ins().brif(unwound, self.unwind, &[], returned, &[]);
         self.enter(returned);
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
-
-        // The whole call through the runtime (status in the context).
-        self.enter(slow);
-        let r = self.call_rt(
-            self.sigs.enter,
-            self.rt.call,
-            &[self.cx, pcv, callee, new_base, ret],
-        );
-        let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
-        self.check(status);
-        self.b.ins().jump(join, &[BlockArg::Value(r)]);
-
-        self.enter(join);
-        let r = self.b.block_params(join)[0];
-        if has_result {
-            self.set(h - nargs - below, r);
-        }
         Ok(())
     }
 

@@ -271,7 +271,8 @@ impl<'b> Translator<'_, 'b> {
                     return Ok(false);
                 }
                 let result = if self.vf.result().is_some() {
-                    self.get(h - 1)
+                    let r = self.get(h - 1);
+                    self.with_accumulator(r)
                 } else {
                     self.b.ins().iconst(I64, 0)
                 };

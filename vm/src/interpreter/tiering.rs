@@ -61,6 +61,8 @@ pub struct JitStats {
     pub inlined_calls: usize,
     /// Loops compiled with their heap lookups hoisted (call-free loops).
     pub hoisted_loops: usize,
+    /// Recursive calls compiled as jumps back to the function's start.
+    pub tail_calls: usize,
 }
 
 impl JitState {
@@ -146,6 +148,7 @@ impl Vm<'_> {
                 jit.stats.compiled += 1;
                 jit.stats.inlined_calls += c.inlined_calls as usize;
                 jit.stats.hoisted_loops += c.hoisted_loops as usize;
+                jit.stats.tail_calls += c.tail_calls as usize;
                 let mut what = format!("{instrs} instructions");
                 let plural = |n: u32, one: &str| match n {
                     1 => format!(", 1 {one}"),
@@ -156,6 +159,9 @@ impl Vm<'_> {
                 }
                 if c.hoisted_loops > 0 {
                     what += &(plural(c.hoisted_loops, "loop") + " hoisted");
+                }
+                if c.tail_calls > 0 {
+                    what += &(plural(c.tail_calls, "recursive call") + " looped");
                 }
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
