@@ -302,4 +302,16 @@ fn recursive_calls_in_accumulator_position_loop_and_keep_every_frame() {
     let (r, out, _, _) = run(&module, JitMode::Always, 2);
     assert_eq!(out, "40504500\n");
     assert!(r.contains("stack overflow (call depth limit 10000)"), "{r}");
+
+    // A loop inside: an interpreted activation enters it by on-stack replacement, through
+    // the header the looped calls jump to.
+    let module = source(
+        "osr.src",
+        "fn walk(n: int, acc: int) -> int {\n    if n == 0 {\n        return acc;\n    }\n    var s = 0;\n    var i = 0;\n\
+         \x20   while i < n * 50 {\n        s = s + i % 7;\n        i = i + 1;\n    }\n    return walk(n - 1, acc + s) + 1;\n}\n\
+         fn main() {\n    println(walk(40, 0));\n    println(walk(300, 5));\n}\n",
+    );
+    let (_, auto) = agree(&module, 2);
+    assert!(auto.osr_entries > 0, "{auto:?}");
+    assert_eq!(auto.tail_calls, 1, "{auto:?}");
 }
