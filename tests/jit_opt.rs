@@ -315,3 +315,21 @@ fn recursive_calls_in_accumulator_position_loop_and_keep_every_frame() {
     assert!(auto.osr_entries > 0, "{auto:?}");
     assert_eq!(auto.tail_calls, 1, "{auto:?}");
 }
+
+#[test]
+fn early_exits_are_inlined_at_direct_calls() {
+    // `fib`'s `if k < 2 { return k; }` runs inline at both of its calls and at `main`'s;
+    // `set`'s prefix ends at its store to a global (before its `ret`), so it has none.
+    let module = source(
+        "exit.src",
+        "var g = 0;\n\
+         fn fib(k: int) -> int {\n    if k < 2 {\n        return k;\n    }\n    return fib(k - 1) + fib(k - 2);\n}\n\
+         fn set(k: int) -> int {\n    g = k;\n    if k < 2 {\n        return k;\n    }\n    return set(k - 1) * 2;\n}\n\
+         fn main() {\n    println(fib(20));\n    println(set(30));\n    println(g);\n}\n",
+    );
+    let (always, _) = agree(&module, 1000);
+    assert_eq!(always.early_exits, 3, "{always:?}");
+    let (_, out, _, _) = run(&module, JitMode::Always, 1000);
+    assert_eq!(out, "6765\n536870912\n1\n");
+    agree(&module, 2);
+}

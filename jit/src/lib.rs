@@ -230,6 +230,7 @@ impl TierSession for Session {
             inlined_calls: done.inlined_calls,
             hoisted_loops: done.hoisted_loops,
             tail_calls: done.tail_calls,
+            early_exits: done.early_exits,
         })
     }
 }

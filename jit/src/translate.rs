@@ -23,9 +23,9 @@
 //!
 //! Code map: this file holds the translator's state, the prologue, fuel, spills and the
 //! shared cold paths; `instr` translates one instruction, `access` heap accesses, `call`
-//! guest calls, `inline` inlined callees, `hoist` call-free loops, `tail` recursive calls
-//! made loops, and `facts` what is decided before translating (block starts, plain
-//! instructions, canonical float locals).
+//! guest calls, `inline` inlined callees, `early_exit` callees' first cases run inline,
+//! `hoist` call-free loops, `tail` recursive calls made loops, and `facts` what is decided
+//! before translating (block starts, plain instructions, canonical float locals).
 
 use crate::stubs::{self, Stub, Stubs};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -43,6 +43,7 @@ use std::collections::HashMap;
 
 mod access;
 mod call;
+mod early_exit;
 mod facts;
 mod hoist;
 mod inline;
@@ -100,6 +101,8 @@ pub struct Optimised {
     pub hoisted_loops: u32,
     /// Recursive calls made jumps (see `tail`).
     pub tail_calls: u32,
+    /// Call sites with their callee's early exit inlined (see `early_exit`).
+    pub early_exits: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -141,6 +144,7 @@ pub fn translate(
         inlined_calls: t.inlined_calls,
         hoisted_loops: t.loops.len() as u32,
         tail_calls: t.tail_calls,
+        early_exits: t.early_exits,
     };
     b.seal_all_blocks();
     b.finalize(frontend);
@@ -240,6 +244,8 @@ struct Translator<'a, 'b> {
     inline_need: usize,
     /// While translating an inlined body: where its `ret` goes and the result variable.
     inline_ret: Option<(Block, Variable, Option<Variable>)>,
+    /// While translating a callee's early exit: where it ends and where leaving it goes.
+    bail: Option<(usize, Block)>,
     /// Direct calls inlined so far.
     inlined_calls: u32,
     /// The function itself, for direct recursive calls.
@@ -252,6 +258,10 @@ struct Translator<'a, 'b> {
     acc: Option<(Value, tail::Combine)>,
     /// Calls made jumps so far.
     tail_calls: u32,
+    /// Per function: where its early exit ends, if it has one (see `early_exit`).
+    prefix_ends: Vec<Option<usize>>,
+    /// Early exits inlined so far.
+    early_exits: u32,
     /// Tracked struct and array locals whose header was found valid earlier in the
     /// current bytecode block (their next field accesses or length reads need no check).
     checked: Vec<usize>,
@@ -337,6 +347,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             room,
             inline_need: 0,
             inline_ret: None,
+            bail: None,
             cold: Vec::new(),
             inlined_calls: 0,
             self_ref: None,
@@ -345,6 +356,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             head: None,
             acc: None,
             tail_calls: 0,
+            prefix_ends: Vec::new(),
+            early_exits: 0,
             checked: Vec::new(),
             checked_index: Vec::new(),
         }
@@ -380,12 +393,16 @@ impl<'a, 'b> Translator<'a, 'b> {
         (self.accumulator_calls, self.combine) =
             tail::accumulator_calls(code, heights, self.index, self.module.module().main);
         self.inlinable = vec![false; self.module.functions().len()];
+        self.prefix_ends = vec![None; self.module.functions().len()];
         for (pc, instr) in code.iter().enumerate() {
             if let Instr::Call { func } = *instr
                 && heights[pc] != UNREACHABLE
                 && let Some(slot) = self.inlinable.get_mut(func as usize)
             {
                 *slot = inline::inlinable(self.module, self.index, func);
+                if !*slot {
+                    self.prefix_ends[func as usize] = early_exit::prefix_end(self.module, func);
+                }
                 if *slot && let Some(callee) = self.module.functions().get(func as usize) {
                     let need = self.vf.local_count() as usize
                         + self.vf.max_stack() as usize

@@ -69,6 +69,8 @@ pub struct Compiled {
     pub hoisted_loops: u32,
     /// Recursive calls in accumulator position compiled as jumps back to the start.
     pub tail_calls: u32,
+    /// Call sites that run their callee's early exit inline (partial inlining).
+    pub early_exits: u32,
 }
 
 /// Which tiers run guest code.

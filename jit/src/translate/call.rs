@@ -91,7 +91,19 @@ impl Translator<'_, '_> {
         let pushed = self.b.create_block();
         match known.then(|| self.callee_frame(callee_index)).flatten() {
             Some((need, zero)) => {
-                self.push_frame_inline(pc, callee, new_base, ret, need, &zero, pushed, slow)
+                self.enter_if_frame_fits(new_base, need, slow);
+                if let Some(end) = self
+                    .prefix_ends
+                    .get(callee_index as usize)
+                    .copied()
+                    .flatten()
+                {
+                    let write = self.b.create_block();
+                    self.early_exit(callee_index, (h, nargs), end, join, write)?;
+                    self.enter(write);
+                }
+                self.write_frame(pc, callee, (new_base, ret), &zero);
+                self.b.ins().jump(pushed, &[]);
             }
             None => {
                 let st = self.call_rt(
@@ -186,32 +198,31 @@ impl Translator<'_, '_> {
         Some((need, zero))
     }
 
-    /// Pushes the callee's frame record without a runtime call when the frame storage, the
-    /// value stack and the native stack (counted in frames) have room (and the call-depth
-    /// limit is not reached),
-    /// continuing in `pushed`; otherwise continues in `slow`, the whole call through the
-    /// runtime (which grows the storage or traps).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn push_frame_inline(
-        &mut self,
-        pc: usize,
-        callee: Value,
-        new_base: Value,
-        ret: Value,
-        need: i64,
-        zero: &[usize],
-        pushed: Block,
-        slow: Block,
-    ) {
+    /// Continues in a new block when the callee's frame (`need` value-stack slots from
+    /// `new_base`) can be pushed without a runtime call: the frame storage, the value stack
+    /// and the native stack (counted in frames) have room, and the call-depth limit is not
+    /// reached; otherwise in `slow`, the whole call through the runtime (which grows the
+    /// storage or traps).
+    pub(super) fn enter_if_frame_fits(&mut self, new_base: Value, need: i64, slow: Block) {
         // The native stack needs no check of its own: `frames_max` includes the frames
         // it has room for (see `rvm_vm::tier::MAX_NATIVE_FRAME`).
         let inline = self.b.create_block();
         let end = self.b.ins().iadd_imm_s(new_base, need);
-        let len = self.depth;
         let fits = self.frame_fits(end);
         self.b.ins().brif(fits, inline, &[], slow, &[]);
-
         self.enter(inline);
+    }
+
+    /// Writes the frame record of a call at `pc` of `callee` (frame at `new_base`, result
+    /// to `ret`), whose checks passed, and zeroes its declared reference locals `zero`.
+    pub(super) fn write_frame(
+        &mut self,
+        pc: usize,
+        callee: Value,
+        (new_base, ret): (Value, Value),
+        zero: &[usize],
+    ) {
+        let len = self.depth;
         let frames = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_PTR);
         let off = self.b.ins().imul_imm_s(len, frame::SIZE as i64);
         let rec = self.b.ins().iadd(frames, off);
@@ -232,6 +243,5 @@ impl Translator<'_, '_> {
                 self.b.ins().store(mem(), zero_v, at, (i * 8) as i32);
             }
         }
-        self.b.ins().jump(pushed, &[]);
     }
 }

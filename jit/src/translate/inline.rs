@@ -35,7 +35,6 @@ pub(super) const MAX_INLINE: usize = 48;
 /// Whether function `f` of `module` can be inlined into function `caller` (see the module
 /// docs).
 pub(super) fn inlinable(module: &VerifiedModule, caller: u32, f: u32) -> bool {
-    use Instr as I;
     if f == caller {
         return false;
     }
@@ -48,44 +47,52 @@ pub(super) fn inlinable(module: &VerifiedModule, caller: u32, f: u32) -> bool {
         return false;
     }
     let starts = block_starts(code, heights);
-    code.iter().enumerate().all(|(pc, &instr)| {
-        if heights[pc] == UNREACHABLE {
-            return true;
+    (0..code.len()).all(|pc| heights[pc] == UNREACHABLE || frameless(module, code, &starts, pc))
+}
+
+/// Whether instruction `pc` of `code` (whose block starts are `starts`) runs without making
+/// its function's frame observable: it can neither trap, call, allocate nor loop.
+pub(super) fn frameless(
+    module: &VerifiedModule,
+    code: &[Instr],
+    starts: &[bool],
+    pc: usize,
+) -> bool {
+    use Instr as I;
+    match code[pc] {
+        I::Jmp { target } | I::JmpIf { target } | I::JmpIfNot { target } => target as usize > pc,
+        // Division by a non-zero constant pushed just before (in the same block).
+        I::IDiv {} | I::IRem {} => {
+            pc > 0 && !starts[pc] && matches!(code[pc - 1], I::IConst { value } if value != 0)
         }
-        match instr {
-            I::Jmp { target } | I::JmpIf { target } | I::JmpIfNot { target } => {
-                target as usize > pc
-            }
-            // Division by a non-zero constant pushed just before (in the same block).
-            I::IDiv {} | I::IRem {} => {
-                pc > 0 && !starts[pc] && matches!(code[pc - 1], I::IConst { value } if value != 0)
-            }
-            I::GlobalGet { index } => matches!(
-                module.global_unset().get(index as usize),
-                Some(GlobalUnset::Zero) | None
-            ),
-            I::CallNative { native } => is_inline_native(native),
-            I::Ret {} => true,
-            _ => plain(instr),
-        }
-    })
+        I::GlobalGet { index } => matches!(
+            module.global_unset().get(index as usize),
+            Some(GlobalUnset::Zero) | None
+        ),
+        I::CallNative { native } => is_inline_native(native),
+        I::Ret {} => true,
+        instr => plain(instr),
+    }
 }
 
 /// The translation state that belongs to one function body, swapped for an inlined
 /// callee's and back (see [`Translator::swap_fn_state`]).
-struct FnState<'a> {
+pub(super) struct FnState<'a> {
     vf: &'a VerifiedFunction,
     local_types: Vec<Type>,
     locals: Vec<Variable>,
     raw_locals: Vec<Option<Variable>>,
     canonical_of_raw: Vec<bool>,
     stack: Vec<Variable>,
-    blocks: Vec<Option<Block>>,
+    pub(super) blocks: Vec<Option<Block>>,
     origin: Vec<Option<usize>>,
     loops: Vec<HoistLoop>,
     checked: Vec<usize>,
     checked_index: Vec<(usize, Value)>,
     inline_ret: Option<(Block, Variable, Option<Variable>)>,
+    /// For an early exit: where the translated part ends, and the block that leaving it
+    /// goes to.
+    pub(super) bail: Option<(usize, Block)>,
 }
 
 impl<'a> Translator<'a, '_> {
@@ -102,23 +109,13 @@ impl<'a> Translator<'a, '_> {
             .functions()
             .get(f as usize)
             .ok_or("call of a function out of range")?;
-        let callee_types = local_types(module, f)?;
-        let float_result = matches!(
-            callee
-                .result()
-                .and_then(|t| module.module().types.get(t as usize)),
-            Some(TypeDef::Float)
-        );
         self.inlined_calls += 1;
         self.tick(1, pc);
         let room = self.frame_room(pc);
         let inline = self.b.create_block();
         let reserve = self.b.create_block();
         let join = self.b.create_block();
-        // The result (a float's exact bits and its raw value, see `set_arith`).
-        let rty = if float_result { F64 } else { I64 };
-        let result = self.b.declare_var(rty);
-        let result_raw = float_result.then(|| self.b.declare_var(F64));
+        let (result, result_raw) = self.result_vars(callee);
         self.b.set_cold_block(reserve);
         self.b.ins().brif(room, inline, &[], reserve, &[]);
 
@@ -135,45 +132,7 @@ impl<'a> Translator<'a, '_> {
 
         // The body, in place.
         self.enter(inline);
-        let args: Vec<Value> = (h - nargs..h).map(|k| self.get(k)).collect();
-        let (locals, raw_locals) = declare_locals(self.b, &callee_types);
-        for (i, (&var, &ty)) in locals.iter().zip(&callee_types).enumerate() {
-            let v = match args.get(i) {
-                Some(&a) if ty == F64 => self.as_f64(a),
-                Some(&a) => a,
-                None if ty == F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
-                None => self.b.ins().iconst(I64, 0),
-            };
-            self.b.def_var(var, v);
-            if let Some(r) = raw_locals[i] {
-                self.b.def_var(r, v);
-            }
-        }
-        let stack: Vec<Variable> = (0..callee.max_stack())
-            .map(|_| self.b.declare_var(I64))
-            .collect();
-        let starts = block_starts(callee.code(), callee.heights());
-        let blocks = starts
-            .iter()
-            .zip(callee.heights())
-            .map(|(&s, &ht)| (s && ht != UNREACHABLE).then(|| self.b.create_block()))
-            .collect();
-        // The callee has no loops, so nothing is hoisted and no float local needs more
-        // than its exact bits.
-        let mut state = FnState {
-            vf: callee,
-            local_types: callee_types,
-            locals,
-            raw_locals,
-            canonical_of_raw: vec![false; callee.local_count() as usize],
-            stack,
-            blocks,
-            origin: vec![None; callee.max_stack() as usize],
-            loops: Vec::new(),
-            checked: Vec::new(),
-            checked_index: Vec::new(),
-            inline_ret: Some((join, result, result_raw)),
-        };
+        let mut state = self.callee_state(f, h, nargs, (join, result, result_raw))?;
         self.swap_fn_state(&mut state);
         self.zero_stack();
         let first = self.edge_to(None, 0);
@@ -197,8 +156,83 @@ impl<'a> Translator<'a, '_> {
         Ok(())
     }
 
+    /// Variables for the result of `callee` translated in place: a float's exact bits and
+    /// its raw value (see `set_arith`), another value's bits.
+    pub(super) fn result_vars(
+        &mut self,
+        callee: &VerifiedFunction,
+    ) -> (Variable, Option<Variable>) {
+        let float_result = matches!(
+            callee
+                .result()
+                .and_then(|t| self.module.module().types.get(t as usize)),
+            Some(TypeDef::Float)
+        );
+        let rty = if float_result { F64 } else { I64 };
+        let result = self.b.declare_var(rty);
+        (result, float_result.then(|| self.b.declare_var(F64)))
+    }
+
+    /// The per-function state of callee `f`, translated in place at a call with `nargs`
+    /// arguments on top of an operand stack of height `h`: fresh locals (the parameters
+    /// bound to the arguments), operand slots and blocks; its `ret`s define the result
+    /// variables of `ret` and jump to its block. The callee's loops are not hoisted, and no
+    /// float local keeps more than its exact bits.
+    pub(super) fn callee_state(
+        &mut self,
+        f: u32,
+        h: usize,
+        nargs: usize,
+        ret: (Block, Variable, Option<Variable>),
+    ) -> Result<FnState<'a>, String> {
+        let module: &'a VerifiedModule = self.module;
+        let callee = module
+            .functions()
+            .get(f as usize)
+            .ok_or("call of a function out of range")?;
+        let callee_types = local_types(module, f)?;
+        let args: Vec<Value> = (h - nargs..h).map(|k| self.get(k)).collect();
+        let (locals, raw_locals) = declare_locals(self.b, &callee_types);
+        for (i, (&var, &ty)) in locals.iter().zip(&callee_types).enumerate() {
+            let v = match args.get(i) {
+                Some(&a) if ty == F64 => self.as_f64(a),
+                Some(&a) => a,
+                None if ty == F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
+                None => self.b.ins().iconst(I64, 0),
+            };
+            self.b.def_var(var, v);
+            if let Some(r) = raw_locals[i] {
+                self.b.def_var(r, v);
+            }
+        }
+        let stack: Vec<Variable> = (0..callee.max_stack())
+            .map(|_| self.b.declare_var(I64))
+            .collect();
+        let starts = block_starts(callee.code(), callee.heights());
+        let blocks = starts
+            .iter()
+            .zip(callee.heights())
+            .map(|(&s, &ht)| (s && ht != UNREACHABLE).then(|| self.b.create_block()))
+            .collect();
+        Ok(FnState {
+            vf: callee,
+            local_types: callee_types,
+            locals,
+            raw_locals,
+            canonical_of_raw: vec![false; callee.local_count() as usize],
+            stack,
+            blocks,
+            origin: vec![None; callee.max_stack() as usize],
+            loops: Vec::new(),
+            checked: Vec::new(),
+            checked_index: Vec::new(),
+            inline_ret: Some(ret),
+            bail: None,
+        })
+    }
+
     /// Exchanges the translator's per-function state with `s`.
-    fn swap_fn_state(&mut self, s: &mut FnState<'a>) {
+    pub(super) fn swap_fn_state(&mut self, s: &mut FnState<'a>) {
         use std::mem::swap;
         swap(&mut self.vf, &mut s.vf);
         swap(&mut self.local_types, &mut s.local_types);
@@ -212,6 +246,7 @@ impl<'a> Translator<'a, '_> {
         swap(&mut self.checked, &mut s.checked);
         swap(&mut self.checked_index, &mut s.checked_index);
         swap(&mut self.inline_ret, &mut s.inline_ret);
+        swap(&mut self.bail, &mut s.bail);
     }
 
     /// Whether the frame of any call this function inlines would fit without the runtime
@@ -258,6 +293,15 @@ impl<'a> Translator<'a, '_> {
         }
         let mut open = false;
         for (pc, &instr) in code.iter().enumerate() {
+            if let Some((end, bail)) = self.bail
+                && pc >= end
+            {
+                // An early exit ends here (see `early_exit`).
+                if open {
+                    self.b.ins().jump(bail, &[]);
+                }
+                return Ok(());
+            }
             if let Some(blk) = self.blocks[pc] {
                 if open {
                     let to = self.edge_to(pc.checked_sub(1), pc)?;

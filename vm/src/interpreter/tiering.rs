@@ -63,6 +63,8 @@ pub struct JitStats {
     pub hoisted_loops: usize,
     /// Recursive calls compiled as jumps back to the function's start.
     pub tail_calls: usize,
+    /// Call sites that run their callee's early exit inline.
+    pub early_exits: usize,
 }
 
 impl JitState {
@@ -149,6 +151,7 @@ impl Vm<'_> {
                 jit.stats.inlined_calls += c.inlined_calls as usize;
                 jit.stats.hoisted_loops += c.hoisted_loops as usize;
                 jit.stats.tail_calls += c.tail_calls as usize;
+                jit.stats.early_exits += c.early_exits as usize;
                 let mut what = format!("{instrs} instructions");
                 let plural = |n: u32, one: &str| match n {
                     1 => format!(", 1 {one}"),
@@ -162,6 +165,9 @@ impl Vm<'_> {
                 }
                 if c.tail_calls > 0 {
                     what += &(plural(c.tail_calls, "recursive call") + " looped");
+                }
+                if c.early_exits > 0 {
+                    what += &(plural(c.early_exits, "early exit") + " inlined");
                 }
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
