@@ -196,6 +196,9 @@ pub struct Vm<'m> {
     /// The first free slot of the value stack between runs.
     sp: usize,
     frames: Vec<Frame>,
+    /// The capacity of `frames` whose spare records were last initialised (see
+    /// `Vm::frames_for_compiled_code`).
+    frames_initialised: usize,
     globals: Vec<u64>,
     /// The handle of each string constant (permanent roots).
     const_strs: Vec<u64>,
@@ -274,6 +277,7 @@ impl<'m> Vm<'m> {
             stack: vec![0; 1024],
             sp: 0,
             frames: Vec::with_capacity(64),
+            frames_initialised: 0,
             const_strs,
             imports,
             temp_roots: Vec::new(),

@@ -102,7 +102,7 @@ impl Translator<'_, '_> {
                     self.early_exit(callee_index, (h, nargs), end, join, write)?;
                     self.enter(write);
                 }
-                self.write_frame(pc, callee, (new_base, ret), &zero);
+                self.write_frame(pc, callee, new_base, &zero);
                 self.b.ins().jump(pushed, &[]);
             }
             None => {
@@ -213,13 +213,19 @@ impl Translator<'_, '_> {
         self.enter(inline);
     }
 
-    /// Writes the frame record of a call at `pc` of `callee` (frame at `new_base`, result
-    /// to `ret`), whose checks passed, and zeroes its declared reference locals `zero`.
+    /// Writes the frame record of a call at `pc` of compiled `callee` (frame at
+    /// `new_base`), whose checks passed, and zeroes its declared reference locals `zero`.
+    ///
+    /// Only the fields something reads: the function and the frame (for traces and the
+    /// collector) and the caller's `pc`. A record's `pc` is written before anything reads
+    /// it (the runtime sets the innermost frame's at every call from compiled code, a call
+    /// the caller's), and its `ret` is read only by the interpreter's `ret`, which never
+    /// pops a frame that compiled code pushed for compiled code.
     pub(super) fn write_frame(
         &mut self,
         pc: usize,
         callee: Value,
-        (new_base, ret): (Value, Value),
+        new_base: Value,
         zero: &[usize],
     ) {
         let len = self.depth;
@@ -231,11 +237,9 @@ impl Translator<'_, '_> {
         self.b.ins().store(mem(), pcv, rec, frame::PC - frame::SIZE);
         let func32 = self.b.ins().ireduce(types::I32, callee);
         self.b.ins().store(mem(), func32, rec, frame::FUNC);
-        let zero_v = self.b.ins().iconst(I64, 0);
-        self.b.ins().store(mem(), zero_v, rec, frame::PC);
         self.b.ins().store(mem(), new_base, rec, frame::BASE);
-        self.b.ins().store(mem(), ret, rec, frame::RET);
         if !zero.is_empty() {
+            let zero_v = self.b.ins().iconst(I64, 0);
             let data = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_DATA);
             let nb = self.b.ins().ishl_imm_u(new_base, 3);
             let at = self.b.ins().iadd(data, nb);

@@ -125,7 +125,7 @@ impl Vm<'_> {
         let mut cx = JitCtx {
             stack_data: stack.as_mut_ptr(),
             stack_len: stack.len(),
-            frames_ptr: self.frames.as_mut_ptr(),
+            frames_ptr: self.frames_for_compiled_code(),
             frames_len: depth,
             frames_max,
             native_frames,
@@ -187,8 +187,9 @@ impl Vm<'_> {
 /// # Safety
 /// `len` must come from a context whose `frames_ptr` is `frames`' buffer (or be the count
 /// before the entry minus the popped frame): compiled code writes a count only after
-/// writing every field of the records below it, at indices below `frames_max <=
-/// capacity`, so the first `len` records are initialised.
+/// writing the fields that matter of the records below it, at indices below `frames_max
+/// <= capacity`, and every record up to the capacity was initialised before
+/// (`Vm::frames_for_compiled_code`), so the first `len` records are initialised.
 unsafe fn adopt_frames(frames: &mut Vec<Frame>, len: usize) {
     debug_assert!(len <= frames.capacity());
     if len <= frames.capacity() {
@@ -228,7 +229,7 @@ impl JitCtx {
     fn refresh(&mut self, vm: &mut Vm<'_>, stack: &mut [u64]) {
         self.stack_data = stack.as_mut_ptr();
         self.stack_len = stack.len();
-        self.frames_ptr = vm.frames.as_mut_ptr();
+        self.frames_ptr = vm.frames_for_compiled_code();
         self.frames_len = vm.frames.len();
         self.frames_max = vm.frames_max(self.native_frames);
     }
@@ -242,6 +243,27 @@ impl Vm<'_> {
             .capacity()
             .min(self.config.max_call_depth)
             .min(native_frames)
+    }
+
+    /// The frame storage for compiled code, whose spare records (up to the capacity) are
+    /// initialised: compiled code writes only the fields of a record that are read later
+    /// (not `pc` and `ret`, see `write_frame` in the JIT), and the VM adopts the records it
+    /// pushed, so every field must hold some value (stale, never read). Filled once per
+    /// capacity: records the VM truncated keep their values.
+    fn frames_for_compiled_code(&mut self) -> *mut Frame {
+        if self.frames.capacity() != self.frames_initialised {
+            let empty = Frame {
+                func: 0,
+                pc: 0,
+                base: 0,
+                ret: 0,
+            };
+            for slot in self.frames.spare_capacity_mut() {
+                slot.write(empty);
+            }
+            self.frames_initialised = self.frames.capacity();
+        }
+        self.frames.as_mut_ptr()
     }
 
     fn set_pc(&mut self, pc: u64) {
