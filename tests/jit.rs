@@ -468,3 +468,47 @@ fn a_function_whose_native_frame_is_too_large_runs_interpreted() {
     assert_eq!(stats.failed, 1, "{stats:?}");
     assert!(stats.compiled >= 2, "{stats:?}");
 }
+
+#[test]
+fn compiled_calls_reach_the_value_stack_limit_where_the_interpreter_does() {
+    // Compiled calls check one frame count, which counts the value stack in frames of the
+    // module's largest function (`wide`, 300 locals): far fewer than `down`'s frames that
+    // fit. Past that count the runtime makes the exact check and grows the stack, so the
+    // tiers agree on the output and on where the value stack (small, from a 1 MiB heap
+    // limit) overflows, with the same trace.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(run_to_the_value_stack_limit)
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
+fn run_to_the_value_stack_limit() {
+    let mut src = String::from("fn wide(k: int) -> int {\n    var s = k;\n");
+    for i in 0..300 {
+        src += &format!("    let x{i} = s + {i};\n    s = x{i} % 1000;\n");
+    }
+    src += "    return s;\n}\n";
+    src += "fn down(n: int, a: int, b: int) -> int {\n    if n == 0 {\n        return wide(a);\n    }\n\
+            \x20   let x = a + b;\n    let y = a * b;\n    let r = down(n - 1, x % 7, y % 11);\n    return r + 1;\n}\n\
+            fn main() {\n    println(down(3000, 1, 2));\n    println(down(1000000, 1, 2));\n}\n";
+    let run = |mode| {
+        let mut cfg = config(mode);
+        cfg.max_call_depth = 10_000_000;
+        cfg.native_stack = 48 << 20;
+        cfg.jit.threshold = 2;
+        cfg.limits = Limits {
+            max_heap: 1 << 20,
+            ..Limits::default()
+        };
+        let Ran { result, out, .. } = run_source(&src, cfg);
+        (out, result.map_err(|t| t.to_string()))
+    };
+    let off = run(JitMode::Off);
+    let trap = off.1.as_ref().expect_err("the value stack runs out");
+    assert!(trap.starts_with("runtime error: stack overflow"), "{trap}");
+    assert!(off.0.ends_with("\n"), "{off:?}");
+    assert_eq!(off, run(JitMode::Always), "off vs always");
+    assert_eq!(off, run(JitMode::Auto), "off vs auto");
+}

@@ -240,8 +240,6 @@ struct Translator<'a, 'b> {
     inlinable: Vec<bool>,
     /// Whether one more frame fits, hoisted in call-free loops that inline calls.
     room: Variable,
-    /// Value-stack slots (from `base`) that any inlined call's frame would end within.
-    inline_need: usize,
     /// While translating an inlined body: where its `ret` goes and the result variable.
     inline_ret: Option<(Block, Variable, Option<Variable>)>,
     /// While translating a callee's early exit: where it ends and where leaving it goes.
@@ -307,7 +305,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             count: b.declare_var(I64),
         };
         let origin = vec![None; vf.max_stack() as usize];
-        let room = b.declare_var(types::I8);
+        let room = b.declare_var(I64);
         let dummy = Value::from_u32(0);
         Translator {
             b,
@@ -345,7 +343,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             raw_locals,
             canonical_of_raw: Vec::new(),
             room,
-            inline_need: 0,
             inline_ret: None,
             bail: None,
             cold: Vec::new(),
@@ -402,13 +399,6 @@ impl<'a, 'b> Translator<'a, 'b> {
                 *slot = inline::inlinable(self.module, self.index, func);
                 if !*slot {
                     self.prefix_ends[func as usize] = early_exit::prefix_end(self.module, func);
-                }
-                if *slot && let Some(callee) = self.module.functions().get(func as usize) {
-                    let need = self.vf.local_count() as usize
-                        + self.vf.max_stack() as usize
-                        + callee.local_count() as usize
-                        + callee.max_stack() as usize;
-                    self.inline_need = self.inline_need.max(need);
                 }
             }
         }

@@ -199,6 +199,9 @@ pub struct Vm<'m> {
     /// The capacity of `frames` whose spare records were last initialised (see
     /// `Vm::frames_for_compiled_code`).
     frames_initialised: usize,
+    /// The most value-stack slots one frame takes (the largest locals and operand stack of
+    /// any function, at least 1), for compiled code's frame count (`Vm::stack_frames`).
+    frame_slots: usize,
     globals: Vec<u64>,
     /// The handle of each string constant (permanent roots).
     const_strs: Vec<u64>,
@@ -278,6 +281,13 @@ impl<'m> Vm<'m> {
             sp: 0,
             frames: Vec::with_capacity(64),
             frames_initialised: 0,
+            frame_slots: module
+                .functions
+                .iter()
+                .map(|f| f.local_count as usize + f.max_stack as usize)
+                .max()
+                .unwrap_or(0)
+                .max(1),
             const_strs,
             imports,
             temp_roots: Vec::new(),

@@ -90,8 +90,8 @@ impl Translator<'_, '_> {
         self.enter(fast);
         let pushed = self.b.create_block();
         match known.then(|| self.callee_frame(callee_index)).flatten() {
-            Some((need, zero)) => {
-                self.enter_if_frame_fits(new_base, need, slow);
+            Some(zero) => {
+                self.enter_if_frame_fits(slow);
                 if let Some(end) = self
                     .prefix_ends
                     .get(callee_index as usize)
@@ -172,43 +172,32 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// Whether one more frame, ending at value-stack slot `end`, fits without the runtime:
-    /// below the frame storage's limit (`frames_max`, which includes the call-depth limit)
-    /// and within the value stack.
-    pub(super) fn frame_fits(&mut self, end: Value) -> Value {
-        let len = self.depth;
+    /// Whether one more frame fits without the runtime: the frame count is below
+    /// `frames_max`, which includes the call-depth limit, the frame storage, the native
+    /// stack and the value stack (counted in frames of the module's largest size, see
+    /// `Vm::stack_frames`).
+    pub(super) fn frame_fits(&mut self) -> Value {
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
-        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, max);
-        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
-        let fits = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, end, slots);
-        self.b.ins().band(room, fits)
+        self.b.ins().icmp(IntCC::UnsignedLessThan, self.depth, max)
     }
 
-    /// For a direct call of function `f`: the value-stack slots its frame needs (locals and
-    /// operand stack) and its declared reference locals (zeroed on entry for the collector).
-    pub(super) fn callee_frame(&self, f: u32) -> Option<(i64, Vec<usize>)> {
+    /// For a direct call of function `f`: its declared reference locals (zeroed on entry
+    /// for the collector).
+    pub(super) fn callee_frame(&self, f: u32) -> Option<Vec<usize>> {
         let vf = self.module.functions().get(f as usize)?;
-        let need = vf.local_count() as i64 + vf.max_stack() as i64;
-        let zero = (vf.param_count() as usize..vf.local_count() as usize)
-            .filter(|&i| vf.local_is_ref()[i])
-            .collect();
-        Some((need, zero))
+        Some(
+            (vf.param_count() as usize..vf.local_count() as usize)
+                .filter(|&i| vf.local_is_ref()[i])
+                .collect(),
+        )
     }
 
-    /// Continues in a new block when the callee's frame (`need` value-stack slots from
-    /// `new_base`) can be pushed without a runtime call: the frame storage, the value stack
-    /// and the native stack (counted in frames) have room, and the call-depth limit is not
-    /// reached; otherwise in `slow`, the whole call through the runtime (which grows the
-    /// storage or traps).
-    pub(super) fn enter_if_frame_fits(&mut self, new_base: Value, need: i64, slow: Block) {
-        // The native stack needs no check of its own: `frames_max` includes the frames
-        // it has room for (see `rvm_vm::tier::MAX_NATIVE_FRAME`).
+    /// Continues in a new block when the callee's frame can be pushed without a runtime
+    /// call ([`Self::frame_fits`]); otherwise in `slow`, the whole call through the runtime
+    /// (which grows the storage or traps).
+    pub(super) fn enter_if_frame_fits(&mut self, slow: Block) {
         let inline = self.b.create_block();
-        let end = self.b.ins().iadd_imm_s(new_base, need);
-        let fits = self.frame_fits(end);
+        let fits = self.frame_fits();
         self.b.ins().brif(fits, inline, &[], slow, &[]);
         self.enter(inline);
     }

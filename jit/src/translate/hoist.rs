@@ -252,7 +252,7 @@ impl Translator<'_, '_> {
             self.b.def_var(self.table_vars.objs, objs);
         }
         if self.loops[i].calls && outer.is_none_or(|j| !self.loops[j].calls) {
-            let room = self.frame_room_now();
+            let room = self.frame_margin();
             self.b.def_var(self.room, room);
         }
         for (x, is_struct) in self.loops[i].locals.clone() {

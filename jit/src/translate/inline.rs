@@ -249,33 +249,28 @@ impl<'a> Translator<'a, '_> {
         swap(&mut self.bail, &mut s.bail);
     }
 
-    /// Whether the frame of any call this function inlines would fit without the runtime
-    /// (`frames_len < frames_max`, and the value stack holds `base + inline_need` slots): in
-    /// a call-free loop, computed once in its preheader (these only change in a runtime
-    /// call, and a stale "no room" merely takes the runtime check).
+    /// Whether the frame of a call this function inlines would fit without the runtime
+    /// ([`Self::frame_fits`]): in a call-free loop, from the margin computed once in its
+    /// preheader (this only changes in a runtime call, and a stale "no room" merely takes
+    /// the runtime check).
     pub(super) fn frame_room(&mut self, pc: usize) -> Value {
         if self.in_call_free_loop(pc) {
-            return self.b.use_var(self.room);
+            let margin = self.b.use_var(self.room);
+            return self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, margin, 0);
         }
-        self.frame_room_now()
+        self.frame_fits()
     }
 
-    /// [`Self::frame_room`], loaded now.
-    pub(super) fn frame_room_now(&mut self) -> Value {
-        // `frame_fits` as one comparison of one value (the smaller of the two margins),
-        // not two flags combined: a branch on a `band` tests both flags, which would keep
-        // two registers busy for the whole of a loop this is hoisted out of. The margins
-        // are far from overflowing (counts of frames and of value-stack slots).
-        let end = self.b.ins().iadd_imm_s(self.base, self.inline_need as i64);
+    /// The frames that fit before `frames_max`, less one: non-negative when one more frame
+    /// fits. Hoisted out of call-free loops as one number, not as the comparison, which
+    /// Cranelift would redo in the loop from two values kept in registers throughout.
+    pub(super) fn frame_margin(&mut self) -> Value {
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
         let frames = self.b.ins().isub(max, self.depth);
-        let frames = self.b.ins().iadd_imm_s(frames, -1);
-        let slots = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_LEN);
-        let slots = self.b.ins().isub(slots, end);
-        let margin = self.b.ins().smin(frames, slots);
-        self.b
-            .ins()
-            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, margin, 0)
+        self.b.ins().iadd_imm_s(frames, -1)
     }
 
     /// Translates the current function's body (its entry has jumped to the first

@@ -34,9 +34,11 @@ pub struct JitCtx {
     pub(crate) globals: *mut u64,
     pub(crate) const_strs: *const u64,
     /// The frame records' storage, their count and how many compiled code may hold before
-    /// asking the runtime: the capacity, the call-depth limit, and `native_frames`,
-    /// whichever is lowest. Compiled code keeps the count in a register and writes it here
-    /// before every runtime call, which adopts it on entry (see `tier::Entry`).
+    /// asking the runtime: the capacity, the call-depth limit, `native_frames` and the
+    /// frames the value stack surely has room for (`Vm::frames_max`), whichever is lowest,
+    /// so a compiled call checks one number. Compiled code keeps the count in a register
+    /// and writes it here before every runtime call, which adopts it on entry (see
+    /// `tier::Entry`).
     pub(crate) frames_ptr: *mut Frame,
     pub(crate) frames_len: usize,
     pub(crate) frames_max: usize,
@@ -112,7 +114,8 @@ impl Vm<'_> {
         let depth = self.frames.len();
         let native_frames =
             depth + native_sp().saturating_sub(self.native_limit) / crate::tier::MAX_NATIVE_FRAME;
-        let frames_max = self.frames_max(native_frames);
+        self.stack_for_compiled_code(stack);
+        let frames_max = self.frames_max(native_frames, stack.len());
         let vm: *mut Vm<'_> = self;
         let Some(code) = self.jit.as_ref().map(|j| j.code.as_ptr()) else {
             return Err(self.trap(
@@ -231,18 +234,48 @@ impl JitCtx {
         self.stack_len = stack.len();
         self.frames_ptr = vm.frames_for_compiled_code();
         self.frames_len = vm.frames.len();
-        self.frames_max = vm.frames_max(self.native_frames);
+        self.frames_max = vm.frames_max(self.native_frames, stack.len());
     }
 }
 
 impl Vm<'_> {
-    /// `JitCtx::frames_max`: the frame storage's capacity, the call-depth limit or the
-    /// frames the native stack has room for, whichever is lowest.
-    fn frames_max(&self, native_frames: usize) -> usize {
+    /// `JitCtx::frames_max`: the frame storage's capacity, the call-depth limit, the
+    /// frames the native stack has room for, or [`Self::stack_frames`], whichever is
+    /// lowest.
+    fn frames_max(&self, native_frames: usize, stack_len: usize) -> usize {
         self.frames
             .capacity()
             .min(self.config.max_call_depth)
             .min(native_frames)
+            .min(self.stack_frames(stack_len))
+    }
+
+    /// The frame count up to which every frame pushed fits in a value stack of `stack_len`
+    /// slots, whatever functions they belong to. A frame starts within its caller's slots
+    /// and takes at most `frame_slots` (the largest function's locals and operand stack),
+    /// so with the innermost frame at `base` and `depth` frames, the push at count `n`
+    /// ends by `base + (n - depth + 2) * frame_slots`; it fits while `n < depth + (stack_len
+    /// - base) / frame_slots - 1`. Conservative: past it, compiled code asks the runtime,
+    /// which makes the exact check (and [`Self::stack_for_compiled_code`] grows the stack).
+    fn stack_frames(&self, stack_len: usize) -> usize {
+        let base = self.frames.last().map_or(0, |f| f.base);
+        (self.frames.len() + stack_len.saturating_sub(base) / self.frame_slots).saturating_sub(1)
+    }
+
+    /// Grows the value stack (doubling, within the stack limit) when it would stop compiled
+    /// calls from the innermost frame at once (`stack_frames` at most one more frame): the
+    /// runtime's exact check lets calls through that the conservative count does not, and
+    /// without this a deep recursion near the stack's end would take the runtime's path at
+    /// every call. Failing to grow changes nothing but speed.
+    fn stack_for_compiled_code(&mut self, stack: &mut Vec<u64>) {
+        if self.stack_frames(stack.len()) > self.frames.len() + 1 || stack.len() >= self.stack_limit
+        {
+            return;
+        }
+        let target = stack.len().saturating_mul(2).clamp(1, self.stack_limit);
+        if stack.try_reserve(target - stack.len()).is_ok() {
+            stack.resize(target, 0);
+        }
     }
 
     /// The frame storage for compiled code, whose spare records (up to the capacity) are
