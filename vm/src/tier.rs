@@ -353,8 +353,6 @@ pub mod ctx {
     pub const FRAMES_LEN: i32 = std::mem::offset_of!(JitCtx, frames_len) as i32;
     /// `usize`: the most frames compiled code may push without the runtime.
     pub const FRAMES_MAX: i32 = std::mem::offset_of!(JitCtx, frames_max) as i32;
-    /// `usize`: slots in the value stack.
-    pub const STACK_LEN: i32 = std::mem::offset_of!(JitCtx, stack_len) as i32;
     /// `usize`: the frame count while `main` is innermost.
     pub const MAIN_DEPTH: i32 = std::mem::offset_of!(JitCtx, main_depth) as i32;
     /// `*const Vec<Obj>`: the heap's object table (see [`super::HeapLayout`]).

@@ -42,8 +42,6 @@ pub struct JitCtx {
     pub(crate) frames_ptr: *mut Frame,
     pub(crate) frames_len: usize,
     pub(crate) frames_max: usize,
-    /// Slots in the value stack.
-    pub(crate) stack_len: usize,
     /// The frame count while `main` is innermost (its `ret` checks the exit code).
     pub(crate) main_depth: usize,
     /// The frame count compiled frames pushed inline may reach before the native stack
@@ -127,7 +125,6 @@ impl Vm<'_> {
         };
         let mut cx = JitCtx {
             stack_data: stack.as_mut_ptr(),
-            stack_len: stack.len(),
             frames_ptr: self.frames_for_compiled_code(),
             frames_len: depth,
             frames_max,
@@ -231,7 +228,6 @@ impl JitCtx {
     /// Hands the (possibly moved or grown) value stack and frames back to compiled code.
     fn refresh(&mut self, vm: &mut Vm<'_>, stack: &mut [u64]) {
         self.stack_data = stack.as_mut_ptr();
-        self.stack_len = stack.len();
         self.frames_ptr = vm.frames_for_compiled_code();
         self.frames_len = vm.frames.len();
         self.frames_max = vm.frames_max(self.native_frames, stack.len());
