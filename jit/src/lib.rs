@@ -219,11 +219,13 @@ impl TierSession for Session {
             }
         }
         // SAFETY: `ptr` is the finalized machine code of a function with signature
-        // `entry_signature(default_call_conv)`: five integer arguments and two integer
-        // results, which is `extern "C" fn(*mut JitCtx, u64, i64, i64, u64) -> Exit` on this
-        // host (`Exit` is two integers in `repr(C)`, returned in the two result registers
-        // on x86_64 and aarch64, as Cranelift returns two values); it stays mapped as long as `self.module` lives, which the
-        // VM guarantees by keeping this session alive while it may call the code.
+        // `entry_signature(default_call_conv)`: six integer arguments and two integer
+        // results, which is `extern "C" fn(*mut JitCtx, u64, i64, i64, u64, u64) -> Exit`
+        // on this host (six integer arguments go in registers in the C convention of x86_64
+        // and aarch64; `Exit` is two integers in `repr(C)`, returned in the two result
+        // registers, as Cranelift returns two values); it stays mapped as long as
+        // `self.module` lives, which the VM guarantees by keeping this session alive while
+        // it may call the code.
         let entry = unsafe { std::mem::transmute::<*const u8, Entry>(ptr) };
         Ok(Compiled {
             entry,

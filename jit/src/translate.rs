@@ -57,11 +57,11 @@ const I64: Type = types::I64;
 const F64: Type = types::F64;
 const UNREACHABLE: u32 = u32::MAX;
 
-/// The signature of every compiled function: `(cx, base, osr_pc, fuel, depth) -> (result,
-/// fuel)` (`rvm_vm::tier::Entry`).
+/// The signature of every compiled function: `(cx, base, osr_pc, fuel, depth, arg0) ->
+/// (result, fuel)` (`rvm_vm::tier::Entry`).
 pub fn entry_signature(cc: CallConv) -> Signature {
     let mut sig = Signature::new(cc);
-    sig.params.extend([AbiParam::new(I64); 5]);
+    sig.params.extend([AbiParam::new(I64); 6]);
     sig.returns.extend([AbiParam::new(I64); 2]);
     sig
 }
@@ -711,7 +711,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         let params = self.b.block_params(entry).to_vec();
-        let [cx, base, osr, fuel, depth] = params[..] else {
+        let [cx, base, osr, fuel, depth, arg0] = params[..] else {
             return Err("bad entry signature".into());
         };
         self.cx = cx;
@@ -722,7 +722,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
-        let [base, depth, osr] = self.start_head(base, depth, osr);
+        let [base, depth, osr, arg0] = self.start_head(base, depth, osr, arg0);
         self.depth = depth;
         self.base = base;
         self.base_bytes = self.b.ins().ishl_imm_u(base, 3);
@@ -741,13 +741,16 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
         }
 
-        // Normal entry: parameters from the frame, declared locals zero.
+        // Normal entry: the first parameter from its register, the others from the frame,
+        // declared locals zero.
         self.b.switch_to_block(normal);
         let fp = self.frame_ptr();
         let params = self.vf.param_count() as usize;
         for i in 0..self.local_count() {
             let ty = self.local_types[i];
-            let v = if i < params {
+            let v = if i == 0 && params > 0 {
+                if ty == F64 { self.as_f64(arg0) } else { arg0 }
+            } else if i < params {
                 self.b.ins().load(ty, mem(), fp, (i * 8) as i32)
             } else if ty == F64 {
                 self.b.ins().f64const(Ieee64::with_bits(0))

@@ -25,7 +25,8 @@ use std::sync::Arc;
 pub use crate::interpreter::JitCtx;
 use crate::verified::VerifiedModule;
 
-/// The machine-code entry of a compiled function: `entry(cx, base, osr_pc, fuel, depth)`.
+/// The machine-code entry of a compiled function: `entry(cx, base, osr_pc, fuel, depth,
+/// arg0)`.
 ///
 /// The caller has pushed the function's frame record (locals at `base` in the value stack,
 /// arguments already there). `osr_pc < 0` starts at the first instruction; otherwise the
@@ -37,14 +38,26 @@ use crate::verified::VerifiedModule;
 /// code keeps it in a register too, passes `depth + 1` to the callees whose records it
 /// pushes, and writes it to `cx.frames_len` only before runtime calls (which adopt it). The
 /// function's frame is popped when it returns normally: the count is then `depth - 1`,
-/// whatever `cx.frames_len` says (the caller's register is the truth).
+/// whatever `cx.frames_len` says (the caller's register is the truth). `arg0` is the first
+/// argument's bits (anything for a function without parameters, ignored by on-stack
+/// replacement): a normal entry takes its first parameter from it, not from the frame,
+/// whose slot compiled callers fill only when it is a reference (the collector reads it)
+/// or the call goes through the runtime. Compiled code never reads a non-reference
+/// local from the frame outside on-stack replacement (references it spills at every
+/// safepoint).
 ///
 /// It returns the result (0 for a function without one) and the fuel counter. A negative
 /// counter means the call unwound (a trap or `os.exit`, held in the context, whose
 /// `status` is then non-zero) and the VM's own counter is current; otherwise the returned
 /// one is, and is never negative. So a compiled caller tests one register for both.
-pub type Entry =
-    unsafe extern "C" fn(cx: *mut JitCtx, base: u64, osr_pc: i64, fuel: i64, depth: u64) -> Exit;
+pub type Entry = unsafe extern "C" fn(
+    cx: *mut JitCtx,
+    base: u64,
+    osr_pc: i64,
+    fuel: i64,
+    depth: u64,
+    arg0: u64,
+) -> Exit;
 
 /// What an [`Entry`] returns (two integer registers in the C convention of both targets:
 /// `rax:rdx` on x86_64, `x0:x1` on aarch64).

@@ -43,7 +43,10 @@ impl Translator<'_, '_> {
         let callee_index = known.unwrap_or(0);
         let known = known.is_some();
         self.tick(1, pc);
-        self.spill(pc, h, h - nargs);
+        // The arguments go to the callee's frame but the first, which goes in a register
+        // (`rvm_vm::tier::Entry`), and to the frame only when the runtime makes the call
+        // (or it is a reference, which every spill stores).
+        self.spill(pc, h, h - nargs + nargs.min(1));
         let new_base_rel = (self.local_count() + h - nargs) as i64;
         let base = self.base;
         let new_base = self.b.ins().iadd_imm_s(base, new_base_rel);
@@ -120,11 +123,18 @@ impl Translator<'_, '_> {
         if let Some(operand) = tail {
             self.jump_back(h, nargs, operand, new_base);
         } else {
-            self.call_compiled(self_call, entry, new_base, join)?;
+            let arg0 = self.first_arg(h, nargs);
+            self.call_compiled(self_call, entry, (new_base, arg0), join)?;
         }
 
         // The whole call through the runtime (status in the context).
         self.enter(slow);
+        if nargs > 0 {
+            let arg0 = self.get(h - nargs);
+            let fp = self.frame_ptr();
+            let off = self.slot_offset(h - nargs);
+            self.b.ins().store(mem(), arg0, fp, off);
+        }
         let r = self.call_rt(
             self.sigs.enter,
             self.rt.call,
@@ -143,18 +153,19 @@ impl Translator<'_, '_> {
     }
 
     /// The call itself, to this function's code (`self_call`) or to `entry`, with the callee's
-    /// frame at `new_base`; continues at `join` with the result.
+    /// frame at `new_base` and its first argument `arg0`; continues at `join` with the
+    /// result.
     fn call_compiled(
         &mut self,
         self_call: Option<FuncRef>,
         entry: Option<Value>,
-        new_base: Value,
+        (new_base, arg0): (Value, Value),
         join: Block,
     ) -> Result<(), String> {
         let minus1 = self.b.ins().iconst(I64, -1);
         let fuel = self.b.use_var(self.fuel);
         let depth = self.b.ins().iadd_imm_s(self.depth, 1);
-        let args = [self.cx, new_base, minus1, fuel, depth];
+        let args = [self.cx, new_base, minus1, fuel, depth, arg0];
         let call = match (self_call, entry) {
             (Some(f), _) => self.b.ins().call(f, &args),
             (None, Some(entry)) => self.b.ins().call_indirect(self.sigs.entry, entry, &args),
@@ -170,6 +181,15 @@ impl Translator<'_, '_> {
         self.enter(returned);
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
         Ok(())
+    }
+
+    /// The first of the `nargs` arguments on top of an operand stack of height `h` (its
+    /// bits), or any value when there are none.
+    pub(super) fn first_arg(&mut self, h: usize, nargs: usize) -> Value {
+        match nargs {
+            0 => self.b.ins().iconst(I64, 0),
+            _ => self.get(h - nargs),
+        }
     }
 
     /// Whether one more frame fits without the runtime: the frame count is below

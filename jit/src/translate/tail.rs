@@ -118,7 +118,9 @@ impl Translator<'_, '_> {
         let Some(head) = self.head else {
             return;
         };
-        let mut args = vec![new_base, self.b.ins().iadd_imm_s(self.depth, 1)];
+        let depth = self.b.ins().iadd_imm_s(self.depth, 1);
+        let arg0 = self.first_arg(h, nargs);
+        let mut args = vec![new_base, depth, arg0];
         if let Some((acc, op)) = self.acc {
             let with = match operand {
                 Operand::Nothing => None,
@@ -155,15 +157,21 @@ impl Translator<'_, '_> {
 
     /// Starts the loop's header (when the function has a call in accumulator position):
     /// the block every entry and every such call jumps to, with the frame, the frame count,
-    /// the accumulator and the on-stack-replacement `pc` as parameters. Returns those to
-    /// use from here on.
-    pub(super) fn start_head(&mut self, base: Value, depth: Value, osr: Value) -> [Value; 3] {
+    /// the first argument, the accumulator and the on-stack-replacement `pc` as
+    /// parameters. Returns those to use from here on (but the accumulator).
+    pub(super) fn start_head(
+        &mut self,
+        base: Value,
+        depth: Value,
+        osr: Value,
+        arg0: Value,
+    ) -> [Value; 4] {
         if self.accumulator_calls.is_empty() {
-            return [base, depth, osr];
+            return [base, depth, osr, arg0];
         }
         let head = self.b.create_block();
-        let mut args = vec![base, depth];
-        for _ in 0..2 {
+        let mut args = vec![base, depth, arg0];
+        for _ in 0..3 {
             self.b.append_block_param(head, I64);
         }
         if let Some(op) = self.combine {
@@ -181,13 +189,13 @@ impl Translator<'_, '_> {
         self.head = Some(head);
         let params = self.b.block_params(head).to_vec();
         if let Some(op) = self.combine {
-            self.acc = Some((params[2], op));
+            self.acc = Some((params[3], op));
         }
         let osr = if self.osr {
             params[params.len() - 1]
         } else {
             osr
         };
-        [params[0], params[1], osr]
+        [params[0], params[1], osr, params[2]]
     }
 }

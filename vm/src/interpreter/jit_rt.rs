@@ -147,12 +147,15 @@ impl Vm<'_> {
             stack,
             pending: None,
         };
+        // The first argument (or whatever is in its slot: a function without parameters
+        // ignores it).
+        let arg0 = stack.get(base).copied().unwrap_or(0);
         // SAFETY: `entry` was produced by the tier for this module from verified code; it
         // accesses the VM only through `cx` (valid and exclusively its own until it returns:
         // `self` and `stack` are not used meanwhile) and the value stack within the frames
         // the verifier's facts allow, re-reading `cx.stack_data` after every runtime call.
         // `fuel` is not negative (above) and `depth` counts the frame being run.
-        let exit = unsafe { entry(&mut cx, base as u64, osr_pc, fuel, depth as u64) };
+        let exit = unsafe { entry(&mut cx, base as u64, osr_pc, fuel, depth as u64, arg0) };
         // A normal return popped the frame; an unwinding one left the count of the moment
         // of the trap in the context (compiled code writes it before every runtime call).
         let len = if exit.fuel >= 0 {
