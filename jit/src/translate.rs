@@ -663,11 +663,13 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// Stores the reference locals, the operand slots from `all_from` up, and the reference
     /// operand slots below it (per the stack map at `pc`) into the frame.
     fn spill(&mut self, pc: usize, h: usize, all_from: usize) {
-        let fp = self.frame_ptr();
+        // The frame's address only when something is stored (the load would stay).
+        let mut fp = None;
         for i in 0..self.local_count() {
             if self.vf.local_is_ref()[i] {
                 let v = self.b.use_var(self.locals[i]);
-                self.b.ins().store(mem(), v, fp, (i * 8) as i32);
+                let at = *fp.get_or_insert_with(|| self.frame_ptr());
+                self.b.ins().store(mem(), v, at, (i * 8) as i32);
             }
         }
         let map = self.vf.stack_map(pc as u32);
@@ -675,7 +677,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             if k >= all_from || map.get(k).copied().unwrap_or(false) {
                 let v = self.get(k);
                 let off = self.slot_offset(k);
-                self.b.ins().store(mem(), v, fp, off);
+                let at = *fp.get_or_insert_with(|| self.frame_ptr());
+                self.b.ins().store(mem(), v, at, off);
             }
         }
     }
@@ -744,13 +747,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         // Normal entry: the first parameter from its register, the others from the frame,
         // declared locals zero.
         self.b.switch_to_block(normal);
-        let fp = self.frame_ptr();
+        let fp = (self.vf.param_count() > 1).then(|| self.frame_ptr());
         let params = self.vf.param_count() as usize;
         for i in 0..self.local_count() {
             let ty = self.local_types[i];
             let v = if i == 0 && params > 0 {
                 if ty == F64 { self.as_f64(arg0) } else { arg0 }
-            } else if i < params {
+            } else if let Some(fp) = fp.filter(|_| i < params) {
                 self.b.ins().load(ty, mem(), fp, (i * 8) as i32)
             } else if ty == F64 {
                 self.b.ins().f64const(Ieee64::with_bits(0))
