@@ -5,8 +5,11 @@
 //! **What is generated** (`tests/difftest/gen.rs`): whole programs in source form — structs
 //! (some holding arrays of themselves, for printed cycles) with methods, constants, `let`
 //! and `var` globals, leaf functions used as function values (`call.ref`, `sort_by`
-//! comparators, `Struct.method` references), normal and bounded-depth recursive functions,
-//! `main` returning an exit code or nothing. Bodies use int/float/bool/str arithmetic and
+//! comparators, `Struct.method` references), normal and bounded-depth recursive functions
+//! (whose base case the compiled tier runs inline at calls, and some of whose returns put
+//! the self-call in accumulator position — `return f(..)`, `return e + f(..)`, `return e *
+//! f(..)`, `return f(..) * c` — which it compiles as loops), `main` returning an exit code
+//! or nothing. Bodies use int/float/bool/str arithmetic and
 //! comparisons (wrapping, shifts, division by zero, NaN/inf/-0.0, `math.*`, conversions),
 //! locals (with shadowing) and globals, `if`/`else if`/`else`, `while` and `for` (ranges,
 //! arrays, maps) loops with bounded trips, `break`/`continue`, arrays (index, `push`, `pop`,

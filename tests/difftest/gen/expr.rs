@@ -514,7 +514,7 @@ impl Program<'_> {
             .collect()
     }
 
-    fn can_self_call(&self, j: usize) -> bool {
+    pub(super) fn can_self_call(&self, j: usize) -> bool {
         self.ctx.index == Some(j)
             && self.ctx.kind == FnKind::Recursive
             && self.ctx.mult == 1

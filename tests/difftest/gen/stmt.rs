@@ -88,6 +88,14 @@ impl Program<'_> {
     }
 
     fn gen_return(&mut self) {
+        if let Some(i) = self.ctx.index
+            && self.ctx.kind == FnKind::Recursive
+            && self.can_self_call(i)
+            && self.e.chance(1, 3)
+        {
+            self.gen_accumulator_return(i);
+            return;
+        }
         match self.ctx.ret.clone() {
             Some(t) => {
                 let e = self.expr(&t, self.lim.expr_depth);
@@ -99,6 +107,42 @@ impl Program<'_> {
                 }
             }
             None => self.line("return;"),
+        }
+    }
+
+    /// A return whose self-call is in accumulator position (the compiled tier makes it a
+    /// loop): its result returned as it is, or combined by `+` or `*` with a value
+    /// computed before it or a constant after it.
+    fn gen_accumulator_return(&mut self, i: usize) {
+        let d = self.lim.expr_depth;
+        match self.ctx.ret.clone() {
+            Some(Ty::Int) => {
+                let line = match self.e.below(4) {
+                    0 => format!("return {};", self.call(i, d)),
+                    1 => {
+                        let e = self.expr(&Ty::Int, d);
+                        format!("return {e} + {};", self.call(i, d))
+                    }
+                    2 => {
+                        let e = self.expr(&Ty::Int, d);
+                        format!("return {e} * {};", self.call(i, d))
+                    }
+                    _ => {
+                        let c = self.e.below(9) as i64 - 4;
+                        format!("return {} * {c};", self.call(i, d))
+                    }
+                };
+                self.line(&line);
+            }
+            Some(_) => {
+                let line = format!("return {};", self.call(i, d));
+                self.line(&line);
+            }
+            None => {
+                let line = format!("{};", self.call(i, d));
+                self.line(&line);
+                self.line("return;");
+            }
         }
     }
 
