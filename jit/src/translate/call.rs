@@ -1,6 +1,8 @@
-//! Guest calls from compiled code: the frame record pushed inline when it fits, the call
-//! straight to the callee's machine code (its own code for a recursive call), and the whole
-//! call through the runtime otherwise.
+//! Guest calls from compiled code: the checks of pushing the callee's frame, then its
+//! early exit run inline (`early_exit`), the frame record pushed inline, and the call
+//! straight to the callee's machine code (its own code for a recursive call; a jump back
+//! for one in accumulator position, see `tail`), with the first argument in a register;
+//! the whole call through the runtime when a check fails or the callee is not compiled.
 
 use super::{I64, Translator, mem};
 use cranelift_codegen::ir::{
