@@ -50,6 +50,11 @@ pub struct JitCtx {
     /// which checks the real stack pointer (and enters compiled code again with a new
     /// context, or traps with `stack overflow`).
     native_frames: usize,
+    /// The frame this context entered compiled code with: its count (the frame the last)
+    /// and its base. Every frame compiled code pushes under this context descends from it,
+    /// which is what the value stack's part of `frames_max` counts from
+    /// (`Vm::stack_frames`).
+    origin: (usize, usize),
     /// The heap's object table (read inline by compiled code, see `tier::HeapLayout`).
     pub(crate) objects: *const Vec<crate::heap::Obj>,
     /// `float::CANONICAL_NAN_BITS`, where compiled code can load it from a register.
@@ -112,8 +117,9 @@ impl Vm<'_> {
         let depth = self.frames.len();
         let native_frames =
             depth + native_sp().saturating_sub(self.native_limit) / crate::tier::MAX_NATIVE_FRAME;
-        self.stack_for_compiled_code(stack);
-        let frames_max = self.frames_max(native_frames, stack.len());
+        self.stack_for_compiled_code(stack, base);
+        let origin = (depth, base);
+        let frames_max = self.frames_max(native_frames, stack.len(), origin);
         let vm: *mut Vm<'_> = self;
         let Some(code) = self.jit.as_ref().map(|j| j.code.as_ptr()) else {
             return Err(self.trap(
@@ -129,6 +135,7 @@ impl Vm<'_> {
             frames_len: depth,
             frames_max,
             native_frames,
+            origin,
             main_depth: self.main_depth,
             // SAFETY: as below; the table's header lives in the heap inside the VM, which
             // does not move while compiled code runs.
@@ -230,44 +237,61 @@ impl JitCtx {
 
     /// Hands the (possibly moved or grown) value stack and frames back to compiled code.
     fn refresh(&mut self, vm: &mut Vm<'_>, stack: &mut [u64]) {
+        // `frames_max` kept every frame compiled code pushed within the value stack.
+        debug_assert!(
+            vm.frames.last().is_none_or(|f| {
+                let size = vm
+                    .module
+                    .functions
+                    .get(f.func as usize)
+                    .map_or(0, |vf| vf.local_count as usize + vf.max_stack as usize);
+                f.base + size <= stack.len()
+            }),
+            "a frame beyond the value stack"
+        );
         self.stack_data = stack.as_mut_ptr();
         self.frames_ptr = vm.frames_for_compiled_code();
         self.frames_len = vm.frames.len();
-        self.frames_max = vm.frames_max(self.native_frames, stack.len());
+        self.frames_max = vm.frames_max(self.native_frames, stack.len(), self.origin);
     }
 }
 
 impl Vm<'_> {
     /// `JitCtx::frames_max`: the frame storage's capacity, the call-depth limit, the
-    /// frames the native stack has room for, or [`Self::stack_frames`], whichever is
-    /// lowest.
-    fn frames_max(&self, native_frames: usize, stack_len: usize) -> usize {
+    /// frames the native stack has room for, or [`Self::stack_frames`] from `origin`,
+    /// whichever is lowest.
+    fn frames_max(&self, native_frames: usize, stack_len: usize, origin: (usize, usize)) -> usize {
         self.frames
             .capacity()
             .min(self.config.max_call_depth)
             .min(native_frames)
-            .min(self.stack_frames(stack_len))
+            .min(self.stack_frames(stack_len, origin))
     }
 
-    /// The frame count up to which every frame pushed fits in a value stack of `stack_len`
-    /// slots, whatever functions they belong to. A frame starts within its caller's slots
-    /// and takes at most `frame_slots` (the largest function's locals and operand stack),
-    /// so with the innermost frame at `base` and `depth` frames, the push at count `n`
-    /// ends by `base + (n - depth + 2) * frame_slots`; it fits while `n < depth + (stack_len
-    /// - base) / frame_slots - 1`. Conservative: past it, compiled code asks the runtime,
-    /// which makes the exact check (and [`Self::stack_for_compiled_code`] grows the stack).
-    fn stack_frames(&self, stack_len: usize) -> usize {
-        let base = self.frames.last().map_or(0, |f| f.base);
-        (self.frames.len() + stack_len.saturating_sub(base) / self.frame_slots).saturating_sub(1)
+    /// The frame count below which every frame compiled code pushes under a context that
+    /// entered with `depth` frames, the last at `base` (`JitCtx::origin`), fits in a value
+    /// stack of `stack_len` slots, whichever function pushes it. A frame starts within its
+    /// caller's slots and takes at most `frame_slots` (the largest function's locals and
+    /// operand stack), and every such frame descends from the origin frame, so the one at
+    /// index `n` (pushed at count `n`) ends by `base + (n - depth + 2) * frame_slots`; it
+    /// fits while `n < depth + (stack_len - base) / frame_slots - 1`. Counting from the
+    /// innermost frame instead would be wrong: after it returns, its caller pushes frames
+    /// that need not start above it. Conservative: past the count, compiled code asks the
+    /// runtime, which makes the exact check and enters compiled code again with the new
+    /// frame as origin (and [`Self::stack_for_compiled_code`] grows the stack).
+    fn stack_frames(&self, stack_len: usize, (depth, base): (usize, usize)) -> usize {
+        (depth + stack_len.saturating_sub(base) / self.frame_slots).saturating_sub(1)
     }
 
     /// Grows the value stack (doubling, within the stack limit) when it would stop compiled
-    /// calls from the innermost frame at once (`stack_frames` at most one more frame): the
-    /// runtime's exact check lets calls through that the conservative count does not, and
-    /// without this a deep recursion near the stack's end would take the runtime's path at
-    /// every call. Failing to grow changes nothing but speed.
-    fn stack_for_compiled_code(&mut self, stack: &mut Vec<u64>) {
-        if self.stack_frames(stack.len()) > self.frames.len() + 1 || stack.len() >= self.stack_limit
+    /// calls from the frame entering compiled code at once (`stack_frames` at most one more
+    /// frame): the runtime's exact check lets calls through that the conservative count
+    /// does not, and without this a deep recursion near the stack's end would take the
+    /// runtime's path at every call. Failing to grow changes nothing but speed.
+    fn stack_for_compiled_code(&mut self, stack: &mut Vec<u64>, base: usize) {
+        let depth = self.frames.len();
+        if self.stack_frames(stack.len(), (depth, base)) > depth + 1
+            || stack.len() >= self.stack_limit
         {
             return;
         }
