@@ -293,7 +293,9 @@ fn trace_jit_prints_each_compilation() {
     let src = dir.join("t.src");
     std::fs::write(
         &src,
-        "fn f() -> int {\n    return 1;\n}\nfn main() {\n    println(f());\n}\n",
+        "fn f() -> int {\n    return 1;\n}\n\
+         fn g(n: int) -> int {\n    if n < 1 {\n        return 0;\n    }\n    return n + g(n - 1);\n}\n\
+         fn main() {\n    println(f());\n    println(g(3));\n}\n",
     )
     .expect("write");
     for (flags, env) in [
@@ -308,8 +310,8 @@ fn trace_jit_prints_each_compilation() {
         }
         let out = cmd.output().expect("runs");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
-        for name in ["main", "f"] {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n6\n");
+        for name in ["main", "f", "g"] {
             assert!(
                 err.lines().any(
                     |l| l.starts_with(&format!("jit: compiled {name} (")) && l.ends_with(" ms")
@@ -317,10 +319,16 @@ fn trace_jit_prints_each_compilation() {
                 "{flag}: {err}"
             );
         }
-        // `f` is a leaf: compiled into `main`, and the trace says so.
+        // `f` is a leaf: compiled into `main`; `g`'s first case runs inline at its calls,
+        // and its recursive call is a loop. The trace says so.
         assert!(
-            err.lines()
-                .any(|l| l.starts_with("jit: compiled main (") && l.contains(", 1 call inlined)")),
+            err.lines().any(|l| l.starts_with("jit: compiled main (")
+                && l.contains(", 1 call inlined, 1 early exit inlined)")),
+            "{flag}: {err}"
+        );
+        assert!(
+            err.lines().any(|l| l.starts_with("jit: compiled g (")
+                && l.contains(", 1 recursive call looped, 1 early exit inlined)")),
             "{flag}: {err}"
         );
     }
