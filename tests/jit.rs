@@ -286,29 +286,40 @@ fn code_compiled_for_calls_is_compiled_again_for_on_stack_replacement() {
     assert_eq!(outputs[0], outputs[2]);
 }
 
+/// Writes `src` to a fresh temporary folder (named after `tag`) and runs the `rvm` binary
+/// on it with `args` and the environment variables `env`; removes the folder after.
+fn run_cli(
+    tag: &str,
+    src: &str,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("rvm-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("t.src");
+    std::fs::write(&file, src).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
+        .args(args)
+        .arg(&file)
+        .envs(env.iter().copied())
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
 #[test]
 fn trace_jit_prints_each_compilation() {
-    let dir = std::env::temp_dir().join(format!("rvm-trace-jit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let src = dir.join("t.src");
-    std::fs::write(
-        &src,
-        "fn f() -> int {\n    return 1;\n}\n\
+    let src = "fn f() -> int {\n    return 1;\n}\n\
          fn g(n: int) -> int {\n    if n < 1 {\n        return 0;\n    }\n    return n + g(n - 1);\n}\n\
-         fn main() {\n    println(f());\n    println(g(3));\n}\n",
-    )
-    .expect("write");
+         fn main() {\n    println(f());\n    println(g(3));\n}\n";
+    let log = std::ffi::OsStr::new("jit");
     for (flags, env) in [
-        (&["--jit=always", "--trace-jit"][..], None),
-        (&["--jit=always"], Some("jit")),
+        (&["--jit=always", "--trace-jit"][..], &[][..]),
+        (&["--jit=always"], &[("RVM_LOG", log)]),
     ] {
         let flag = flags.join(" ");
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"));
-        cmd.args(flags).arg(&src);
-        if let Some(v) = env {
-            cmd.env("RVM_LOG", v);
-        }
-        let out = cmd.output().expect("runs");
+        let out = run_cli("trace-jit", src, flags, env);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n6\n");
         for name in ["main", "f", "g"] {
@@ -332,42 +343,34 @@ fn trace_jit_prints_each_compilation() {
             "{flag}: {err}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn rvm_jit_disasm_prints_the_machine_code() {
-    let dir = std::env::temp_dir().join(format!("rvm-jit-disasm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let src = dir.join("t.src");
-    std::fs::write(&src, "fn main() {\n    println(1);\n}\n").expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
-        .args(["--jit=always"])
-        .arg(&src)
-        .env("RVM_JIT_DISASM", "1")
-        .output()
-        .expect("runs");
+    let one = std::ffi::OsStr::new("1");
+    let out = run_cli(
+        "jit-disasm",
+        "fn main() {\n    println(1);\n}\n",
+        &["--jit=always"],
+        &[("RVM_JIT_DISASM", one)],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
     // One listing per compiled function ($init and main), each with a return.
     assert_eq!(err.matches("== function ").count(), 2, "{err}");
     assert!(err.contains("ret"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn rvm_jit_dump_writes_each_function_with_its_address() {
-    let dir = std::env::temp_dir().join(format!("rvm-jit-dump-{}", std::process::id()));
-    let code = dir.join("code");
+    let code = std::env::temp_dir().join(format!("rvm-jit-dump-code-{}", std::process::id()));
     std::fs::create_dir_all(&code).expect("temp dir");
-    let src = dir.join("t.src");
-    std::fs::write(&src, "fn main() {\n    println(1);\n}\n").expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rvm"))
-        .args(["--jit=always"])
-        .arg(&src)
-        .env("RVM_JIT_DUMP", &code)
-        .output()
-        .expect("runs");
+    let out = run_cli(
+        "jit-dump",
+        "fn main() {\n    println(1);\n}\n",
+        &["--jit=always"],
+        &[("RVM_JIT_DUMP", code.as_os_str())],
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
     // `f<index>-<address>.bin` for $init (0) and main (1), each some machine code.
     let mut names: Vec<String> = std::fs::read_dir(&code)
@@ -389,7 +392,7 @@ fn rvm_jit_dump_writes_each_function_with_its_address() {
         );
         assert!(std::fs::metadata(code.join(name)).expect("file").len() > 0);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&code);
 }
 
 const DEEP: &str = "

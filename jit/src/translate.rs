@@ -391,14 +391,18 @@ impl<'a, 'b> Translator<'a, 'b> {
             tail::accumulator_calls(code, heights, self.index, self.module.module().main);
         self.inlinable = vec![false; self.module.functions().len()];
         self.prefix_ends = vec![None; self.module.functions().len()];
+        // Once per callee, however many calls it has.
+        let mut seen = vec![false; self.module.functions().len()];
         for (pc, instr) in code.iter().enumerate() {
             if let Instr::Call { func } = *instr
                 && heights[pc] != UNREACHABLE
-                && let Some(slot) = self.inlinable.get_mut(func as usize)
+                && let Some(done) = seen.get_mut(func as usize)
+                && !std::mem::replace(done, true)
             {
-                *slot = inline::inlinable(self.module, self.index, func);
-                if !*slot {
-                    self.prefix_ends[func as usize] = early_exit::prefix_end(self.module, func);
+                let f = func as usize;
+                self.inlinable[f] = inline::inlinable(self.module, self.index, func);
+                if !self.inlinable[f] {
+                    self.prefix_ends[f] = early_exit::prefix_end(self.module, func);
                 }
             }
         }

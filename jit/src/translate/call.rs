@@ -62,13 +62,10 @@ impl Translator<'_, '_> {
         self.b.append_block_param(join, I64);
         // A recursive call goes straight to this function's code; any other to the
         // callee's entry from the VM's table (a range check first for `call.ref`).
-        let self_call = self
-            .self_ref
-            .filter(|_| known && callee_index == self.index && self.inline_ret.is_none());
-        let tail = known
-            .then(|| self.loops_back(pc))
-            .flatten()
-            .filter(|_| callee_index == self.index && self.inline_ret.is_none());
+        // (The function's own code only: an inlined body's `pc`s are its callee's.)
+        let recursive = known && callee_index == self.index && self.inline_ret.is_none();
+        let self_call = self.self_ref.filter(|_| recursive);
+        let tail = recursive.then(|| self.loops_back(pc)).flatten();
         let entry = if self_call.is_some() || tail.is_some() {
             self.b.ins().jump(fast, &[]);
             None

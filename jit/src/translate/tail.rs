@@ -77,26 +77,29 @@ pub(super) fn accumulator_calls(
     }
     let at = |pc: usize| code.get(pc).copied();
     for (pc, &instr) in code.iter().enumerate() {
-        if instr != (Instr::Call { func: index }) || heights[pc] == UNREACHABLE {
+        let after = heights.get(pc + 1).copied().unwrap_or(UNREACHABLE);
+        if instr != (Instr::Call { func: index })
+            || heights[pc] == UNREACHABLE
+            || after == UNREACHABLE
+        {
             continue;
         }
-        let (operand, op) = match (at(pc + 1), at(pc + 2), at(pc + 3)) {
-            (Some(Instr::Ret {}), _, _) => (Operand::Nothing, None),
-            (Some(op), Some(Instr::Ret {}), _) if heights.get(pc + 1) >= Some(&2) => {
-                (Operand::Below, Combine::of(op))
+        let site = match (at(pc + 1), at(pc + 2), at(pc + 3)) {
+            (Some(Instr::Ret {}), _, _) => Some((Operand::Nothing, None)),
+            (Some(op), Some(Instr::Ret {}), _) if after >= 2 => {
+                Combine::of(op).map(|c| (Operand::Below, Some(c)))
             }
             (Some(Instr::IConst { value }), Some(op), Some(Instr::Ret {})) => {
-                (Operand::Const(value), Combine::of(op))
+                Combine::of(op).map(|c| (Operand::Const(value), Some(c)))
             }
-            _ => continue,
+            _ => None,
         };
-        match (operand, op) {
-            (Operand::Nothing, _) => {}
-            (_, None) => continue,
-            (_, Some(op)) if *combine.get_or_insert(op) != op => continue,
-            _ => {}
-        }
-        if heights.get(pc + 1).is_none_or(|&h| h == UNREACHABLE) {
+        let Some((operand, op)) = site else {
+            continue;
+        };
+        if let Some(op) = op
+            && *combine.get_or_insert(op) != op
+        {
             continue;
         }
         sites.insert(pc, operand);
