@@ -223,6 +223,18 @@ unsafe fn parts<'a>(cx: *mut JitCtx) -> (&'a mut JitCtx, &'a mut Vm<'static>, &'
         let vm = &mut *c.vm;
         let stack = &mut *c.stack;
         adopt_frames(&mut vm.frames, c.frames_len);
+        // `frames_max` kept every frame compiled code pushed within the value stack.
+        debug_assert!(
+            vm.frames.last().is_none_or(|f| {
+                let size = vm
+                    .module
+                    .functions
+                    .get(f.func as usize)
+                    .map_or(0, |vf| vf.local_count as usize + vf.max_stack as usize);
+                f.base + size <= stack.len()
+            }),
+            "a frame beyond the value stack"
+        );
         (c, vm, stack)
     }
 }
@@ -237,18 +249,6 @@ impl JitCtx {
 
     /// Hands the (possibly moved or grown) value stack and frames back to compiled code.
     fn refresh(&mut self, vm: &mut Vm<'_>, stack: &mut [u64]) {
-        // `frames_max` kept every frame compiled code pushed within the value stack.
-        debug_assert!(
-            vm.frames.last().is_none_or(|f| {
-                let size = vm
-                    .module
-                    .functions
-                    .get(f.func as usize)
-                    .map_or(0, |vf| vf.local_count as usize + vf.max_stack as usize);
-                f.base + size <= stack.len()
-            }),
-            "a frame beyond the value stack"
-        );
         self.stack_data = stack.as_mut_ptr();
         self.frames_ptr = vm.frames_for_compiled_code();
         self.frames_len = vm.frames.len();
