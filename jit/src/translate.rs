@@ -49,9 +49,8 @@ mod hoist;
 mod inline;
 mod instr;
 mod tail;
-use access::Cold;
 use facts::{backward_jumps, block_starts, canonical_of_raw, local_types, runs_no_code};
-use hoist::{HoistLoop, TableVars};
+use hoist::HoistLoop;
 
 const I64: Type = types::I64;
 const F64: Type = types::F64;
@@ -224,8 +223,8 @@ struct Translator<'a, 'b> {
     loops: Vec<HoistLoop>,
     /// Per hoisted local: its object's element/field pointer and length.
     header_vars: HashMap<usize, (Variable, Variable)>,
-    /// The object table, hoisted in call-free loops.
-    table_vars: TableVars,
+    /// The object table's data pointer, hoisted in call-free loops.
+    table: Variable,
     /// Per operand slot: the local it was loaded from in the current block, if any.
     origin: Vec<Option<usize>>,
     /// Per float local: its value as computed, before NaN canonicalisation (see
@@ -260,15 +259,12 @@ struct Translator<'a, 'b> {
     prefix_ends: Vec<Option<usize>>,
     /// Early exits inlined so far.
     early_exits: u32,
-    /// Tracked struct and array locals whose header was found valid earlier in the
-    /// current bytecode block (their next field accesses or length reads need no check).
-    checked: Vec<usize>,
     /// Tracked array locals and index values checked earlier in the current bytecode block.
     checked_index: Vec<(usize, Value)>,
-    /// The function's shared cold paths, made on first use and filled in at the end: per
-    /// access kind `(pc, object, index, value)` → the runtime accessor's trap, and
-    /// `(pc, kind, arg)` → an inline trap. Sharing keeps each access's code to its checks.
-    cold: Vec<(Cold, Block)>,
+    /// The function's shared trap call, made on first use and filled in at the end: its
+    /// parameters are `(pc, kind, arg, arg2)` (see `Runtime::trap`). Sharing keeps each
+    /// trap site's code to a jump.
+    trap_block: Option<Block>,
 }
 
 impl<'a, 'b> Translator<'a, 'b> {
@@ -288,7 +284,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             enter: b.import_signature(sig(cc, &[I64; 5], I64)),
             ret: b.import_signature(sig(cc, &[I64; 3], I64)),
             step: b.import_signature(sig(cc, &[I64; 3], I64)),
-            trap: b.import_signature(sig(cc, &[I64; 4], I64)),
+            trap: b.import_signature(sig(cc, &[I64; 5], I64)),
             refill: b.import_signature(stubs::signature(Stub::Refill)),
             reserve: b.import_signature(stubs::signature(Stub::Reserve)),
             fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
@@ -300,10 +296,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let stack = (0..vf.max_stack()).map(|_| b.declare_var(I64)).collect();
         let unwind = b.create_block();
         let fuel = b.declare_var(I64);
-        let table_vars = TableVars {
-            objs: b.declare_var(I64),
-            count: b.declare_var(I64),
-        };
+        let table = b.declare_var(I64);
         let origin = vec![None; vf.max_stack() as usize];
         let room = b.declare_var(I64);
         let dummy = Value::from_u32(0);
@@ -337,7 +330,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             raw: HashMap::new(),
             loops: Vec::new(),
             header_vars: HashMap::new(),
-            table_vars,
+            table,
             origin,
             inlinable: Vec::new(),
             raw_locals,
@@ -345,7 +338,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             room,
             inline_ret: None,
             bail: None,
-            cold: Vec::new(),
+            trap_block: None,
             inlined_calls: 0,
             self_ref: None,
             accumulator_calls: HashMap::new(),
@@ -355,7 +348,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             tail_calls: 0,
             prefix_ends: Vec::new(),
             early_exits: 0,
-            checked: Vec::new(),
             checked_index: Vec::new(),
         }
     }
@@ -611,24 +603,54 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// Raises trap `kind` when `cond` is non-zero (in the shared cold block).
     fn trap_if(&mut self, cond: Value, pc: usize, kind: u64, arg: u64) {
-        let cold = self.cold_block(Cold::Trap, 3);
         let cont = self.b.create_block();
         let site = self.b.create_block();
         self.b.set_cold_block(site);
         self.b.ins().brif(cond, site, &[], cont, &[]);
         // The site's constants are made in its own cold block, not on the hot path.
         self.enter(site);
-        let args = [pc as i64, kind as i64, arg as i64]
-            .map(|c| BlockArg::Value(self.b.ins().iconst(I64, c)));
-        self.b.ins().jump(cold, &args);
+        let arg = self.b.ins().iconst(I64, arg as i64);
+        self.jump_to_trap(pc, kind, [arg, arg]);
         self.enter(cont);
+    }
+
+    /// Ends the current (cold) block with a jump to the function's shared trap call: trap
+    /// `kind` at `pc` with arguments `args`.
+    fn jump_to_trap(&mut self, pc: usize, kind: u64, args: [Value; 2]) {
+        let cold = *self.trap_block.get_or_insert_with(|| {
+            let b = self.b.create_block();
+            self.b.set_cold_block(b);
+            for _ in 0..4 {
+                self.b.append_block_param(b, I64);
+            }
+            b
+        });
+        let pcv = self.b.ins().iconst(I64, pc as i64);
+        let kind = self.b.ins().iconst(I64, kind as i64);
+        let args = [pcv, kind, args[0], args[1]].map(BlockArg::Value);
+        self.b.ins().jump(cold, &args);
+    }
+
+    /// Fills in the shared trap call (if a trap site used it).
+    fn emit_trap_block(&mut self) {
+        if let Some(blk) = self.trap_block.take() {
+            self.b.switch_to_block(blk);
+            let p = self.b.block_params(blk).to_vec();
+            let args = [self.cx, p[0], p[1], p[2], p[3]];
+            self.call_rt(self.sigs.trap, self.rt.trap, &args);
+            self.b.ins().jump(self.unwind, &[]);
+        }
     }
 
     fn trap_now(&mut self, pc: usize, kind: u64, arg: u64) {
         let pcv = self.b.ins().iconst(I64, pc as i64);
         let kind = self.b.ins().iconst(I64, kind as i64);
         let arg = self.b.ins().iconst(I64, arg as i64);
-        self.call_rt(self.sigs.trap, self.rt.trap, &[self.cx, pcv, kind, arg]);
+        self.call_rt(
+            self.sigs.trap,
+            self.rt.trap,
+            &[self.cx, pcv, kind, arg, arg],
+        );
         self.b.ins().jump(self.unwind, &[]);
     }
 
@@ -702,7 +724,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let n = code.len();
         self.prologue()?;
         self.body(n.saturating_sub(1))?;
-        self.emit_cold();
+        self.emit_trap_block();
         // Unwinding: the VM's fuel counter is current (every runtime call that can set the
         // status was preceded by a flush), and a negative one tells the caller.
         self.b.switch_to_block(self.unwind);

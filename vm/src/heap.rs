@@ -41,9 +41,8 @@ pub const OBJECT_OVERHEAD: usize = std::mem::size_of::<Obj>() + 1;
 /// The collection threshold never drops below this.
 const MIN_THRESHOLD: usize = 1 << 20;
 
-/// One slot of the object table. `repr(u8)`: the first byte is the variant's tag, which
-/// lets compiled code check that a handle names an array or a struct before reading it
-/// inline (see `tier::HeapLayout`).
+/// One slot of the object table. Compiled code reads array and struct headers in it at
+/// offsets measured at run time (`tier::HeapLayout`).
 #[derive(Debug)]
 #[repr(u8)]
 pub enum Obj {

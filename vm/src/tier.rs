@@ -176,7 +176,7 @@ pub struct Runtime {
     /// `step(cx, pc, sp) -> status`: runs instruction `pc` with the interpreter's code,
     /// operands in the value stack below `sp`.
     pub step: usize,
-    /// `trap(cx, pc, kind, arg) -> status`: raises trap `kind` (see [`trap_code`]).
+    /// `trap(cx, pc, kind, arg, arg2) -> status`: raises trap `kind` (see [`trap_code`]).
     pub trap: usize,
     /// `refill(cx, pc) -> status`: the fuel and deadline slow path.
     pub refill: usize,
@@ -230,31 +230,23 @@ impl Runtime {
 /// measured on real values rather than assumed; if anything looks unexpected there is no
 /// layout and every access goes through the runtime). All offsets are in bytes.
 ///
-/// The inline access it enables: `h < table.len`, then the object at `table.ptr + h *
-/// obj_size`; its first byte (the `repr(u8)` tag of `heap::Obj`) must be `array_tag` (or
-/// `struct_tag`); then the element pointer and length at `items_ptr`/`items_len` (or
-/// `fields_ptr`/`fields_len`) within the object, and an index check. Any check failing takes
-/// the runtime call, which produces the precise trap.
+/// The inline access it enables: the object of handle `h` at `table.ptr + h * obj_size`
+/// (unchecked: compiled code holds only verified references, live objects of their static
+/// type, see `ARCHITECTURE.md`); then the element pointer and length at
+/// `items_ptr`/`items_len` (or the field pointer at `fields_ptr`) within the object, and for
+/// an element an index check, which traps when it fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeapLayout {
     /// The object table's data pointer within its `Vec` header.
     pub table_ptr: i32,
-    /// The object table's length within its `Vec` header.
-    pub table_len: i32,
     /// The size of one object slot.
     pub obj_size: i64,
-    /// The tag byte of an array object.
-    pub array_tag: u8,
-    /// The tag byte of a struct object.
-    pub struct_tag: u8,
     /// The element pointer of an array, within its object.
     pub items_ptr: i32,
     /// The element count of an array, within its object.
     pub items_len: i32,
     /// The field pointer of a struct, within its object.
     pub fields_ptr: i32,
-    /// The field count of a struct, within its object.
-    pub fields_len: i32,
 }
 
 impl HeapLayout {
@@ -281,14 +273,9 @@ impl HeapLayout {
             let o = (inner as *const U as usize).checked_sub(outer as *const T as usize)?;
             (o + size_of::<U>() <= size_of::<T>()).then_some(o as i32)
         }
-        fn tag(obj: &Obj) -> u8 {
-            // SAFETY: `Obj` is `repr(u8)`: its first byte is the tag.
-            unsafe { *(obj as *const Obj).cast::<u8>() }
-        }
-
         let mut table: Vec<Obj> = Vec::with_capacity(4);
         table.push(Obj::Free);
-        let (table_ptr, table_len) = vec_words(&table)?;
+        let (table_ptr, _) = vec_words(&table)?;
 
         let mut items = Vec::with_capacity(4);
         items.push(7u64);
@@ -319,19 +306,13 @@ impl HeapLayout {
         if fp == fl {
             return None;
         }
-        let layout = HeapLayout {
+        Some(HeapLayout {
             table_ptr,
-            table_len,
             obj_size: size_of::<Obj>() as i64,
-            array_tag: tag(&array),
-            struct_tag: tag(&strukt),
             items_ptr: at + ip,
             items_len: at + il,
             fields_ptr: ft + (fp * W) as i32,
-            fields_len: ft + (fl * W) as i32,
-        };
-        (layout.array_tag != layout.struct_tag && tag(&Obj::Free) != layout.array_tag)
-            .then_some(layout)
+        })
     }
 }
 
@@ -341,8 +322,10 @@ pub mod trap_code {
     pub const DIVISION_BY_ZERO: u64 = 0;
     /// `global NAME read before initialization` (arg: the global index).
     pub const GLOBAL_UNINIT: u64 = 1;
-    /// An internal error (arg ignored).
+    /// An internal error (args ignored).
     pub const INTERNAL: u64 = 2;
+    /// `index I out of bounds for length N` (arg: the index, arg2: the length).
+    pub const INDEX_OUT_OF_BOUNDS: u64 = 3;
 }
 
 /// Byte offsets of the [`JitCtx`] fields compiled code reads.

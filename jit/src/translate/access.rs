@@ -1,11 +1,21 @@
-//! Heap accesses (array elements, struct fields) compiled inline, with their cold paths:
-//! the inline checks are exactly the runtime accessors', and a failing check calls the
-//! accessor at the access's `pc` (through the function's shared cold block), which raises
-//! the precise trap.
+//! Heap accesses (array elements, struct fields) compiled inline, with their cold paths.
+//!
+//! **Objects are found unchecked.** A handle is an index into the heap's object table.
+//! The runtime accessors check that it names a live object of the expected kind (and, for
+//! a struct, with the field); compiled code does not, because in verified code the check
+//! cannot fail: **a verified reference is a live handle to an object of its static type.**
+//! The verifier proves every operand's type (and that a field index exists in its struct
+//! type) and that locals are written before they are read; an object keeps the type it was
+//! allocated with; reading a global reference before it is set traps; the collector frees
+//! only objects no root reaches (compiled code spills its references per the stack maps,
+//! see `spill`); and values from the host enter the guest only as freshly allocated
+//! objects. So a field access is two loads (the field pointer, the field), and an element
+//! access checks only its index: a failing index check calls the accessor at the access's
+//! `pc` (through the function's shared cold block), which raises the precise trap.
 
 use super::facts::local_type_ids;
 use super::{F64, I64, Translator, mem};
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Type, Value, condcodes::IntCC};
+use cranelift_codegen::ir::{InstBuilder, Type, Value, condcodes::IntCC};
 use rvm_vm::format::TypeDef;
 use rvm_vm::tier::{ctx, trap_code};
 
@@ -38,23 +48,17 @@ pub(super) enum Index {
     Const(i64),
 }
 
-/// A shared cold path (see `Translator::cold`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Cold {
-    Access(Access),
-    Trap,
-}
-
 impl Translator<'_, '_> {
-    /// An array or struct access: inline when the heap layout is known and every check
-    /// passes (handle in the table, the right kind of object, index in range), else the
-    /// runtime accessor (which raises the precise trap). Returns the value read (or a
-    /// dummy for stores).
+    /// An array or struct access: inline when the heap layout is known, else the runtime
+    /// accessor (which raises the precise trap). Returns the value read (or a dummy for
+    /// stores).
     ///
-    /// The inline checks are exactly the accessors' (`Heap::array`/`Heap::struct_` and the
-    /// index check), so the cold path always traps: it never rejoins the inline path, and
-    /// the code after an access is dominated by the checks and loads of the inline path
-    /// alone. With the table and header loads in their own alias region, Cranelift reuses
+    /// The object is found without a check: the verifier proved the operand's type, and a
+    /// verified reference is a live handle to an object of its type (see the module docs).
+    /// A field access therefore never fails. An element access checks its index, and a
+    /// failing check calls the accessor at the access's `pc` (through the function's shared
+    /// cold block), which raises the precise trap; the cold path never rejoins the inline
+    /// one. With the table and header loads in their own alias region, Cranelift reuses
     /// them across accesses until the next call (the only thing that can change them).
     pub(super) fn inline_access(
         &mut self,
@@ -70,99 +74,57 @@ impl Translator<'_, '_> {
             return self.call_accessor(kind, pcv, [obj, index, value.unwrap_or(index)]);
         };
         let om = self.objects_mem;
-        let is_struct = kind.is_struct();
-        let ty = match (kind, at_index) {
-            (Access::ArrLen, _) => I64,
-            (_, Index::Const(k)) if is_struct => self.elem_type(src, Some(k)),
-            _ => self.elem_type(src, None),
-        };
-        // Every failing check goes to this site's cold block, which passes the `pc` and the
-        // operands on to the function's shared accessor call.
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
         let hoisted = src.and_then(|x| self.hoisted(pc, x));
-        // A tracked array's length is its hoisted one once it is known to have been found
-        // (a non-null element pointer; a failed lookup leaves it null), once per bytecode
-        // block.
-        if let (Access::ArrLen, Some((data_var, len_var)), Some(x)) = (kind, hoisted, src) {
-            if !self.checked.contains(&x) {
-                let data = self.b.use_var(data_var);
-                let found = self.b.create_block();
-                self.b.ins().brif(data, found, &[], slow, &[]);
-                self.enter(found);
-                self.checked.push(x);
-            }
-            let result = self.b.use_var(len_var);
-            return self.finish_access(pc, kind, slow, (obj, at_index, value), result);
-        }
-        // A tracked struct's header was checked to hold every field of its type when it was
-        // loaded (`load_header`): a field access checks only that it was found, once per
-        // bytecode block.
-        if let (Some((data_var, _)), Index::Const(k), Some(x)) = (hoisted, at_index, src)
-            && is_struct
-            && self
-                .struct_fields(x)
-                .is_some_and(|nf| (k as u64) < nf as u64)
-        {
-            let data = self.b.use_var(data_var);
-            if !self.checked.contains(&x) {
-                let c3 = self.b.create_block();
-                self.b.ins().brif(data, c3, &[], slow, &[]);
-                self.enter(c3);
-                self.checked.push(x);
-            }
-            let off = i32::try_from(k * 8).unwrap_or(i32::MAX);
-            let result = self.load_or_store(ty, (data, off), value).unwrap_or(obj);
-            return self.finish_access(pc, kind, slow, (obj, at_index, value), result);
-        }
-        let (data, n) = if let Some((data_var, len_var)) = hoisted {
-            (Some(self.b.use_var(data_var)), self.b.use_var(len_var))
-        } else {
-            let table = self.object_table(pc).unwrap_or((obj, obj));
-            let o = self.find_object(table, obj, is_struct, slow);
-            let (p_off, n_off) = if is_struct {
-                (l.fields_ptr, l.fields_len)
-            } else {
-                (l.items_ptr, l.items_len)
-            };
-            let n = self.b.ins().load(I64, om, o, n_off);
-            let data = match kind {
-                Access::ArrLen => None,
-                _ => Some(self.b.ins().load(I64, om, o, p_off)),
-            };
-            (data, n)
-        };
-        let result = match data {
-            None => n,
-            Some(data) => {
-                // A constant index (a field) is compared and addressed as an immediate.
-                let (ok, at, off) = match at_index {
-                    Index::Const(k) => {
-                        let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, n, k);
-                        (ok, data, i32::try_from(k * 8).unwrap_or(i32::MAX))
-                    }
-                    Index::Dyn(i) => {
-                        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-                        let off = self.b.ins().ishl_imm_u(i, 3);
-                        (ok, self.b.ins().iadd(data, off), 0)
-                    }
-                };
-                // The same index into the same tracked array was checked earlier in this
-                // bytecode block: the check would pass again.
-                let key = match (hoisted, src, at_index) {
-                    (Some(_), Some(x), Index::Dyn(i)) => Some((x, i)),
-                    _ => None,
-                };
-                if key.is_none_or(|k| !self.checked_index.contains(&k)) {
-                    let c3 = self.b.create_block();
-                    self.b.ins().brif(ok, c3, &[], slow, &[]);
-                    self.enter(c3);
-                    self.checked_index.extend(key);
+        // A field: at a constant index, which the verifier proved the struct's type has.
+        if let (true, Index::Const(k)) = (kind.is_struct(), at_index) {
+            let ty = self.elem_type(src, Some(k));
+            let data = match hoisted {
+                Some((data_var, _)) => self.b.use_var(data_var),
+                None => {
+                    let o = self.find_object(pc, obj);
+                    self.b.ins().load(I64, om, o, l.fields_ptr)
                 }
-                self.load_or_store(ty, (at, off), value).unwrap_or(obj)
+            };
+            let off = i32::try_from(k * 8).unwrap_or(i32::MAX);
+            return self.load_or_store(ty, (data, off), value).unwrap_or(obj);
+        }
+        let (data, n) = match hoisted {
+            Some((data_var, len_var)) => (self.b.use_var(data_var), self.b.use_var(len_var)),
+            None => {
+                let o = self.find_object(pc, obj);
+                let n = self.b.ins().load(I64, om, o, l.items_len);
+                if kind == Access::ArrLen {
+                    return n;
+                }
+                (self.b.ins().load(I64, om, o, l.items_ptr), n)
             }
         };
-        self.finish_access(pc, kind, slow, (obj, at_index, value), result)
+        let Index::Dyn(i) = at_index else {
+            return n; // the length (a struct access always has a constant index)
+        };
+        let ty = self.elem_type(src, None);
+        // The same index into the same tracked array was checked earlier in this bytecode
+        // block: the check would pass again.
+        let key = match (hoisted, src) {
+            (Some(_), Some(x)) => Some((x, i)),
+            _ => None,
+        };
+        if key.is_none_or(|k| !self.checked_index.contains(&k)) {
+            // A failing check raises the trap the accessor would, from the index and the
+            // length alone: the cold path keeps nothing else alive through a loop.
+            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+            let cont = self.b.create_block();
+            let site = self.b.create_block();
+            self.b.set_cold_block(site);
+            self.b.ins().brif(ok, cont, &[], site, &[]);
+            self.enter(site);
+            self.jump_to_trap(pc, trap_code::INDEX_OUT_OF_BOUNDS, [i, n]);
+            self.enter(cont);
+            self.checked_index.extend(key);
+        }
+        let off = self.b.ins().ishl_imm_u(i, 3);
+        let at = self.b.ins().iadd(data, off);
+        self.load_or_store(ty, (at, 0), value).unwrap_or(obj)
     }
 
     /// Loads the element of type `ty` at `at + off`, or stores `value` there (`None`).
@@ -199,38 +161,6 @@ impl Translator<'_, '_> {
             Access::FieldSet => (self.rt.field_set, vec![obj, index, value]),
         };
         self.access_at(pcv, addr, &args, kind.returns_value())
-    }
-
-    /// Ends an inline access: the fast path continues in a new block, and the site's cold
-    /// block `slow` passes the operands to the shared accessor call.
-    pub(super) fn finish_access(
-        &mut self,
-        pc: usize,
-        kind: Access,
-        slow: Block,
-        (obj, at_index, value): (Value, Index, Option<Value>),
-        result: Value,
-    ) -> Value {
-        // The fast path continues in `done`, its only predecessor.
-        let done = self.b.create_block();
-        self.b.ins().jump(done, &[]);
-        let shared = self.cold_block(Cold::Access(kind), 4);
-        self.enter(slow);
-        let pcv = self.b.ins().iconst(I64, pc as i64);
-        let index = self.index_value(at_index);
-        let args = [pcv, obj, index, value.unwrap_or(index)].map(BlockArg::Value);
-        self.b.ins().jump(shared, &args);
-        self.enter(done);
-        result
-    }
-
-    /// The number of fields of the struct type of local `x` (of the function compiled).
-    pub(super) fn struct_fields(&self, x: usize) -> Option<usize> {
-        let t = self.local_type_id(x)?;
-        match self.module.module().types.get(t as usize) {
-            Some(TypeDef::Struct(sd)) => Some(sd.fields.len()),
-            _ => None,
-        }
     }
 
     /// The type id of local `x` of the function compiled.
@@ -284,44 +214,5 @@ impl Translator<'_, '_> {
             self.check(r);
         }
         r
-    }
-
-    /// Fills in the shared cold blocks.
-    pub(super) fn emit_cold(&mut self) {
-        for (what, blk) in std::mem::take(&mut self.cold) {
-            self.b.switch_to_block(blk);
-            let p = self.b.block_params(blk).to_vec();
-            match what {
-                Cold::Trap => {
-                    self.call_rt(self.sigs.trap, self.rt.trap, &[self.cx, p[0], p[1], p[2]]);
-                }
-                Cold::Access(kind) => {
-                    self.call_accessor(kind, p[0], [p[1], p[2], p[3]]);
-                    // Unreachable: the accessor failed where the inline checks did.
-                    let internal = self.b.ins().iconst(I64, trap_code::INTERNAL as i64);
-                    let zero = self.b.ins().iconst(I64, 0);
-                    self.call_rt(
-                        self.sigs.trap,
-                        self.rt.trap,
-                        &[self.cx, p[0], internal, zero],
-                    );
-                }
-            }
-            self.b.ins().jump(self.unwind, &[]);
-        }
-    }
-
-    /// The shared cold block `what` (created with `params` parameters on first use).
-    pub(super) fn cold_block(&mut self, what: Cold, params: usize) -> Block {
-        if let Some(&(_, b)) = self.cold.iter().find(|(c, _)| *c == what) {
-            return b;
-        }
-        let b = self.b.create_block();
-        self.b.set_cold_block(b);
-        for _ in 0..params {
-            self.b.append_block_param(b, I64);
-        }
-        self.cold.push((what, b));
-        b
     }
 }

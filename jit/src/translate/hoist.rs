@@ -12,11 +12,9 @@
 //! in a call-free loop the header variables of a tracked local always describe its
 //! current value.
 //!
-//! **Traps stay where they were.** The preheader never traps: a handle that is not a live
-//! object of the expected kind gets length 0, so every access to it in the loop takes the
-//! cold path, which calls the runtime accessor at the access's own `pc` and raises the
-//! precise trap (or, if that accessor succeeded, which the argument above rules out, the
-//! internal-error trap: never a wrong memory access).
+//! **Nothing here traps.** A tracked local holds a verified reference, a live object of
+//! its type (see `access`), so its header is loaded without a check; the accesses in the
+//! loop check their indices against the hoisted length and trap at their own `pc`.
 //!
 //! **Entries.** A loop qualifies only if control enters its body at its header alone (no
 //! jump from outside into the middle, which verified but hand-made bytecode could do).
@@ -27,10 +25,9 @@
 
 use super::facts::{backward_jumps, jump_target, local_type_ids};
 use super::{Translator, UNREACHABLE};
-use cranelift_codegen::ir::{Block, InstBuilder, Value, condcodes::IntCC, types::I64};
+use cranelift_codegen::ir::{Block, InstBuilder, Value, types::I64};
 use cranelift_frontend::Variable;
 use rvm_vm::format::{Instr, TypeDef};
-use rvm_vm::tier::HeapLayout;
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 
 /// A call-free loop: bytecode `head..=end`, entered only at `head`.
@@ -137,15 +134,6 @@ pub(super) fn call_free_loops(
     out
 }
 
-/// The variables holding hoisted values.
-#[derive(Clone, Copy)]
-pub(super) struct TableVars {
-    /// The object table's data pointer.
-    pub objs: Variable,
-    /// The object table's length.
-    pub count: Variable,
-}
-
 impl Translator<'_, '_> {
     /// Whether `pc` lies in a call-free loop (whose table variables are then defined).
     pub(super) fn in_call_free_loop(&self, pc: usize) -> bool {
@@ -171,7 +159,6 @@ impl Translator<'_, '_> {
 
     /// After `local.set x` at `pc`: loads the new value's header if `x` is tracked there.
     pub(super) fn local_assigned(&mut self, pc: usize, x: usize) {
-        self.checked.retain(|&c| c != x);
         self.checked_index.retain(|&(c, _)| c != x);
         for o in &mut self.origin {
             if *o == Some(x) {
@@ -239,17 +226,16 @@ impl Translator<'_, '_> {
     /// loop tracks are current already (it loaded them and keeps them so): only the rest is
     /// loaded.
     fn emit_hoisted(&mut self, i: usize) {
-        let Some(l) = self.rt.heap else {
+        if self.rt.heap.is_none() {
             return;
-        };
+        }
         let head = self.loops[i].head;
         let outer = (0..self.loops.len())
             .filter(|&j| j != i && self.loops[j].contains(head))
             .min_by_key(|&j| self.loops[j].end - self.loops[j].head);
         if outer.is_none() {
-            let (objs, count) = self.load_table(l);
-            self.b.def_var(self.table_vars.count, count);
-            self.b.def_var(self.table_vars.objs, objs);
+            let objs = self.load_table();
+            self.b.def_var(self.table, objs);
         }
         if self.loops[i].calls && outer.is_none_or(|j| !self.loops[j].calls) {
             let room = self.frame_margin();
@@ -263,8 +249,8 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Loads the header of the object in local `x` into `(data, len)`, from the hoisted
-    /// table: length 0 if it is not a live array (struct).
+    /// Loads the header of the object in local `x` into `(data, len)` (only `data`, the
+    /// field pointer, for a struct).
     fn load_header(
         &mut self,
         x: usize,
@@ -275,91 +261,51 @@ impl Translator<'_, '_> {
             return;
         };
         let om = self.objects_mem;
-        let objs = self.b.use_var(self.table_vars.objs);
-        let count = self.b.use_var(self.table_vars.count);
+        let objs = self.b.use_var(self.table);
         let h = self.b.use_var(self.locals[x]);
-        let missing = self.b.create_block();
-        let next = self.b.create_block();
-        let o = self.find_object((objs, count), h, is_struct, missing);
-        let (p_off, n_off) = if is_struct {
-            (l.fields_ptr, l.fields_len)
+        let o = self.object_at(objs, h);
+        if is_struct {
+            let data = self.b.ins().load(I64, om, o, l.fields_ptr);
+            self.b.def_var(data_var, data);
         } else {
-            (l.items_ptr, l.items_len)
+            let data = self.b.ins().load(I64, om, o, l.items_ptr);
+            let n = self.b.ins().load(I64, om, o, l.items_len);
+            self.b.def_var(data_var, data);
+            self.b.def_var(len_var, n);
+        }
+    }
+
+    /// The address of object `h`, for an access at `pc`: in the table hoisted in a call-free
+    /// loop, else in the table loaded now. Unchecked: `h` is a verified reference (see
+    /// `access`).
+    pub(super) fn find_object(&mut self, pc: usize, h: Value) -> Value {
+        let objs = if self.in_call_free_loop(pc) {
+            self.b.use_var(self.table)
+        } else {
+            self.load_table()
         };
-        let data = self.b.ins().load(I64, om, o, p_off);
-        let n = self.b.ins().load(I64, om, o, n_off);
-        // A struct must have every field of the local's type: then its accesses need only
-        // know that it was found (a non-null `data`), not compare with the length.
-        let fields = is_struct.then(|| self.struct_fields(x)).flatten();
-        if let Some(nf) = fields {
-            let good = self.b.create_block();
-            let ok = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, nf as i64);
-            self.b.ins().brif(ok, good, &[], missing, &[]);
-            self.enter(good);
-        }
-        self.b.def_var(data_var, data);
-        self.b.def_var(len_var, n);
-        self.b.ins().jump(next, &[]);
-        self.enter(missing);
-        let zero = self.b.ins().iconst(I64, 0);
-        self.b.def_var(data_var, zero);
-        self.b.def_var(len_var, zero);
-        self.b.ins().jump(next, &[]);
-        self.enter(next);
+        self.object_at(objs, h)
     }
 
-    /// The object table (data pointer, length) for an access at `pc`: the hoisted values in
-    /// a call-free loop, else loaded now.
-    pub(super) fn object_table(&mut self, pc: usize) -> Option<(Value, Value)> {
-        let l = self.rt.heap?;
-        if self.in_call_free_loop(pc) {
-            let objs = self.b.use_var(self.table_vars.objs);
-            let count = self.b.use_var(self.table_vars.count);
-            return Some((objs, count));
-        }
-        Some(self.load_table(l))
-    }
-
-    /// The object table's data pointer and length, loaded now.
-    fn load_table(&mut self, l: HeapLayout) -> (Value, Value) {
+    /// The object table's data pointer, loaded now.
+    fn load_table(&mut self) -> Value {
+        let Some(l) = self.rt.heap else {
+            return self.cx;
+        };
         let om = self.objects_mem;
         let table = self
             .b
             .ins()
             .load(I64, om, self.cx, rvm_vm::tier::ctx::OBJECTS);
-        let count = self.b.ins().load(I64, om, table, l.table_len);
-        let objs = self.b.ins().load(I64, om, table, l.table_ptr);
-        (objs, count)
+        self.b.ins().load(I64, om, table, l.table_ptr)
     }
 
-    /// The address of object `h` if it is a live array (struct): checks that the handle is
-    /// in the table and the object's kind, continuing at `missing` otherwise.
-    pub(super) fn find_object(
-        &mut self,
-        (objs, count): (Value, Value),
-        h: Value,
-        is_struct: bool,
-        missing: Block,
-    ) -> Value {
+    /// The address of object `h` in the table at `objs`.
+    fn object_at(&mut self, objs: Value, h: Value) -> Value {
         let Some(l) = self.rt.heap else {
             return h;
         };
-        let om = self.objects_mem;
-        let in_table = self.b.create_block();
-        let found = self.b.create_block();
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, h, count);
-        self.b.ins().brif(ok, in_table, &[], missing, &[]);
-        self.enter(in_table);
         let off = self.b.ins().imul_imm_s(h, l.obj_size);
-        let o = self.b.ins().iadd(objs, off);
-        let tag = self.b.ins().uload8(I64, om, o, 0);
-        let want = if is_struct { l.struct_tag } else { l.array_tag };
-        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, tag, want as i64);
-        self.b.ins().brif(ok, found, &[], missing, &[]);
-        self.enter(found);
-        o
+        self.b.ins().iadd(objs, off)
     }
 }

@@ -87,7 +87,6 @@ pub(super) struct FnState<'a> {
     pub(super) blocks: Vec<Option<Block>>,
     origin: Vec<Option<usize>>,
     loops: Vec<HoistLoop>,
-    checked: Vec<usize>,
     checked_index: Vec<(usize, Value)>,
     inline_ret: Option<(Block, Variable, Option<Variable>)>,
     /// For an early exit: where the translated part ends, and the block that leaving it
@@ -224,7 +223,6 @@ impl<'a> Translator<'a, '_> {
             blocks,
             origin: vec![None; callee.max_stack() as usize],
             loops: Vec::new(),
-            checked: Vec::new(),
             checked_index: Vec::new(),
             inline_ret: Some(ret),
             bail: None,
@@ -243,7 +241,6 @@ impl<'a> Translator<'a, '_> {
         swap(&mut self.blocks, &mut s.blocks);
         swap(&mut self.origin, &mut s.origin);
         swap(&mut self.loops, &mut s.loops);
-        swap(&mut self.checked, &mut s.checked);
         swap(&mut self.checked_index, &mut s.checked_index);
         swap(&mut self.inline_ret, &mut s.inline_ret);
         swap(&mut self.bail, &mut s.bail);
@@ -309,7 +306,6 @@ impl<'a> Translator<'a, '_> {
                     self.enter(blk);
                 }
                 self.origin.fill(None);
-                self.checked.clear();
                 self.checked_index.clear();
                 open = true;
             }

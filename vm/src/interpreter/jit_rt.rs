@@ -449,7 +449,7 @@ unsafe extern "C" fn rt_step(cx: *mut JitCtx, pc: u64, sp: u64) -> u64 {
 ///
 /// # Safety
 /// Called by compiled code with its live context.
-unsafe extern "C" fn rt_trap(cx: *mut JitCtx, pc: u64, kind: u64, arg: u64) -> u64 {
+unsafe extern "C" fn rt_trap(cx: *mut JitCtx, pc: u64, kind: u64, arg: u64, arg2: u64) -> u64 {
     // SAFETY: called by compiled code with its context.
     let (cx, vm, _) = unsafe { parts(cx) };
     let kind = match kind {
@@ -463,6 +463,10 @@ unsafe extern "C" fn rt_trap(cx: *mut JitCtx, pc: u64, kind: u64, arg: u64) -> u
                 .map_or_else(|| "?".into(), |g| g.name.clone());
             TrapKind::GlobalUninit { name }
         }
+        trap_code::INDEX_OUT_OF_BOUNDS => TrapKind::IndexOutOfBounds {
+            index: arg as i64,
+            len: arg2 as _,
+        },
         _ => TrapKind::Internal {
             what: "compiled code reached an impossible state",
         },
