@@ -158,7 +158,6 @@ impl TierSession for Session {
         let sig = entry_signature(cc);
         self.module.clear_context(&mut self.ctx);
         self.ctx.func.signature = sig.clone();
-        let frontend = self.module.isa().frontend_config();
         let id = self
             .module
             .declare_anonymous_function(&sig)
@@ -173,7 +172,7 @@ impl TierSession for Session {
             rt,
             (stubs, Some(self_ref)),
             cc,
-            frontend,
+            self.module.isa(),
             osr,
         )?;
         let dump = self.disasm;
@@ -297,7 +296,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
             &rt,
             (stubs, Some(self_ref)),
             cc,
-            isa.frontend_config(),
+            &*isa,
             osr,
         )?;
         total += finish(ctx, &format!("function {i}"))?;

@@ -34,12 +34,13 @@ use cranelift_codegen::ir::{
     Signature, Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64,
     types,
 };
-use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rvm_vm::format::Instr;
 use rvm_vm::tier::{Runtime, ctx, trap_code};
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 use std::collections::HashMap;
+use target_lexicon::Architecture;
 
 mod access;
 mod call;
@@ -118,7 +119,7 @@ pub fn translate(
     rt: &Runtime,
     (stubs, self_ref): (Stubs, Option<FuncRef>),
     cc: CallConv,
-    frontend: TargetFrontendConfig,
+    isa: &dyn TargetIsa,
     osr: bool,
 ) -> Result<Optimised, String> {
     let vf = module
@@ -138,6 +139,7 @@ pub fn translate(
     t.index = index;
     t.self_ref = self_ref;
     t.osr = osr;
+    t.arith_keeps_canonical_nan = isa.triple().architecture == Architecture::X86_64;
     t.run()?;
     let done = Optimised {
         inlined_calls: t.inlined_calls,
@@ -146,7 +148,7 @@ pub fn translate(
         early_exits: t.early_exits,
     };
     b.seal_all_blocks();
-    b.finalize(frontend);
+    b.finalize(isa.frontend_config());
     Ok(done)
 }
 
@@ -211,6 +213,10 @@ struct Translator<'a, 'b> {
     entry_block: Block,
     /// Whether the code accepts on-stack replacement (see [`translate`]).
     osr: bool,
+    /// Whether the target's `+ - * /` and `sqrt` return a canonical NaN or a number when
+    /// their operands are canonical NaNs or numbers (x86_64, whose default NaN is the
+    /// canonical one, see `rvm_vm::float`): their results then need no canonicalisation.
+    arith_keeps_canonical_nan: bool,
     unwind: Block,
     /// Memory flags of the object table and object headers.
     objects_mem: MemFlagsData,
@@ -223,6 +229,8 @@ struct Translator<'a, 'b> {
     loops: Vec<HoistLoop>,
     /// Per hoisted local: its object's element/field pointer and length.
     header_vars: HashMap<usize, (Variable, Variable)>,
+    /// Per struct field `(local, index)` a loop loads in its preheader: its value.
+    field_vars: HashMap<(usize, u16), Variable>,
     /// The object table's data pointer, hoisted in call-free loops.
     table: Variable,
     /// Per operand slot: the local it was loaded from in the current block, if any.
@@ -324,12 +332,14 @@ impl<'a, 'b> Translator<'a, 'b> {
             canonical_nan: None,
             entry_block: Block::from_u32(0),
             osr: false,
+            arith_keeps_canonical_nan: false,
             unwind,
             objects_mem,
             elems_mem,
             raw: HashMap::new(),
             loops: Vec::new(),
             header_vars: HashMap::new(),
+            field_vars: HashMap::new(),
             table,
             origin,
             inlinable: Vec::new(),

@@ -271,7 +271,9 @@ macro_rules! scalar {
 }
 
 scalar!(i64, Int, |x| x as u64, |s| s as i64);
-scalar!(f64, Float, |x| x.to_bits(), |s| f64::from_bits(s));
+scalar!(f64, Float, |x| rvm_vm::float::canonical_bits(x), |s| {
+    f64::from_bits(s)
+});
 scalar!(bool, Bool, |x| u64::from(x), |s| s != 0);
 
 impl GuestType for String {
@@ -438,7 +440,7 @@ impl IntoGuest for Value {
     fn into_slot(self, ty: &ValType, heap: &mut Heap) -> Result<u64, ConvError> {
         match (self, ty) {
             (Value::Int(i), ValType::Int) => Ok(i as u64),
-            (Value::Float(x), ValType::Float) => Ok(x.to_bits()),
+            (Value::Float(x), ValType::Float) => Ok(rvm_vm::float::canonical_bits(x)),
             (Value::Bool(b), ValType::Bool) => Ok(u64::from(b)),
             (Value::Str(s), ValType::Str) => s.into_slot(ty, heap),
             (Value::Array(xs), ValType::Array(_)) => array_into(xs.into_iter(), ty, heap),

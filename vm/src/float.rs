@@ -1,19 +1,22 @@
 //! The float rules that must not depend on the machine, in one place for every tier: the
-//! compiler's constant folder, the interpreter, the runtime's natives and (later) the JIT.
+//! compiler's constant folder, the interpreter, the runtime's natives and the JIT.
 //!
 //! IEEE-754 fixes every result bit of `+ - * / %` and `sqrt` except one thing: *which*
 //! NaN comes out. x86_64 makes the "default NaN" with the sign bit set, aarch64 with it
 //! clear, and when an operand is already a NaN the hardware propagates one of them, which
-//! one depending on operand order that the Rust compiler may swap. The sign of a NaN is
-//! observable in rvm (`sort` on floats uses the IEEE total order, where `-NaN` comes first
-//! and `NaN` last), so every operation that computes a float result turns a NaN into the
-//! one canonical NaN. Only the bit operations keep a NaN's bits and change them the same
-//! way everywhere: negation flips the sign bit, `abs` clears it. (The JIT canonicalises
-//! the same results, see `spec/jit.md`.)
+//! one depending on operand order that the Rust compiler may swap. So rvm has one NaN:
+//! every operation that computes a float result, negation and `abs` included, turns a NaN
+//! into the canonical NaN, a float constant that is a NaN is made canonical when its
+//! function is verified, and floats from the host are made canonical on the way in.
+//!
+//! The canonical NaN is x86_64's default NaN (negative, quiet, zero payload). On x86_64,
+//! `+ - * /` and `sqrt` of operands that are canonical or not NaN return either the first
+//! NaN operand or the default NaN, so compiled code there needs no canonicalisation after
+//! them (see `spec/jit.md`); on aarch64 it canonicalises like the interpreter.
 
-/// The canonical NaN: positive, quiet, zero payload. What every float operation that
-/// computes a NaN produces.
-pub const CANONICAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
+/// The canonical NaN: negative, quiet, zero payload (x86_64's default NaN). The only NaN a
+/// running program holds.
+pub const CANONICAL_NAN_BITS: u64 = 0xfff8_0000_0000_0000;
 
 /// `x`, or the canonical NaN if `x` is any NaN.
 #[inline(always)]
@@ -41,7 +44,7 @@ mod tests {
         for nan in [
             zero / zero,
             -(zero / zero),
-            f64::from_bits(0xfff8_0000_0000_0000),
+            f64::from_bits(0x7ff8_0000_0000_0000),
             f64::from_bits(0x7ff0_0000_0000_0001), // signalling
             f64::from_bits(0xffff_ffff_ffff_ffff),
             (-1.0f64).sqrt(),

@@ -38,6 +38,14 @@ impl<'b> Translator<'_, 'b> {
         h: usize,
         f: impl FnOnce(&mut FunctionBuilder<'b>, Value, Value) -> Value,
     ) {
+        if self.arith_keeps_canonical_nan {
+            // Canonical operands give a canonical result: no select at all.
+            let a = self.getf_exact(h - 2);
+            let b = self.getf_exact(h - 1);
+            let r = f(self.b, a, b);
+            self.set(h - 2, r);
+            return;
+        }
         let a = self.getf(h - 2);
         let b = self.getf(h - 1);
         let r = f(self.b, a, b);
@@ -88,7 +96,11 @@ impl<'b> Translator<'_, 'b> {
                     // and deleted by Cranelift where nothing needs them.
                     Some(raw) if self.canonical_of_raw[i] => {
                         let raw = self.b.use_var(raw);
-                        self.set_arith(h, raw);
+                        if self.arith_keeps_canonical_nan {
+                            self.set(h, raw); // canonical already (see `local.set`)
+                        } else {
+                            self.set_arith(h, raw);
+                        }
                     }
                     raw => {
                         let v = self.b.use_var(self.locals[i]);
@@ -108,7 +120,14 @@ impl<'b> Translator<'_, 'b> {
                     Some(raw_var) => {
                         let raw = self.getf(h - 1);
                         if self.canonical_of_raw[i] {
-                            self.b.def_var(raw_var, raw);
+                            // Where arithmetic keeps NaNs canonical, the local holds its
+                            // canonical value (a native's result is canonicalised here).
+                            let v = if self.arith_keeps_canonical_nan {
+                                self.getf_exact(h - 1)
+                            } else {
+                                raw
+                            };
+                            self.b.def_var(raw_var, v);
                         } else {
                             let exact = self.getf_exact(h - 1);
                             self.def_local(i, exact, raw);
@@ -202,10 +221,11 @@ impl<'b> Translator<'_, 'b> {
                 let r = self.call_rt(self.sigs.fmod, self.rt.fmod, &[x, y]);
                 self.set(h - 2, r);
             }
+            // The negation of the canonical NaN is another NaN: canonicalised too.
             I::FNeg {} => {
-                let x = self.getf_exact(h - 1);
+                let x = self.getf(h - 1);
                 let r = self.b.ins().fneg(x);
-                self.set(h - 1, r);
+                self.set_arith(h - 1, r);
             }
             I::FEq {} => self.fcmp(h, FloatCC::Equal),
             I::FNe {} => self.fcmp(h, FloatCC::NotEqual),
@@ -365,6 +385,11 @@ impl<'b> Translator<'_, 'b> {
             return false;
         };
         match n {
+            N::Sqrt if self.arith_keeps_canonical_nan => {
+                let x = self.getf_exact(h - 1);
+                let r = self.b.ins().sqrt(x);
+                self.set(h - 1, r);
+            }
             N::Sqrt | N::Floor | N::Ceil | N::FloatAbs => {
                 let x = self.getf(h - 1);
                 let r = match n {

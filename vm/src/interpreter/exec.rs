@@ -550,7 +550,7 @@ impl Vm<'_> {
                 Op::I(Instr::FMul {}) => fbin!(a, b => canonical_bits(a * b)),
                 Op::I(Instr::FDiv {}) => fbin!(a, b => canonical_bits(a / b)),
                 Op::I(Instr::FRem {}) => fbin!(a, b => canonical_bits(a % b)),
-                Op::I(Instr::FNeg {}) => top!() = (-f64::from_bits(top!())).to_bits(),
+                Op::I(Instr::FNeg {}) => top!() = canonical_bits(-f64::from_bits(top!())),
                 Op::I(Instr::FEq {}) => fbin!(a, b => (a == b) as u64),
                 Op::I(Instr::FNe {}) => fbin!(a, b => (a != b) as u64),
                 Op::I(Instr::FLt {}) => fbin!(a, b => (a < b) as u64),

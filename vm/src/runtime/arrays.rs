@@ -148,8 +148,17 @@ pub fn reverse(heap: &mut Heap, arr: u64) -> Result<(), TrapKind> {
     Ok(())
 }
 
-/// `xs.sort()`: stable; ints numerically, floats by IEEE total order (`-nan < -inf < ... <
-/// -0.0 < 0.0 < ... < inf < nan`), strings byte-wise, bools false first. Arrays of other
+/// The order `sort` gives floats: IEEE total order among numbers (so `-0.0 < 0.0`), and NaN
+/// (there is one, `float::CANONICAL_NAN_BITS`, whose sign bit is set) after `inf`.
+fn float_order(x: f64, y: f64) -> Ordering {
+    match (x.is_nan(), y.is_nan()) {
+        (false, false) => x.total_cmp(&y),
+        (a, b) => a.cmp(&b),
+    }
+}
+
+/// `xs.sort()`: stable; ints numerically, floats by [`float_order`] (`-inf < ... < -0.0 <
+/// 0.0 < ... < inf < nan`), strings byte-wise, bools false first. Arrays of other
 /// kinds (which the verifier rejects) are left as they are.
 pub fn sort(heap: &mut Heap, arr: u64) -> Result<(), TrapKind> {
     let a = heap.array_mut(arr)?;
@@ -157,7 +166,7 @@ pub fn sort(heap: &mut Heap, arr: u64) -> Result<(), TrapKind> {
         ValKind::Int => a.items.sort_by_key(|&v| v as i64),
         ValKind::Float => a
             .items
-            .sort_by(|&x, &y| f64::from_bits(x).total_cmp(&f64::from_bits(y))),
+            .sort_by(|&x, &y| float_order(f64::from_bits(x), f64::from_bits(y))),
         ValKind::Bool => a.items.sort(),
         ValKind::Str => {
             let mut items = std::mem::take(&mut a.items);

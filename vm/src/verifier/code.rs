@@ -258,10 +258,13 @@ pub(super) fn verify_function(
         }
     }
 
-    // Unreachable instructions were never checked: make them harmless.
+    // Unreachable instructions were never checked: make them harmless. A NaN constant
+    // becomes the canonical NaN, the only NaN a running program holds (`float`).
     for (instr, seen) in code.iter_mut().zip(&visited) {
         if !seen {
             *instr = Instr::Nop {};
+        } else if let Instr::FConst { value } = instr {
+            value.0 = crate::float::canonical_bits(value.get());
         }
     }
     maps.sort_unstable_by_key(|m| m.pc);
