@@ -77,6 +77,12 @@ impl Translator<'_, '_> {
         let hoisted = src.and_then(|x| self.hoisted(pc, x));
         // A field: at a constant index, which the verifier proved the struct's type has.
         if let (true, Index::Const(k)) = (kind.is_struct(), at_index) {
+            // A field a loop around loaded in its preheader.
+            if let (Access::FieldGet, Some(x), Ok(k16)) = (kind, src, u16::try_from(k))
+                && let Some(var) = self.preloaded(pc, x, k16)
+            {
+                return self.b.use_var(var);
+            }
             let ty = self.elem_type(src, Some(k));
             let data = match hoisted {
                 Some((data_var, _)) => self.b.use_var(data_var),
@@ -177,7 +183,7 @@ impl Translator<'_, '_> {
 
     /// The type of the elements (of field `field`) of the array (struct) in local `src`, as
     /// loaded and stored: a float is moved as one (no transfer through an integer register).
-    fn elem_type(&self, src: Option<usize>, field: Option<i64>) -> Type {
+    pub(super) fn elem_type(&self, src: Option<usize>, field: Option<i64>) -> Type {
         let m = self.module.module();
         let Some(t) = src.and_then(|x| self.local_type_id(x)) else {
             return I64;

@@ -42,6 +42,10 @@ pub(super) struct HoistLoop {
     pub pre: Option<Block>,
     /// Whether the loop inlines calls (its preheader then also checks the frame room).
     pub calls: bool,
+    /// The fields `(local, index)` loaded in the preheader: the loop reads field `index`
+    /// of the struct in `local`, assigns neither the local nor field `index` of any struct
+    /// (and calls nothing, not even inline), so the field keeps its value throughout.
+    pub fields: Vec<(usize, u16)>,
 }
 
 impl HoistLoop {
@@ -89,11 +93,30 @@ pub(super) fn call_free_loops(
         let mut ok = true;
         let mut calls = false;
         let mut read = vec![false; local_kinds.len()];
+        let mut assigned = vec![false; local_kinds.len()];
+        let mut stored_fields = Vec::new();
+        let mut field_reads = Vec::new();
         for (pc, &instr) in code.iter().enumerate() {
             if !live(pc) {
                 continue;
             }
             let inside = body.contains(&pc);
+            if inside {
+                match instr {
+                    Instr::LocalSet { index } => {
+                        if let Some(a) = assigned.get_mut(index as usize) {
+                            *a = true;
+                        }
+                    }
+                    Instr::FieldSet { index } => stored_fields.push(index),
+                    Instr::FieldGet { index } if pc > head => {
+                        if let Instr::LocalGet { index: x } = code[pc - 1] {
+                            field_reads.push((x as usize, index));
+                        }
+                    }
+                    _ => {}
+                }
+            }
             if let Some(t) = jump_target(instr)
                 && !inside
                 && t > head
@@ -121,12 +144,24 @@ pub(super) fn call_free_loops(
             .enumerate()
             .filter_map(|(i, k)| k.filter(|_| read[i]).map(|s| (i, s)))
             .collect();
+        let mut fields: Vec<(usize, u16)> = field_reads
+            .into_iter()
+            .filter(|&(x, k)| {
+                !calls
+                    && local_kinds.get(x) == Some(&Some(true))
+                    && !assigned[x]
+                    && !stored_fields.contains(&k)
+            })
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
         out.push(HoistLoop {
             head,
             end,
             locals,
             pre: None,
             calls,
+            fields,
         });
     }
     // Outermost first: by head, longest first.
@@ -150,6 +185,16 @@ impl Translator<'_, '_> {
             .find_map(|l| l.locals.iter().find(|&&(i, _)| i == x))?
             .1;
         Some((*self.header_vars.get(&x)?, is_struct))
+    }
+
+    /// The variable holding field `k` of the struct in local `x` at `pc`, if a loop around
+    /// `pc` loads it in its preheader.
+    pub(super) fn preloaded(&self, pc: usize, x: usize, k: u16) -> Option<Variable> {
+        self.loops
+            .iter()
+            .any(|l| l.contains(pc) && l.fields.contains(&(x, k)))
+            .then(|| self.field_vars.get(&(x, k)).copied())
+            .flatten()
     }
 
     /// The header variables of local `x` at `pc`, if tracked.
@@ -191,6 +236,13 @@ impl Translator<'_, '_> {
                     let data = self.b.declare_var(I64);
                     let len = self.b.declare_var(I64);
                     self.header_vars.insert(x, (data, len));
+                }
+            }
+            for &(x, k) in &l.fields {
+                if !self.field_vars.contains_key(&(x, k)) {
+                    let ty = self.elem_type(Some(x), Some(k.into()));
+                    let var = self.b.declare_var(ty);
+                    self.field_vars.insert((x, k), var);
                 }
             }
         }
@@ -245,6 +297,22 @@ impl Translator<'_, '_> {
             let current = outer.is_some_and(|j| self.loops[j].locals.iter().any(|&(y, _)| y == x));
             if !current && let Some(&vars) = self.header_vars.get(&x) {
                 self.load_header(x, vars, is_struct);
+            }
+        }
+        for (x, k) in self.loops[i].fields.clone() {
+            let current = outer.is_some_and(|j| self.loops[j].fields.contains(&(x, k)));
+            if let (false, Some(&(data_var, _)), Some(&var)) = (
+                current,
+                self.header_vars.get(&x),
+                self.field_vars.get(&(x, k)),
+            ) {
+                let data = self.b.use_var(data_var);
+                let ty = self.elem_type(Some(x), Some(k.into()));
+                let v = self
+                    .b
+                    .ins()
+                    .load(ty, self.elems_mem, data, i32::from(k) * 8);
+                self.b.def_var(var, v);
             }
         }
     }
