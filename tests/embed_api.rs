@@ -838,3 +838,36 @@ fn pick(xs: [int], i: int) -> int { return xs[i]; }
     );
     assert!(results[0].1.contains("at pick (tiers.src:"), "{results:?}");
 }
+
+#[test]
+fn there_is_one_nan_and_the_host_sees_its_bits() {
+    const CANONICAL: u64 = 0xfff8_0000_0000_0000;
+    let src = "fn neg(x: float) -> float { return -x; }\n\
+               fn twice(x: float) -> float { return x * 2.0 + x; }\n\
+               fn made(x: float) -> float { return x - x; }\n\
+               fn sorted(x: float) -> [float] { var a = [x, 1.0, -x]; a.sort(); return a; }\n";
+    for jit in [JitMode::Off, JitMode::Always] {
+        let engine = Engine::new(EngineConfig {
+            jit,
+            ..EngineConfig::default()
+        });
+        let m = Module::new(&engine, "nan.src", src).expect("compiles");
+        let mut sb = Sandbox::new(&m).expect("sandbox");
+        // A NaN from the host becomes the canonical one on the way in, whatever its sign
+        // or payload, and every NaN the guest makes or negates is that one.
+        for x in [f64::NAN, -f64::NAN, f64::from_bits(0x7ff0_0000_0000_0001)] {
+            for f in ["neg", "twice"] {
+                let r: f64 = sb.call(f, (x,)).expect("runs");
+                assert_eq!(r.to_bits(), CANONICAL, "{jit:?} {f}({:#x})", x.to_bits());
+            }
+            let sorted: Vec<f64> = sb.call("sorted", (x,)).expect("runs");
+            assert_eq!(sorted[0], 1.0, "{jit:?}: NaN sorts last");
+            assert!(
+                sorted[1..].iter().all(|y| y.to_bits() == CANONICAL),
+                "{jit:?}"
+            );
+        }
+        let r: f64 = sb.call("made", (f64::INFINITY,)).expect("runs");
+        assert_eq!(r.to_bits(), CANONICAL, "{jit:?}: inf - inf");
+    }
+}

@@ -333,3 +333,25 @@ fn early_exits_are_inlined_at_direct_calls() {
     assert_eq!(out, "6765\n536870912\n1\n");
     agree(&module, 2);
 }
+
+#[test]
+fn loop_invariant_fields_are_preloaded_unless_the_loop_stores_that_field() {
+    // nbody's `advance`: the inner loop reads `a.x`, `a.y`, `a.z` and `a.mass` and stores
+    // only velocities, so those four are loaded once per `a`.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/programs/nbody.src");
+    let compiled = rvm::compile_file(&path).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    let (always, _) = agree(&module, 1000);
+    assert!(always.preloaded_fields >= 4, "{always:?}");
+
+    // `a.x` is stored through `b` (which can be `a`): only `a.y` is preloaded, and the sum
+    // sees every store.
+    let module = source(
+        "aliased.src",
+        "struct P { x: float, y: float }\n\
+         fn sum(ps: [P], a: P) -> float {\n    var s = 0.0;\n    for b in ps {\n        b.x = b.x + a.y;\n        s += a.x;\n    }\n    return s;\n}\n\
+         fn main() {\n    let a = P(x: 1.0, y: 0.5);\n    let ps = [P(x: 2.0, y: 1.0), a, a];\n    println(sum(ps, a));\n}\n",
+    );
+    let (always, _) = agree(&module, 1000);
+    assert_eq!(always.preloaded_fields, 1, "{always:?}");
+}

@@ -232,6 +232,7 @@ impl TierSession for Session {
             hoisted_loops: done.hoisted_loops,
             tail_calls: done.tail_calls,
             early_exits: done.early_exits,
+            preloaded_fields: done.preloaded_fields,
         })
     }
 }

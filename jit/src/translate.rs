@@ -103,6 +103,8 @@ pub struct Optimised {
     pub tail_calls: u32,
     /// Call sites with their callee's early exit inlined (see `early_exit`).
     pub early_exits: u32,
+    /// Struct fields loaded in a loop's preheader (see `hoist`).
+    pub preloaded_fields: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -146,6 +148,7 @@ pub fn translate(
         hoisted_loops: t.loops.len() as u32,
         tail_calls: t.tail_calls,
         early_exits: t.early_exits,
+        preloaded_fields: t.loops.iter().map(|l| l.fields.len() as u32).sum(),
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());

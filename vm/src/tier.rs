@@ -84,6 +84,8 @@ pub struct Compiled {
     pub tail_calls: u32,
     /// Call sites that run their callee's early exit inline (partial inlining).
     pub early_exits: u32,
+    /// Struct fields loaded once before a loop instead of in it.
+    pub preloaded_fields: u32,
 }
 
 /// Which tiers run guest code.

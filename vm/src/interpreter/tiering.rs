@@ -65,6 +65,8 @@ pub struct JitStats {
     pub tail_calls: usize,
     /// Call sites that run their callee's early exit inline.
     pub early_exits: usize,
+    /// Struct fields loaded once before a loop instead of in it.
+    pub preloaded_fields: usize,
 }
 
 impl JitState {
@@ -152,6 +154,7 @@ impl Vm<'_> {
                 jit.stats.hoisted_loops += c.hoisted_loops as usize;
                 jit.stats.tail_calls += c.tail_calls as usize;
                 jit.stats.early_exits += c.early_exits as usize;
+                jit.stats.preloaded_fields += c.preloaded_fields as usize;
                 let mut what = format!("{instrs} instructions");
                 let plural = |n: u32, one: &str| match n {
                     1 => format!(", 1 {one}"),
@@ -168,6 +171,9 @@ impl Vm<'_> {
                 }
                 if c.early_exits > 0 {
                     what += &(plural(c.early_exits, "early exit") + " inlined");
+                }
+                if c.preloaded_fields > 0 {
+                    what += &(plural(c.preloaded_fields, "field") + " preloaded");
                 }
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
