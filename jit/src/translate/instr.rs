@@ -69,6 +69,13 @@ impl<'b> Translator<'_, 'b> {
                 let v = self.b.ins().iconst(I64, value);
                 self.set(h, v);
             }
+            // Zero is one instruction (`xorpd`); another constant is made from its bits,
+            // which Cranelift hoists out of loops (an `f64const` it would rematerialise at
+            // every use, two instructions on x86_64 inside the loop).
+            I::FConst { value } if value.0 != 0 => {
+                let bits = self.b.ins().iconst(I64, value.0 as i64);
+                self.set(h, bits);
+            }
             I::FConst { value } => {
                 let v = self.b.ins().f64const(Ieee64::with_bits(value.0));
                 self.set(h, v);
