@@ -10,8 +10,9 @@
 //! only objects no root reaches (compiled code spills its references per the stack maps,
 //! see `spill`); and values from the host enter the guest only as freshly allocated
 //! objects. So a field access is two loads (the field pointer, the field), and an element
-//! access checks only its index: a failing index check calls the accessor at the access's
-//! `pc` (through the function's shared cold block), which raises the precise trap.
+//! access checks only its index: a failing check raises `index I out of bounds for length
+//! N` at the access's `pc` through the function's shared trap call, as the accessor would.
+//! Without a known heap layout, every access calls the runtime accessor.
 
 use super::facts::local_type_ids;
 use super::{F64, I64, Translator, mem};
@@ -56,8 +57,7 @@ impl Translator<'_, '_> {
     /// The object is found without a check: the verifier proved the operand's type, and a
     /// verified reference is a live handle to an object of its type (see the module docs).
     /// A field access therefore never fails. An element access checks its index, and a
-    /// failing check calls the accessor at the access's `pc` (through the function's shared
-    /// cold block), which raises the precise trap; the cold path never rejoins the inline
+    /// failing check traps at the access's `pc`; the cold path never rejoins the inline
     /// one. With the table and header loads in their own alias region, Cranelift reuses
     /// them across accesses until the next call (the only thing that can change them).
     pub(super) fn inline_access(
