@@ -294,3 +294,53 @@ fn every_scalar_opcode_prints_what_it_computes() {
         assert_eq!(got, want, "{code:?}");
     }
 }
+
+/// A NaN constant, whatever its sign and payload, is the canonical NaN once verified: the
+/// verified code holds its bits, and it sorts last like every other NaN.
+#[test]
+fn nan_constants_become_the_canonical_nan() {
+    use rvm_vm::float::CANONICAL_NAN_BITS;
+    let mut b = Builder::new();
+    let fa = b.array(FLOAT);
+    let nans = [
+        0x7ff8_0000_0000_0000u64,
+        0x7ff0_0000_0000_0001,
+        0xffff_ffff_ffff_ffff,
+    ];
+    let mut code: Vec<I> = nans
+        .iter()
+        .map(|&bits| I::FConst {
+            value: F64Bits(bits),
+        })
+        .collect();
+    code.push(fc(1.0));
+    code.extend([
+        I::ArrNew {
+            type_: fa,
+            count: 4,
+        },
+        I::LocalSet { index: 0 },
+        I::LocalGet { index: 0 },
+        I::ArrSort {},
+        I::LocalGet { index: 0 },
+        I::ToStr { type_: fa },
+        I::CallNative {
+            native: Native::Println.id(),
+        },
+        I::Ret {},
+    ]);
+    let main = b.func("main", &[], None, &[fa], code);
+    let module = b.finish(Some(main), None);
+    let consts: Vec<u64> = module.functions()[main as usize]
+        .code()
+        .iter()
+        .filter_map(|i| match i {
+            I::FConst { value } => Some(value.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(consts[..3], [CANONICAL_NAN_BITS; 3]);
+    assert_eq!(consts[3], 1.0f64.to_bits());
+    let r = run_both(module);
+    assert_eq!(r.stdout, "[1.0, nan, nan, nan]\n");
+}
