@@ -31,8 +31,8 @@ use crate::stubs::{self, Stub, Stubs};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     AbiParam, AliasRegionData, Block, BlockArg, FuncRef, Function, InstBuilder, MemFlagsData,
-    Signature, Type, Value, ValueDef, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64,
-    types,
+    Signature, StackSlot, StackSlotData, StackSlotKind, Type, Value, ValueDef, condcodes::FloatCC,
+    condcodes::IntCC, immediates::Ieee64, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -214,6 +214,8 @@ struct Translator<'a, 'b> {
     canonical_nan: Option<Value>,
     /// The entry block (where the canonical NaN is loaded).
     entry_block: Block,
+    /// Where the entry block stores `cx` for stub calls (see [`Self::cx_for_stub`]).
+    cx_slot: Option<StackSlot>,
     /// Whether the code accepts on-stack replacement (see [`translate`]).
     osr: bool,
     /// Whether the target's `+ - * /` and `sqrt` return a canonical NaN or a number when
@@ -332,6 +334,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             code_table: dummy,
             globals: dummy,
             const_strs: dummy,
+            cx_slot: None,
             canonical_nan: None,
             entry_block: Block::from_u32(0),
             osr: false,
@@ -693,10 +696,37 @@ impl<'a, 'b> Translator<'a, 'b> {
         let addr = self.stubs.get(stub);
         self.flush();
         let callee = self.b.ins().iconst(I64, addr as i64);
-        self.b.ins().call_indirect(sig, callee, args);
+        let mut args = args.to_vec();
+        if args.first() == Some(&self.cx) {
+            args[0] = self.cx_for_stub();
+        }
+        self.b.ins().call_indirect(sig, callee, &args);
         self.reload_fuel();
         let st = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
         self.b.ins().brif(st, self.unwind, &[], cont, &[]);
+    }
+
+    /// `cx` as a stub's argument: reloaded from a stack slot written in the entry block, so
+    /// that the stub's fixed argument register constrains only this short-lived copy, not
+    /// `cx` itself, which the register allocator would otherwise move into and out of that
+    /// register on the hot path of a loop whose cold path calls the stub.
+    fn cx_for_stub(&mut self) -> Value {
+        let slot = match self.cx_slot {
+            Some(s) => s,
+            None => {
+                let s = self.b.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    8,
+                    3,
+                ));
+                let mut pos =
+                    FuncCursor::new(self.b.func).at_first_insertion_point(self.entry_block);
+                pos.ins().stack_store(I64, self.cx, s, 0);
+                self.cx_slot = Some(s);
+                s
+            }
+        };
+        self.b.ins().stack_load(I64, I64, slot, 0)
     }
 
     /// Stores the reference locals, the operand slots from `all_from` up, and the reference
