@@ -572,17 +572,25 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// the fuel counter (which the runtime may read or charge) and the frame count (which
     /// it adopts).
     fn flush(&mut self) {
+        self.flush_at(self.cx);
+    }
+
+    /// [`Self::flush`] through the context pointer `cx` (`self.cx` or a copy of it).
+    fn flush_at(&mut self, cx: Value) {
         let v = self.b.use_var(self.fuel);
-        let ticks = self.ticks_ptr();
+        let ticks = self.ticks_ptr(cx);
         self.b.ins().store(mem(), v, ticks, 0);
-        self.b
-            .ins()
-            .store(mem(), self.depth, self.cx, ctx::FRAMES_LEN);
+        self.b.ins().store(mem(), self.depth, cx, ctx::FRAMES_LEN);
     }
 
     /// Reads the fuel register from the VM (after a call that may have charged it).
     fn reload_fuel(&mut self) {
-        let ticks = self.ticks_ptr();
+        self.reload_fuel_at(self.cx);
+    }
+
+    /// [`Self::reload_fuel`] through the context pointer `cx`.
+    fn reload_fuel_at(&mut self, cx: Value) {
+        let ticks = self.ticks_ptr(cx);
         let v = self.b.ins().load(I64, mem(), ticks, 0);
         self.b.def_var(self.fuel, v);
     }
@@ -590,8 +598,8 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// Where the VM keeps the fuel counter. Loaded where it is needed (around runtime
     /// calls, mostly cold) rather than once per function: a pointer held for the whole
     /// function would occupy a callee-saved register.
-    fn ticks_ptr(&mut self) -> Value {
-        self.b.ins().load(I64, mem(), self.cx, ctx::TICKS)
+    fn ticks_ptr(&mut self, cx: Value) -> Value {
+        self.b.ins().load(I64, mem(), cx, ctx::TICKS)
     }
 
     /// Returns `value` and the fuel counter to the caller (see `rvm_vm::tier::Entry`). This
@@ -694,22 +702,24 @@ impl<'a, 'b> Translator<'a, 'b> {
             Stub::Reserve => self.sigs.reserve,
         };
         let addr = self.stubs.get(stub);
-        self.flush();
+        // Everything here goes through a reloaded copy of `cx` (see `cx_for_stub`).
+        let cx = self.cx_for_stub();
+        self.flush_at(cx);
         let callee = self.b.ins().iconst(I64, addr as i64);
-        let mut args = args.to_vec();
-        if args.first() == Some(&self.cx) {
-            args[0] = self.cx_for_stub();
-        }
+        let args: Vec<Value> = args
+            .iter()
+            .map(|&a| if a == self.cx { cx } else { a })
+            .collect();
         self.b.ins().call_indirect(sig, callee, &args);
-        self.reload_fuel();
-        let st = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+        self.reload_fuel_at(cx);
+        let st = self.b.ins().load(I64, mem(), cx, ctx::STATUS);
         self.b.ins().brif(st, self.unwind, &[], cont, &[]);
     }
 
-    /// `cx` as a stub's argument: reloaded from a stack slot written in the entry block, so
-    /// that the stub's fixed argument register constrains only this short-lived copy, not
-    /// `cx` itself, which the register allocator would otherwise move into and out of that
-    /// register on the hot path of a loop whose cold path calls the stub.
+    /// A copy of `cx` for a cold path: reloaded from a stack slot written in the entry
+    /// block, so that neither the stub's fixed argument register nor the cold path's other
+    /// uses keep `cx` itself alive through a loop that does not use it otherwise (the
+    /// register allocator would move it into and out of registers on the hot path).
     fn cx_for_stub(&mut self) -> Value {
         let slot = match self.cx_slot {
             Some(s) => s,
