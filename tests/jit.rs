@@ -312,7 +312,9 @@ fn run_cli(
 fn trace_jit_prints_each_compilation() {
     let src = "fn f() -> int {\n    return 1;\n}\n\
          fn g(n: int) -> int {\n    if n < 1 {\n        return 0;\n    }\n    return n + g(n - 1);\n}\n\
-         fn main() {\n    println(f());\n    println(g(3));\n}\n";
+         struct P { x: int }\n\
+         fn h(ps: [P], p: P) -> int {\n    var s = 0;\n    for q in ps {\n        s += p.x + q.x;\n    }\n    return s;\n}\n\
+         fn main() {\n    println(f());\n    println(g(3));\n    println(h([P(x: 1)], P(x: 2)));\n}\n";
     let log = std::ffi::OsStr::new("jit");
     for (flags, env) in [
         (&["--jit=always", "--trace-jit"][..], &[][..]),
@@ -321,8 +323,8 @@ fn trace_jit_prints_each_compilation() {
         let flag = flags.join(" ");
         let out = run_cli("trace-jit", src, flags, env);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n6\n");
-        for name in ["main", "f", "g"] {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n6\n3\n");
+        for name in ["main", "f", "g", "h"] {
             assert!(
                 err.lines().any(
                     |l| l.starts_with(&format!("jit: compiled {name} (")) && l.ends_with(" ms")
@@ -340,6 +342,12 @@ fn trace_jit_prints_each_compilation() {
         assert!(
             err.lines().any(|l| l.starts_with("jit: compiled g (")
                 && l.contains(", 1 recursive call looped, 1 early exit inlined)")),
+            "{flag}: {err}"
+        );
+        // `h`'s loop reads `p.x` and stores no field: loaded once, before the loop.
+        assert!(
+            err.lines().any(|l| l.starts_with("jit: compiled h (")
+                && l.contains(", 1 loop hoisted, 1 field preloaded)")),
             "{flag}: {err}"
         );
     }

@@ -214,7 +214,7 @@ struct Translator<'a, 'b> {
     canonical_nan: Option<Value>,
     /// The entry block (where the canonical NaN is loaded).
     entry_block: Block,
-    /// Where the entry block stores `cx` for stub calls (see [`Self::cx_for_stub`]).
+    /// Where the entry block stores `cx` for stub calls (see [`Self::cold_cx`]).
     cx_slot: Option<StackSlot>,
     /// Whether the code accepts on-stack replacement (see [`translate`]).
     osr: bool,
@@ -634,7 +634,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         // The site's constants are made in its own cold block, not on the hot path.
         self.enter(site);
         let arg = self.b.ins().iconst(I64, arg as i64);
-        self.jump_to_trap(pc, kind, [arg, arg]);
+        self.jump_to_trap(pc, kind, [arg, arg]); // `arg2` unused by these kinds
         self.enter(cont);
     }
 
@@ -702,8 +702,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             Stub::Reserve => self.sigs.reserve,
         };
         let addr = self.stubs.get(stub);
-        // Everything here goes through a reloaded copy of `cx` (see `cx_for_stub`).
-        let cx = self.cx_for_stub();
+        // Everything here goes through a reloaded copy of `cx` (see `cold_cx`).
+        let cx = self.cold_cx();
         self.flush_at(cx);
         let callee = self.b.ins().iconst(I64, addr as i64);
         let args: Vec<Value> = args
@@ -720,7 +720,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// block, so that neither the stub's fixed argument register nor the cold path's other
     /// uses keep `cx` itself alive through a loop that does not use it otherwise (the
     /// register allocator would move it into and out of registers on the hot path).
-    fn cx_for_stub(&mut self) -> Value {
+    fn cold_cx(&mut self) -> Value {
         let slot = match self.cx_slot {
             Some(s) => s,
             None => {

@@ -36,10 +36,6 @@ impl Access {
     fn returns_value(self) -> bool {
         matches!(self, Access::ArrGet | Access::ArrLen | Access::FieldGet)
     }
-
-    fn is_struct(self) -> bool {
-        matches!(self, Access::FieldGet | Access::FieldSet)
-    }
 }
 
 /// The index of an access: an operand, or a field's constant index.
@@ -68,69 +64,86 @@ impl Translator<'_, '_> {
         at_index: Index,
         value: Option<Value>,
     ) -> Value {
-        let Some(l) = self.rt.heap else {
-            let pcv = self.b.ins().iconst(I64, pc as i64);
-            let index = self.index_value(at_index);
-            return self.call_accessor(kind, pcv, [obj, index, value.unwrap_or(index)]);
-        };
-        let om = self.objects_mem;
         let hoisted = src.and_then(|x| self.hoisted(pc, x));
-        // A field: at a constant index, which the verifier proved the struct's type has.
-        if let (true, Index::Const(k)) = (kind.is_struct(), at_index) {
-            // A field a loop around loaded in its preheader.
-            if let (Access::FieldGet, Some(x), Ok(k16)) = (kind, src, u16::try_from(k))
-                && let Some(var) = self.preloaded(pc, x, k16)
-            {
-                return self.b.use_var(var);
+        match (self.rt.heap, kind, at_index) {
+            (Some(l), Access::FieldGet | Access::FieldSet, Index::Const(k)) => {
+                // A field a loop around loaded in its preheader.
+                if let (Access::FieldGet, Some(x), Ok(k16)) = (kind, src, u16::try_from(k))
+                    && let Some(var) = self.preloaded(pc, x, k16)
+                {
+                    return self.b.use_var(var);
+                }
+                // At a constant index, which the verifier proved the struct's type has.
+                let ty = self.elem_type(src, Some(k));
+                let data = match hoisted {
+                    Some((data_var, _)) => self.b.use_var(data_var),
+                    None => {
+                        let o = self.find_object(pc, obj);
+                        self.b.ins().load(I64, self.objects_mem, o, l.fields_ptr)
+                    }
+                };
+                let off = i32::try_from(k * 8).unwrap_or(i32::MAX);
+                self.load_or_store(ty, (data, off), value).unwrap_or(obj)
             }
-            let ty = self.elem_type(src, Some(k));
-            let data = match hoisted {
-                Some((data_var, _)) => self.b.use_var(data_var),
+            (Some(l), Access::ArrLen, _) => match hoisted {
+                Some((_, len_var)) => self.b.use_var(len_var),
                 None => {
                     let o = self.find_object(pc, obj);
-                    self.b.ins().load(I64, om, o, l.fields_ptr)
+                    self.b.ins().load(I64, self.objects_mem, o, l.items_len)
                 }
-            };
-            let off = i32::try_from(k * 8).unwrap_or(i32::MAX);
-            return self.load_or_store(ty, (data, off), value).unwrap_or(obj);
-        }
-        let (data, n) = match hoisted {
-            Some((data_var, len_var)) => (self.b.use_var(data_var), self.b.use_var(len_var)),
-            None => {
-                let o = self.find_object(pc, obj);
-                let n = self.b.ins().load(I64, om, o, l.items_len);
-                if kind == Access::ArrLen {
-                    return n;
-                }
-                (self.b.ins().load(I64, om, o, l.items_ptr), n)
+            },
+            (Some(l), Access::ArrGet | Access::ArrSet, Index::Dyn(i)) => {
+                let (data, n) = match hoisted {
+                    Some((data_var, len_var)) => {
+                        (self.b.use_var(data_var), self.b.use_var(len_var))
+                    }
+                    None => {
+                        let o = self.find_object(pc, obj);
+                        let om = self.objects_mem;
+                        let n = self.b.ins().load(I64, om, o, l.items_len);
+                        (self.b.ins().load(I64, om, o, l.items_ptr), n)
+                    }
+                };
+                self.check_index(pc, (src, hoisted.is_some()), i, n);
+                let ty = self.elem_type(src, None);
+                let off = self.b.ins().ishl_imm_u(i, 3);
+                let at = self.b.ins().iadd(data, off);
+                self.load_or_store(ty, (at, 0), value).unwrap_or(obj)
             }
-        };
-        let Index::Dyn(i) = at_index else {
-            return n; // the length (a struct access always has a constant index)
-        };
-        let ty = self.elem_type(src, None);
-        // The same index into the same tracked array was checked earlier in this bytecode
-        // block: the check would pass again.
-        let key = match (hoisted, src) {
-            (Some(_), Some(x)) => Some((x, i)),
-            _ => None,
-        };
-        if key.is_none_or(|k| !self.checked_index.contains(&k)) {
-            // A failing check raises the trap the accessor would, from the index and the
-            // length alone: the cold path keeps nothing else alive through a loop.
-            let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-            let cont = self.b.create_block();
-            let site = self.b.create_block();
-            self.b.set_cold_block(site);
-            self.b.ins().brif(ok, cont, &[], site, &[]);
-            self.enter(site);
-            self.jump_to_trap(pc, trap_code::INDEX_OUT_OF_BOUNDS, [i, n]);
-            self.enter(cont);
-            self.checked_index.extend(key);
+            // No known heap layout (or an index of the other kind, which the translator
+            // never passes): the runtime accessor.
+            _ => {
+                let pcv = self.b.ins().iconst(I64, pc as i64);
+                let index = self.index_value(at_index);
+                self.call_accessor(kind, pcv, [obj, index, value.unwrap_or(index)])
+            }
         }
-        let off = self.b.ins().ishl_imm_u(i, 3);
-        let at = self.b.ins().iadd(data, off);
-        self.load_or_store(ty, (at, 0), value).unwrap_or(obj)
+    }
+
+    /// Traps at `pc` unless `i < n` (an element index and its array's length), from the
+    /// index and the length alone, as the accessor would: the cold path keeps nothing else
+    /// alive through a loop. Skipped when the same index into the same tracked array local
+    /// (`src`, `tracked`) was checked earlier in this bytecode block.
+    fn check_index(
+        &mut self,
+        pc: usize,
+        (src, tracked): (Option<usize>, bool),
+        i: Value,
+        n: Value,
+    ) {
+        let key = src.filter(|_| tracked).map(|x| (x, i));
+        if key.is_some_and(|k| self.checked_index.contains(&k)) {
+            return;
+        }
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+        let cont = self.b.create_block();
+        let site = self.b.create_block();
+        self.b.set_cold_block(site);
+        self.b.ins().brif(ok, cont, &[], site, &[]);
+        self.enter(site);
+        self.jump_to_trap(pc, trap_code::INDEX_OUT_OF_BOUNDS, [i, n]);
+        self.enter(cont);
+        self.checked_index.extend(key);
     }
 
     /// Loads the element of type `ty` at `at + off`, or stores `value` there (`None`).

@@ -190,11 +190,11 @@ impl Translator<'_, '_> {
     /// The variable holding field `k` of the struct in local `x` at `pc`, if a loop around
     /// `pc` loads it in its preheader.
     pub(super) fn preloaded(&self, pc: usize, x: usize, k: u16) -> Option<Variable> {
+        let around = |l: &HoistLoop| l.contains(pc) && l.fields.contains(&(x, k));
         self.loops
             .iter()
-            .any(|l| l.contains(pc) && l.fields.contains(&(x, k)))
-            .then(|| self.field_vars.get(&(x, k)).copied())
-            .flatten()
+            .any(around)
+            .then_some(*self.field_vars.get(&(x, k))?)
     }
 
     /// The header variables of local `x` at `pc`, if tracked.
