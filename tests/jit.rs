@@ -149,6 +149,64 @@ fn main() {
 }
 ";
 
+/// Counted loops (fuel charged per chunk, see `jit/src/translate/counted.rs`): without
+/// calls, with an inlined call, with a `break`, with a counter near the largest integer,
+/// and with a trap inside.
+const FUEL_COUNTED: &str = "
+fn sq(x: int) -> int {
+    return x * x;
+}
+fn main() {
+    let xs = array(64, 3);
+    var total = 0;
+    for round in 0..12 {
+        for i in 0..200 {
+            total += i % 7;
+        }
+        for i in 0..150 {
+            total += sq(i) % 5 + xs[i % 64];
+        }
+        var j = 0;
+        while j < 1000 {
+            total += j;
+            if total % 97 == 0 {
+                break;
+            }
+            j += 1;
+        }
+        var k = 9223372036854775000;
+        while k < 9223372036854775807 {
+            total += 1;
+            k += 1;
+        }
+        println(total);
+    }
+    for i in 0..100 {
+        total += xs[i];
+    }
+}
+";
+
+#[test]
+fn counted_loops_run_out_of_fuel_where_the_interpreter_does() {
+    let compiled = rvm::compile_source("counted.src", FUEL_COUNTED).expect("compiles");
+    let module = rvm::verify(compiled.module).expect("verifies");
+    // Every 997th unit up to past the end (the last run traps at `xs[64]`), and the
+    // first few, so that fuel runs out in every loop and at every place in a chunk.
+    let levels = (1..40).chain((40..400_000).step_by(997));
+    for fuel in levels {
+        let off = run_with_fuel(&module, JitMode::Off, fuel);
+        let always = run_with_fuel(&module, JitMode::Always, fuel);
+        assert_eq!(off, always, "fuel {fuel}: off vs always");
+        if fuel % 7 == 0 {
+            let auto = run_with_fuel(&module, JitMode::Auto, fuel);
+            assert_eq!(off, auto, "fuel {fuel}: off vs auto");
+        }
+    }
+    let last = run_with_fuel(&module, JitMode::Always, 10_000_000);
+    assert!(last.1.contains("index 64 out of bounds"), "{last:?}");
+}
+
 #[test]
 fn fuel_runs_out_at_the_same_point_in_every_tier() {
     for src in [FUEL_PROGRAM, FUEL_RECURSION] {

@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use rvm::vm::format::Instr;
 use rvm::vm::interpreter::{JitStats, SharedBuffer, Vm, VmConfig};
+use rvm::vm::sandbox::Limits;
 use rvm::vm::tier::{JitConfig, JitMode};
 use rvm::vm::verified::VerifiedModule;
+use std::time::Duration;
 
 #[path = "../vm/tests/support/builder.rs"]
 mod builder;
@@ -354,4 +356,119 @@ fn loop_invariant_fields_are_preloaded_unless_the_loop_stores_that_field() {
     );
     let (always, _) = agree(&module, 1000);
     assert_eq!(always.preloaded_fields, 1, "{always:?}");
+}
+
+#[test]
+fn counted_loops_charge_fuel_per_chunk() {
+    // `loop`'s one loop, and spectralnorm's inner loops with their inlined call to `a`.
+    for (bench, at_least) in [("loop", 1), ("spectralnorm", 3)] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("benches/programs")
+            .join(format!("{bench}.src"));
+        let compiled = rvm::compile_file(&path).expect("compiles");
+        let module = rvm::verify(compiled.module).expect("verifies");
+        let (always, _) = agree(&module, 1000);
+        assert!(always.counted_loops >= at_least, "{bench}: {always:?}");
+    }
+    // Not counted: a second assignment of the counter, a bound the loop assigns, a loop
+    // inside, and an inlined call behind a branch.
+    let module = source(
+        "uncounted.src",
+        "fn sq(x: int) -> int {\n    return x * x;\n}\n\
+         fn main() {\n    var s = 0;\n    var i = 0;\n    while i < 100 {\n        if i == 50 {\n            i += 1;\n        }\n        s += i;\n        i += 1;\n    }\n\
+             var n = 100;\n    var k = 0;\n    while k < n {\n        n -= 1;\n        k += 1;\n    }\n\
+             for a in 0..10 {\n        for b in 0..10 {\n            s += a * b;\n        }\n    }\n\
+             for c in 0..10 {\n        if c % 2 == 0 {\n            s += sq(c);\n        }\n    }\n\
+             println(s + n + k);\n}\n",
+    );
+    let (always, _) = agree(&module, 1000);
+    // Only the inner `b` loop.
+    assert_eq!(always.counted_loops, 1, "{always:?}");
+}
+
+/// A counted loop that hand-made bytecode enters with its counter at the largest integer
+/// (no test before the loop): the first increment wraps, and the loop runs on from the
+/// smallest integer. Fuel must still run out where the interpreter's does, with and
+/// without an inlined call (a timeout turns a loop that stopped charging into a failure
+/// rather than a hang).
+fn wrapping_counter_module(with_call: bool) -> Arc<VerifiedModule> {
+    use builder::{Builder, INT};
+    let mut b = Builder::new();
+    let leaf = b.func(
+        "leaf",
+        &[INT],
+        Some(INT),
+        &[],
+        vec![Instr::LocalGet { index: 0 }, Instr::Ret {}],
+    );
+    let use_counter = if with_call {
+        Instr::Call { func: leaf }
+    } else {
+        Instr::Nop {}
+    };
+    let main = b.func(
+        "main",
+        &[],
+        Some(INT),
+        &[INT, INT],
+        vec![
+            Instr::IConst { value: 0 },
+            Instr::LocalSet { index: 1 },
+            Instr::IConst { value: i64::MAX },
+            Instr::LocalSet { index: 0 },
+            Instr::LocalGet { index: 1 }, // 4: head
+            Instr::LocalGet { index: 0 },
+            use_counter,
+            Instr::IAdd {},
+            Instr::LocalSet { index: 1 },
+            Instr::LocalGet { index: 0 }, // 9: i += 1
+            Instr::IConst { value: 1 },
+            Instr::IAdd {},
+            Instr::LocalSet { index: 0 },
+            Instr::LocalGet { index: 0 },
+            Instr::IConst { value: 5 },
+            Instr::IGe {},
+            Instr::JmpIfNot { target: 4 },
+            Instr::LocalGet { index: 1 },
+            Instr::Ret {},
+        ],
+    );
+    b.finish(Some(main), None)
+}
+
+#[test]
+fn a_counter_that_wraps_still_runs_out_of_fuel_in_a_counted_loop() {
+    for with_call in [false, true] {
+        let module = wrapping_counter_module(with_call);
+        for fuel in [1, 9, 10, 11, 100, 12_345, 100_003] {
+            let results: Vec<_> = [JitMode::Off, JitMode::Always]
+                .map(|mode| {
+                    let mut cfg = config(mode, 1);
+                    cfg.limits = Limits {
+                        fuel: Some(fuel),
+                        timeout: Some(Duration::from_secs(20)),
+                        ..Limits::default()
+                    };
+                    run_with(&module, cfg)
+                })
+                .into_iter()
+                .map(|(r, out, err, _)| (r, out, err))
+                .collect();
+            assert!(results[0].0.contains("out of fuel"), "{results:?}");
+            assert_eq!(results[0], results[1], "calls {with_call}, fuel {fuel}");
+        }
+        let (always, _) = agree_with_fuel(&module);
+        assert_eq!(always.counted_loops, 1, "{always:?}");
+    }
+}
+
+/// The statistics of an `always` run of `module` with a little fuel.
+fn agree_with_fuel(module: &VerifiedModule) -> (JitStats, String) {
+    let mut cfg = config(JitMode::Always, 1);
+    cfg.limits = Limits {
+        fuel: Some(1000),
+        ..Limits::default()
+    };
+    let (r, _, _, stats) = run_with(module, cfg);
+    (stats, r)
 }
