@@ -149,9 +149,9 @@ fn main() {
 }
 ";
 
-/// Counted loops (fuel charged per chunk, see `jit/src/translate/counted.rs`): without
-/// calls, with an inlined call, with a `break`, with a counter near the largest integer,
-/// and with a trap inside.
+/// Counting loops (`for i in a..b`, `while i < b { ...; i += 1; }`): without calls, with
+/// an inlined call, with a `break`, with a counter near the largest integer, and with a
+/// trap inside.
 const FUEL_COUNTED: &str = "
 fn sq(x: int) -> int {
     return x * x;
@@ -188,11 +188,11 @@ fn main() {
 ";
 
 #[test]
-fn counted_loops_run_out_of_fuel_where_the_interpreter_does() {
+fn counting_loops_run_out_of_fuel_where_the_interpreter_does() {
     let compiled = rvm::compile_source("counted.src", FUEL_COUNTED).expect("compiles");
     let module = rvm::verify(compiled.module).expect("verifies");
     // Every 997th unit up to past the end (the last run traps at `xs[64]`), and the
-    // first few, so that fuel runs out in every loop and at every place in a chunk.
+    // first few, so that fuel runs out in every loop and at many places in each.
     let levels = (1..40).chain((40..400_000).step_by(997));
     for fuel in levels {
         let off = run_with_fuel(&module, JitMode::Off, fuel);

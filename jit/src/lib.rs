@@ -233,7 +233,6 @@ impl TierSession for Session {
             tail_calls: done.tail_calls,
             early_exits: done.early_exits,
             preloaded_fields: done.preloaded_fields,
-            counted_loops: done.counted_loops,
         })
     }
 }

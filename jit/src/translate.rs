@@ -44,7 +44,6 @@ use target_lexicon::Architecture;
 
 mod access;
 mod call;
-mod counted;
 mod early_exit;
 mod facts;
 mod hoist;
@@ -106,8 +105,6 @@ pub struct Optimised {
     pub early_exits: u32,
     /// Struct fields loaded in a loop's preheader (see `hoist`).
     pub preloaded_fields: u32,
-    /// Loops charged fuel per chunk of iterations (see `counted`).
-    pub counted_loops: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -152,7 +149,6 @@ pub fn translate(
         tail_calls: t.tail_calls,
         early_exits: t.early_exits,
         preloaded_fields: t.loops.iter().map(|l| l.fields.len() as u32).sum(),
-        counted_loops: t.loops.iter().filter(|l| l.counted.is_some()).count() as u32,
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());
@@ -423,9 +419,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             let inlined = |i: Instr| matches!(i, Instr::Call { func } if inl.get(func as usize) == Some(&true));
             self.loops =
                 hoist::call_free_loops(self.module, self.vf, self.index, runs_no_code, inlined);
-            for l in &mut self.loops {
-                l.counted = counted::shape(code, &start, l, inlined);
-            }
             self.plan_hoisting();
         }
     }
@@ -718,10 +711,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             .map(|&a| if a == self.cx { cx } else { a })
             .collect();
         self.b.ins().call_indirect(sig, callee, &args);
-        // `reserve` leaves the fuel alone.
-        if stub == Stub::Refill {
-            self.reload_fuel_at(cx);
-        }
+        self.reload_fuel_at(cx);
         let st = self.b.ins().load(I64, mem(), cx, ctx::STATUS);
         self.b.ins().brif(st, self.unwind, &[], cont, &[]);
     }

@@ -86,8 +86,6 @@ pub struct Compiled {
     pub early_exits: u32,
     /// Struct fields loaded once before a loop instead of in it.
     pub preloaded_fields: u32,
-    /// Loops charged fuel per chunk of iterations rather than at every back edge.
-    pub counted_loops: u32,
 }
 
 /// Which tiers run guest code.

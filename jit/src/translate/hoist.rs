@@ -23,7 +23,6 @@
 //! around it first. A nested qualifying loop loads only what its enclosing one does not
 //! already keep current.
 
-use super::counted::Counted;
 use super::facts::{backward_jumps, jump_target, local_type_ids};
 use super::{Translator, UNREACHABLE};
 use cranelift_codegen::ir::{Block, InstBuilder, Value, types::I64};
@@ -47,8 +46,6 @@ pub(super) struct HoistLoop {
     /// of the struct in `local`, assigns neither the local nor field `index` of any struct
     /// (and calls nothing, not even inline), so the field keeps its value throughout.
     pub fields: Vec<(usize, u16)>,
-    /// Its counted shape, if it has one (see `counted`).
-    pub counted: Option<Counted>,
 }
 
 impl HoistLoop {
@@ -165,7 +162,6 @@ pub(super) fn call_free_loops(
             pre: None,
             calls,
             fields,
-            counted: None,
         });
     }
     // Outermost first: by head, longest first.
@@ -241,12 +237,6 @@ impl Translator<'_, '_> {
                     let len = self.b.declare_var(I64);
                     self.header_vars.insert(x, (data, len));
                 }
-            }
-            if let Some(c) = &mut l.counted {
-                if !c.calls.is_empty() {
-                    c.room = Some(self.b.declare_var(I64));
-                }
-                c.vars = Some((self.b.declare_var(I64), self.b.declare_var(I64)));
             }
             for &(x, k) in &l.fields {
                 if !self.field_vars.contains_key(&(x, k)) {
@@ -325,7 +315,6 @@ impl Translator<'_, '_> {
                 self.b.def_var(var, v);
             }
         }
-        self.start_chunk(i);
     }
 
     /// Loads the header of the object in local `x` into `(data, len)` (only `data`, the

@@ -109,7 +109,8 @@ impl<'a> Translator<'a, '_> {
             .get(f as usize)
             .ok_or("call of a function out of range")?;
         self.inlined_calls += 1;
-        let (room, counted) = self.inline_call_check(pc);
+        self.tick(1, pc);
+        let room = self.frame_room(pc);
         let inline = self.b.create_block();
         let reserve = self.b.create_block();
         let join = self.b.create_block();
@@ -121,9 +122,6 @@ impl<'a> Translator<'a, '_> {
         // frame (trapping exactly where that would) and makes room, through the stub that
         // clobbers no register; then the body runs.
         self.enter(reserve);
-        if counted {
-            self.counted_call_slow(pc);
-        }
         let need = (self.local_count() + h - nargs) as i64
             + callee.local_count() as i64
             + callee.max_stack() as i64;
@@ -133,9 +131,6 @@ impl<'a> Translator<'a, '_> {
 
         // The body, in place.
         self.enter(inline);
-        if counted {
-            self.counted_call_charged(pc);
-        }
         let mut state = self.callee_state(f, h, nargs, (join, result, result_raw))?;
         self.swap_fn_state(&mut state);
         self.zero_stack();
@@ -312,7 +307,6 @@ impl<'a> Translator<'a, '_> {
                 }
                 self.origin.fill(None);
                 self.checked_index.clear();
-                self.enter_counted_head(pc);
                 open = true;
             }
             let h = self.vf.heights()[pc];

@@ -262,9 +262,6 @@ impl<'b> Translator<'_, 'b> {
             I::JmpIf { target } | I::JmpIfNot { target } => {
                 let t = target as usize;
                 let c = self.get(h - 1);
-                if t <= pc && self.counted_back_edge(pc, c)? {
-                    return Ok(false);
-                }
                 let next = self.edge_to(Some(pc), pc + 1)?;
                 let taken = if t <= pc {
                     self.b.create_block()

@@ -67,8 +67,6 @@ pub struct JitStats {
     pub early_exits: usize,
     /// Struct fields loaded once before a loop instead of in it.
     pub preloaded_fields: usize,
-    /// Loops charged fuel per chunk of iterations rather than at every back edge.
-    pub counted_loops: usize,
 }
 
 impl JitState {
@@ -157,7 +155,6 @@ impl Vm<'_> {
                 jit.stats.tail_calls += c.tail_calls as usize;
                 jit.stats.early_exits += c.early_exits as usize;
                 jit.stats.preloaded_fields += c.preloaded_fields as usize;
-                jit.stats.counted_loops += c.counted_loops as usize;
                 let mut what = format!("{instrs} instructions");
                 let plural = |n: u32, one: &str| match n {
                     1 => format!(", 1 {one}"),
@@ -177,9 +174,6 @@ impl Vm<'_> {
                 }
                 if c.preloaded_fields > 0 {
                     what += &(plural(c.preloaded_fields, "field") + " preloaded");
-                }
-                if c.counted_loops > 0 {
-                    what += &(plural(c.counted_loops, "loop") + " fuel-chunked");
                 }
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
