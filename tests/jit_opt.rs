@@ -413,7 +413,7 @@ fn a_counter_that_wraps_still_runs_out_of_fuel_where_the_interpreter_does() {
     for with_call in [false, true] {
         let module = wrapping_counter_module(with_call);
         for fuel in [1, 9, 10, 11, 100, 12_345, 100_003] {
-            let results: Vec<_> = [JitMode::Off, JitMode::Always]
+            let results: Vec<_> = [JitMode::Off, JitMode::Always, JitMode::Auto]
                 .map(|mode| {
                     let mut cfg = config(mode, 1);
                     cfg.limits = Limits {
@@ -427,7 +427,14 @@ fn a_counter_that_wraps_still_runs_out_of_fuel_where_the_interpreter_does() {
                 .map(|(r, out, err, _)| (r, out, err))
                 .collect();
             assert!(results[0].0.contains("out of fuel"), "{results:?}");
-            assert_eq!(results[0], results[1], "calls {with_call}, fuel {fuel}");
+            assert_eq!(
+                results[0], results[1],
+                "always: calls {with_call}, fuel {fuel}"
+            );
+            assert_eq!(
+                results[0], results[2],
+                "auto: calls {with_call}, fuel {fuel}"
+            );
         }
     }
 }

@@ -78,7 +78,7 @@ impl Translator<'_, '_> {
                 let data = match hoisted {
                     Some((data_var, _)) => self.b.use_var(data_var),
                     None => {
-                        let o = self.find_object(pc, obj);
+                        let o = self.find_object(l, pc, obj);
                         self.b.ins().load(I64, self.objects_mem, o, l.fields_ptr)
                     }
                 };
@@ -88,7 +88,7 @@ impl Translator<'_, '_> {
             (Some(l), Access::ArrLen, _) => match hoisted {
                 Some((_, len_var)) => self.b.use_var(len_var),
                 None => {
-                    let o = self.find_object(pc, obj);
+                    let o = self.find_object(l, pc, obj);
                     self.b.ins().load(I64, self.objects_mem, o, l.items_len)
                 }
             },
@@ -98,7 +98,7 @@ impl Translator<'_, '_> {
                         (self.b.use_var(data_var), self.b.use_var(len_var))
                     }
                     None => {
-                        let o = self.find_object(pc, obj);
+                        let o = self.find_object(l, pc, obj);
                         let om = self.objects_mem;
                         let n = self.b.ins().load(I64, om, o, l.items_len);
                         (self.b.ins().load(I64, om, o, l.items_ptr), n)

@@ -28,6 +28,7 @@ use super::{Translator, UNREACHABLE};
 use cranelift_codegen::ir::{Block, InstBuilder, Value, types::I64};
 use cranelift_frontend::Variable;
 use rvm_vm::format::{Instr, TypeDef};
+use rvm_vm::tier::HeapLayout;
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 
 /// A call-free loop: bytecode `head..=end`, entered only at `head`.
@@ -278,15 +279,15 @@ impl Translator<'_, '_> {
     /// loop tracks are current already (it loaded them and keeps them so): only the rest is
     /// loaded.
     fn emit_hoisted(&mut self, i: usize) {
-        if self.rt.heap.is_none() {
+        let Some(l) = self.rt.heap else {
             return;
-        }
+        };
         let head = self.loops[i].head;
         let outer = (0..self.loops.len())
             .filter(|&j| j != i && self.loops[j].contains(head))
             .min_by_key(|&j| self.loops[j].end - self.loops[j].head);
         if outer.is_none() {
-            let objs = self.load_table();
+            let objs = self.load_table(l);
             self.b.def_var(self.table, objs);
         }
         if self.loops[i].calls && outer.is_none_or(|j| !self.loops[j].calls) {
@@ -331,7 +332,7 @@ impl Translator<'_, '_> {
         let om = self.objects_mem;
         let objs = self.b.use_var(self.table);
         let h = self.b.use_var(self.locals[x]);
-        let o = self.object_at(objs, h);
+        let o = self.object_at(l, objs, h);
         if is_struct {
             let data = self.b.ins().load(I64, om, o, l.fields_ptr);
             self.b.def_var(data_var, data);
@@ -346,20 +347,17 @@ impl Translator<'_, '_> {
     /// The address of object `h`, for an access at `pc`: in the table hoisted in a call-free
     /// loop, else in the table loaded now. Unchecked: `h` is a verified reference (see
     /// `access`).
-    pub(super) fn find_object(&mut self, pc: usize, h: Value) -> Value {
+    pub(super) fn find_object(&mut self, l: HeapLayout, pc: usize, h: Value) -> Value {
         let objs = if self.in_call_free_loop(pc) {
             self.b.use_var(self.table)
         } else {
-            self.load_table()
+            self.load_table(l)
         };
-        self.object_at(objs, h)
+        self.object_at(l, objs, h)
     }
 
     /// The object table's data pointer, loaded now.
-    fn load_table(&mut self) -> Value {
-        let Some(l) = self.rt.heap else {
-            return self.cx;
-        };
+    fn load_table(&mut self, l: HeapLayout) -> Value {
         let om = self.objects_mem;
         let table = self
             .b
@@ -369,10 +367,7 @@ impl Translator<'_, '_> {
     }
 
     /// The address of object `h` in the table at `objs`.
-    fn object_at(&mut self, objs: Value, h: Value) -> Value {
-        let Some(l) = self.rt.heap else {
-            return h;
-        };
+    fn object_at(&mut self, l: HeapLayout, objs: Value, h: Value) -> Value {
         let off = self.b.ins().imul_imm_s(h, l.obj_size);
         self.b.ins().iadd(objs, off)
     }
