@@ -74,6 +74,9 @@ pub struct Session {
     stubs: Option<Stubs>,
     /// Print Cranelift's disassembly of each function (`RVM_JIT_DISASM`, a debugging aid).
     disasm: bool,
+    /// Print each function's Cranelift IR after optimisation (`RVM_JIT_CLIF`, a debugging
+    /// aid).
+    clif: bool,
     /// Write each function's machine code to this folder (`RVM_JIT_DUMP`, a profiling aid
     /// for `scripts/jit-profile.py`).
     dump_dir: Option<std::path::PathBuf>,
@@ -105,6 +108,7 @@ impl Session {
             ctx,
             stubs: None,
             disasm: std::env::var_os("RVM_JIT_DISASM").is_some(),
+            clif: std::env::var_os("RVM_JIT_CLIF").is_some(),
             dump_dir: std::env::var_os("RVM_JIT_DUMP").map(Into::into),
         })
     }
@@ -197,6 +201,9 @@ impl TierSession for Session {
                 ));
             }
             None => return Err("no frame layout".into()),
+        }
+        if self.clif {
+            eprintln!("== function {func} (IR)\n{}", self.ctx.func.display());
         }
         if dump && let Some(code) = self.ctx.compiled_code() {
             eprintln!(
