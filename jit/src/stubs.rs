@@ -19,20 +19,15 @@ pub enum Stub {
     /// `refill(cx, pc)`: `Runtime::refill`, the fuel and deadline slow path; its status is
     /// left in `cx.status` (a loop's fuel check calls it on its cold path).
     Refill,
-    /// `reserve(cx, pc, need)`: `Runtime::reserve`, the depth and value-stack checks of
-    /// an inlined call whose inline check failed (see `translate::inline`); its status is
-    /// left in `cx.status`.
-    Reserve,
 }
 
 impl Stub {
     /// Every stub.
-    pub const ALL: [Stub; 2] = [Stub::Refill, Stub::Reserve];
+    pub const ALL: [Stub; 1] = [Stub::Refill];
 
     fn params(self) -> usize {
         match self {
             Stub::Refill => 2,
-            Stub::Reserve => 3,
         }
     }
 }
@@ -42,24 +37,18 @@ impl Stub {
 pub struct Stubs {
     /// [`Stub::Refill`].
     pub refill: usize,
-    /// [`Stub::Reserve`].
-    pub reserve: usize,
 }
 
 impl Stubs {
     /// Never-called addresses, for code that is compiled but not run.
     pub fn placeholder() -> Stubs {
-        Stubs {
-            refill: 0xd000,
-            reserve: 0xe000,
-        }
+        Stubs { refill: 0xd000 }
     }
 
     /// The address of `stub`.
     pub fn get(&self, stub: Stub) -> usize {
         match stub {
             Stub::Refill => self.refill,
-            Stub::Reserve => self.reserve,
         }
     }
 
@@ -67,7 +56,6 @@ impl Stubs {
     pub fn get_mut(&mut self, stub: Stub) -> &mut usize {
         match stub {
             Stub::Refill => &mut self.refill,
-            Stub::Reserve => &mut self.reserve,
         }
     }
 }
@@ -96,7 +84,6 @@ pub fn build(
     let args = b.block_params(entry).to_vec();
     let target = match stub {
         Stub::Refill => rt.refill,
-        Stub::Reserve => rt.reserve,
     };
     let sig = b.import_signature(sig(cc, &vec![I64; stub.params()], I64));
     let callee = b.ins().iconst(I64, target as i64);

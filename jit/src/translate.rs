@@ -37,7 +37,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rvm_vm::format::Instr;
-use rvm_vm::tier::{Runtime, ctx, trap_code};
+use rvm_vm::tier::{NO_ROOM, Runtime, ctx, trap_code};
 use rvm_vm::verified::{VerifiedFunction, VerifiedModule};
 use std::collections::HashMap;
 use target_lexicon::Architecture;
@@ -176,7 +176,7 @@ struct Sigs {
     step: cranelift_codegen::ir::SigRef,
     trap: cranelift_codegen::ir::SigRef,
     refill: cranelift_codegen::ir::SigRef,
-    reserve: cranelift_codegen::ir::SigRef,
+    interpret: cranelift_codegen::ir::SigRef,
     fmod: cranelift_codegen::ir::SigRef,
     args3: cranelift_codegen::ir::SigRef,
     args4: cranelift_codegen::ir::SigRef,
@@ -250,8 +250,6 @@ struct Translator<'a, 'b> {
     canonical_of_raw: Vec<bool>,
     /// Per function: whether its calls from here are inlined (see `inline`).
     inlinable: Vec<bool>,
-    /// Whether one more frame fits, hoisted in call-free loops that inline calls.
-    room: Variable,
     /// While translating an inlined body: where its `ret` goes and the result variable.
     inline_ret: Option<(Block, Variable, Option<Variable>)>,
     /// While translating a callee's early exit: where it ends and where leaving it goes.
@@ -299,7 +297,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             step: b.import_signature(sig(cc, &[I64; 3], I64)),
             trap: b.import_signature(sig(cc, &[I64; 5], I64)),
             refill: b.import_signature(stubs::signature(Stub::Refill)),
-            reserve: b.import_signature(stubs::signature(Stub::Reserve)),
+            interpret: b.import_signature(sig(cc, &[I64], I64)),
             fmod: b.import_signature(sig(cc, &[F64; 2], F64)),
             args3: b.import_signature(sig(cc, &[I64; 3], I64)),
             args4: b.import_signature(sig(cc, &[I64; 4], I64)),
@@ -311,7 +309,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         let fuel = b.declare_var(I64);
         let table = b.declare_var(I64);
         let origin = vec![None; vf.max_stack() as usize];
-        let room = b.declare_var(I64);
         let dummy = Value::from_u32(0);
         Translator {
             b,
@@ -351,7 +348,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             inlinable: Vec::new(),
             raw_locals,
             canonical_of_raw: Vec::new(),
-            room,
             inline_ret: None,
             bail: None,
             trap_block: None,
@@ -699,7 +695,6 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn call_stub(&mut self, stub: Stub, args: &[Value], cont: Block) {
         let sig = match stub {
             Stub::Refill => self.sigs.refill,
-            Stub::Reserve => self.sigs.reserve,
         };
         let addr = self.stubs.get(stub);
         // Everything here goes through a reloaded copy of `cx` (see `cold_cx`).
@@ -804,6 +799,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
+        self.check_room((cx, base, osr, depth, fuel, arg0));
         let [base, depth, osr, arg0] = self.start_head(base, depth, osr, arg0);
         self.depth = depth;
         self.base = base;
@@ -876,6 +872,71 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         self.trap_now(0, trap_code::INTERNAL, 0);
         Ok(())
+    }
+
+    /// A function that pushes frames inline (it has a direct call, inlined or not) runs
+    /// only when one more frame fits, which then holds for the whole activation (see
+    /// `rvm_vm::tier::Entry`). Otherwise, entered by a call, it has the runtime interpret
+    /// the activation (which makes the exact checks at its calls) and returns its result;
+    /// entered by on-stack replacement, it returns at once with `NO_ROOM` and the
+    /// interpreter goes on.
+    fn check_room(
+        &mut self,
+        (cx, base, osr, depth, fuel, arg0): (Value, Value, Value, Value, Value, Value),
+    ) {
+        let calls = self.vf.code().iter();
+        if !calls.clone().any(|i| matches!(i, Instr::Call { .. })) {
+            return;
+        }
+        let max = self.b.ins().load(I64, mem(), cx, ctx::FRAMES_MAX);
+        let full = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
+        let run = self.b.create_block();
+        let refuse = self.b.create_block();
+        self.b.set_cold_block(refuse);
+        self.b.ins().brif(full, refuse, &[], run, &[]);
+        self.enter(refuse);
+        if self.osr {
+            let interpret = self.b.create_block();
+            let not_run = self.b.create_block();
+            let is_osr = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
+            self.b.ins().brif(is_osr, not_run, &[], interpret, &[]);
+            self.enter(not_run);
+            let zero = self.b.ins().iconst(I64, 0);
+            let fuel = self.b.ins().bor_imm_s(fuel, NO_ROOM);
+            self.b.ins().return_(&[zero, fuel]);
+            self.enter(interpret);
+        }
+        // The first argument to its slot (a compiled caller stores only the others), the
+        // counters to the VM, then the whole activation in the interpreter.
+        if self.vf.param_count() > 0 {
+            let data = self.b.ins().load(I64, mem(), cx, ctx::STACK_DATA);
+            let off = self.b.ins().ishl_imm_u(base, 3);
+            let fp = self.b.ins().iadd(data, off);
+            self.b.ins().store(mem(), arg0, fp, 0);
+        }
+        let ticks = self.ticks_ptr(cx);
+        self.b.ins().store(mem(), fuel, ticks, 0);
+        self.b.ins().store(mem(), depth, cx, ctx::FRAMES_LEN);
+        let callee = self.b.ins().iconst(I64, self.rt.interpret as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sigs.interpret, callee, &[cx]);
+        let r = self.b.inst_results(call)[0];
+        let status = self.b.ins().load(I64, mem(), cx, ctx::STATUS);
+        let done = self.b.create_block();
+        self.b.ins().brif(status, self.unwind, &[], done, &[]);
+        self.enter(done);
+        let ticks = self.ticks_ptr(cx);
+        let fuel = self.b.ins().load(I64, mem(), ticks, 0);
+        self.b.ins().return_(&[r, fuel]);
+        self.enter(run);
     }
 
     fn zero_stack(&mut self) {

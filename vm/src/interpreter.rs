@@ -485,19 +485,16 @@ impl<'m> Vm<'m> {
         if self.jit.is_none() {
             return self.run::<{ exec::PLAIN }>(stack, stop, new_sp);
         }
-        match self.tier_entry(func) {
-            Some(entry) => {
-                let has_result = f.result.is_some();
-                let r = self.enter_native(stack, entry, sp, -1)?;
-                Ok(has_result.then_some(r))
-            }
-            None => self.run::<{ exec::TIERED }>(stack, stop, new_sp),
+        if let Some(entry) = self.tier_entry(func)
+            && let Some(r) = self.enter_native(stack, entry, sp, -1)?
+        {
+            return Ok(f.result.is_some().then_some(r));
         }
+        self.run::<{ exec::TIERED }>(stack, stop, new_sp)
     }
 
     /// The checks of pushing a frame whose slots end at `need`: the call-depth limit and
-    /// the value-stack limit (growing the stack when it is too short). Also used for calls
-    /// compiled code inlines, which push no frame but must trap exactly where a push would.
+    /// the value-stack limit (growing the stack when it is too short).
     #[inline(always)]
     fn frame_room(&mut self, stack: &mut Vec<u64>, need: usize) -> Result<(), TrapKind> {
         if self.frames.len() >= self.config.max_call_depth {

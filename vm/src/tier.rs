@@ -48,8 +48,25 @@ use crate::verified::VerifiedModule;
 ///
 /// It returns the result (0 for a function without one) and the fuel counter. A negative
 /// counter means the call unwound (a trap or `os.exit`, held in the context, whose
-/// `status` is then non-zero) and the VM's own counter is current; otherwise the returned
-/// one is, and is never negative. So a compiled caller tests one register for both.
+/// `status` is then non-zero) and the VM's own counter is current, or, after on-stack
+/// replacement only, that the function did not run ([`NO_ROOM`], `status` zero);
+/// otherwise the returned counter is current, and is never negative. So a compiled caller
+/// tests one register for both.
+///
+/// **Room is checked once per activation.** A function that pushes frames inline (one with
+/// a direct `call`, inlined or not) first checks that one more frame fits: `depth <
+/// cx.frames_max`. When the check passes it holds for the whole activation, because the
+/// frame count of an activation is fixed and `frames_max` never decreases while a context
+/// lives (its parts are the frame storage's capacity and the value stack's length, which
+/// only grow, and the call-depth limit and the native-stack and value-stack origins, fixed
+/// per context); so the function's calls and the calls it inlines push their frames
+/// without checking. A recursive call made a jump (see the JIT's `tail`) checks the next
+/// activation's room before jumping (and calls through the runtime when it fails). When
+/// the entry's check fails, nothing has run yet: a called function has the runtime
+/// interpret the activation (`Runtime::interpret`, whose calls make the exact checks:
+/// `stack overflow` at the same call, or a new context with room) and returns its result;
+/// on-stack replacement returns at once with the counter it was given plus [`NO_ROOM`],
+/// and the interpreter goes on with the loop.
 pub type Entry = unsafe extern "C" fn(
     cx: *mut JitCtx,
     base: u64,
@@ -58,6 +75,11 @@ pub type Entry = unsafe extern "C" fn(
     depth: u64,
     arg0: u64,
 ) -> Exit;
+
+/// Added to the fuel counter an [`Entry`] returns when on-stack replacement did not run
+/// the function because one more frame would not fit (the sign bit: the counter is never
+/// negative on entry).
+pub const NO_ROOM: i64 = i64::MIN;
 
 /// What an [`Entry`] returns (two integer registers in the C convention of both targets:
 /// `rax:rdx` on x86_64, `x0:x1` on aarch64).
@@ -182,9 +204,9 @@ pub struct Runtime {
     pub trap: usize,
     /// `refill(cx, pc) -> status`: the fuel and deadline slow path.
     pub refill: usize,
-    /// `reserve(cx, pc, need) -> status`: room for a call compiled code inlines (the
-    /// depth and value-stack checks of pushing a frame whose slots end at `need`).
-    pub reserve: usize,
+    /// `interpret(cx) -> result`: runs the innermost frame, a compiled function's that had
+    /// no room for its calls, in the interpreter from its start (status in `cx.status`).
+    pub interpret: usize,
     /// `fmod(a, b) -> f64`: the float remainder, canonical NaN.
     pub fmod: usize,
     /// `arr_get(cx, pc, arr, i) -> value` (a trap sets `cx.status`).
@@ -214,7 +236,7 @@ impl Runtime {
             step: 0x4000,
             trap: 0x5000,
             refill: 0x6000,
-            reserve: 0x6800,
+            interpret: 0x6800,
             fmod: 0x7000,
             arr_get: 0x8000,
             arr_set: 0x9000,

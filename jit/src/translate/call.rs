@@ -1,8 +1,9 @@
-//! Guest calls from compiled code: the checks of pushing the callee's frame, then its
-//! early exit run inline (`early_exit`), the frame record pushed inline, and the call
+//! Guest calls from compiled code: the callee's early exit run inline (`early_exit`), the
+//! frame record pushed inline (it fits: see `Translator::check_room`), and the call
 //! straight to the callee's machine code (its own code for a recursive call; a jump back
-//! for one in accumulator position, see `tail`), with the first argument in a register;
-//! the whole call through the runtime when a check fails or the callee is not compiled.
+//! for one in accumulator position, see `tail`, after checking the next activation's
+//! room), with the first argument in a register; the whole call through the runtime when
+//! that check fails or the callee is not compiled.
 
 use super::{I64, Translator, mem};
 use cranelift_codegen::ir::{
@@ -93,7 +94,7 @@ impl Translator<'_, '_> {
         let pushed = self.b.create_block();
         match known.then(|| self.callee_frame(callee_index)).flatten() {
             Some(zero) => {
-                self.enter_if_frame_fits(slow);
+                // The frame fits (checked at the function's entry, see `check_room`).
                 if let Some(end) = self
                     .prefix_ends
                     .get(callee_index as usize)
@@ -103,6 +104,14 @@ impl Translator<'_, '_> {
                     let write = self.b.create_block();
                     self.early_exit(callee_index, (h, nargs), end, join, write)?;
                     self.enter(write);
+                }
+                if tail.is_some() {
+                    // The jump skips the callee's entry, so its check is made here.
+                    let next = self.b.ins().iadd_imm_s(self.depth, 1);
+                    let fits = self.frame_fits(next);
+                    let inline = self.b.create_block();
+                    self.b.ins().brif(fits, inline, &[], slow, &[]);
+                    self.enter(inline);
                 }
                 self.write_frame(pc, callee, new_base, &zero);
                 self.b.ins().jump(pushed, &[]);
@@ -191,13 +200,13 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Whether one more frame fits without the runtime: the frame count is below
-    /// `frames_max`, which includes the call-depth limit, the frame storage, the native
-    /// stack and the value stack (counted in frames of the module's largest size, see
-    /// `Vm::stack_frames`).
-    pub(super) fn frame_fits(&mut self) -> Value {
+    /// Whether one more frame fits without the runtime at frame count `depth`: the count
+    /// is below `frames_max`, which includes the call-depth limit, the frame storage, the
+    /// native stack and the value stack (counted in frames of the module's largest size,
+    /// see `Vm::stack_frames`).
+    pub(super) fn frame_fits(&mut self, depth: Value) -> Value {
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
-        self.b.ins().icmp(IntCC::UnsignedLessThan, self.depth, max)
+        self.b.ins().icmp(IntCC::UnsignedLessThan, depth, max)
     }
 
     /// For a direct call of function `f`: its declared reference locals (zeroed on entry
@@ -209,16 +218,6 @@ impl Translator<'_, '_> {
                 .filter(|&i| vf.local_is_ref()[i])
                 .collect(),
         )
-    }
-
-    /// Continues in a new block when the callee's frame can be pushed without a runtime
-    /// call ([`Self::frame_fits`]); otherwise in `slow`, the whole call through the runtime
-    /// (which grows the storage or traps).
-    pub(super) fn enter_if_frame_fits(&mut self, slow: Block) {
-        let inline = self.b.create_block();
-        let fits = self.frame_fits();
-        self.b.ins().brif(fits, inline, &[], slow, &[]);
-        self.enter(inline);
     }
 
     /// Writes the frame record of a call at `pc` of compiled `callee` (frame at

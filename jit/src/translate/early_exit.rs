@@ -5,8 +5,8 @@
 //! make its frame observable or change anything outside its own locals: a call, anything
 //! that can trap or allocate, a backward jump (which charges fuel), a store to a global
 //! (`inline::frameless` without `global.set`), cut at [`MAX_PREFIX`] instructions. When a
-//! prefix holds a reachable `ret`, a direct call of the function, once the checks of
-//! pushing the callee's frame have passed, runs the prefix inline on the arguments:
+//! prefix holds a reachable `ret`, a direct call of the function runs the prefix inline on
+//! the arguments:
 //!
 //! - reaching a `ret`, the call is complete: no frame record and no native call were
 //!   needed, since nothing in the prefix could observe the frame;
@@ -14,9 +14,9 @@
 //!   and makes the call as usual; the callee runs from its start, repeating the prefix,
 //!   which changed nothing but its own locals.
 //!
-//! The call's unit of fuel is charged before, and the checks come first (call depth, value
-//! stack; the runtime's whole call, which traps where the push would, when they fail), so
-//! fuel, limits and traces are unchanged.
+//! The call's unit of fuel is charged before, and the callee's frame fits (the caller runs
+//! compiled only when one more frame fits, see `Translator::check_room`), so fuel, limits
+//! and traces are unchanged.
 
 use super::facts::block_starts;
 use super::inline::frameless;

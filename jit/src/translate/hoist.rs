@@ -41,8 +41,6 @@ pub(super) struct HoistLoop {
     pub locals: Vec<(usize, bool)>,
     /// The preheader (created by the translator).
     pub pre: Option<Block>,
-    /// Whether the loop inlines calls (its preheader then also checks the frame room).
-    pub calls: bool,
     /// The fields `(local, index)` loaded in the preheader: the loop reads field `index`
     /// of the struct in `local`, assigns neither the local nor field `index` of any struct
     /// (and calls nothing, not even inline), so the field keeps its value throughout.
@@ -58,7 +56,7 @@ impl HoistLoop {
 /// The call-free loops of `vf`, outermost first. `runs_no_code(instr)` says whether the
 /// translator compiles an instruction without any call that could change the heap, and
 /// `inlined(instr)` whether it is a call the translator inlines (which runs no code
-/// either, but needs the frame room check).
+/// either).
 pub(super) fn call_free_loops(
     module: &VerifiedModule,
     vf: &VerifiedFunction,
@@ -161,7 +159,6 @@ pub(super) fn call_free_loops(
             end,
             locals,
             pre: None,
-            calls,
             fields,
         });
     }
@@ -275,7 +272,7 @@ impl Translator<'_, '_> {
 
     /// Loads the table and the headers of the locals loop `i` tracks into their variables.
     ///
-    /// Inside an enclosing call-free loop the table, the frame room and the headers that
+    /// Inside an enclosing call-free loop the table and the headers that
     /// loop tracks are current already (it loaded them and keeps them so): only the rest is
     /// loaded.
     fn emit_hoisted(&mut self, i: usize) {
@@ -289,10 +286,6 @@ impl Translator<'_, '_> {
         if outer.is_none() {
             let objs = self.load_table(l);
             self.b.def_var(self.table, objs);
-        }
-        if self.loops[i].calls && outer.is_none_or(|j| !self.loops[j].calls) {
-            let room = self.frame_margin();
-            self.b.def_var(self.room, room);
         }
         for (x, is_struct) in self.loops[i].locals.clone() {
             let current = outer.is_some_and(|j| self.loops[j].locals.iter().any(|&(y, _)| y == x));

@@ -7,11 +7,10 @@
 //! is active, and it charges no fuel. What remains observable of the call is kept:
 //!
 //! - the call's unit of fuel, charged at the call's `pc` as before;
-//! - the call-depth and value-stack limits: the inlined body runs at once when one more
-//!   frame would fit (`Translator::frame_room`); otherwise the runtime first makes the
-//!   checks of pushing the callee's frame with the interpreter's own function
-//!   (`Vm::frame_room`, through the `reserve` stub), raising `stack overflow` exactly
-//!   where the push would, or making room.
+//! - the call-depth and value-stack limits: the caller runs only when one more frame fits
+//!   (checked once at its entry, see `Translator::check_room`), so the callee's frame
+//!   would fit, as the interpreter would find; when it does not, the caller is not run
+//!   compiled, and the runtime or the interpreter makes the call's checks.
 //!
 //! **How.** The translator swaps in the callee's per-function state ([`FnState`]: its
 //! function, locals — fresh variables, the parameters taken from the argument slots —
@@ -19,14 +18,12 @@
 //! turns each `ret` into a jump to the join block with the result.
 
 use super::facts::{backward_jumps, block_starts, is_inline_native, local_types, plain};
-use super::{HoistLoop, Translator, UNREACHABLE, declare_locals, mem, trap_code};
-use crate::stubs::Stub;
+use super::{HoistLoop, Translator, UNREACHABLE, declare_locals, trap_code};
 use cranelift_codegen::ir::{
-    Block, InstBuilder, Type, Value, condcodes::IntCC, immediates::Ieee64, types::F64, types::I64,
+    Block, InstBuilder, Type, Value, immediates::Ieee64, types::F64, types::I64,
 };
 use cranelift_frontend::Variable;
 use rvm_vm::format::{Instr, TypeDef};
-use rvm_vm::tier::ctx;
 use rvm_vm::verified::{GlobalUnset, VerifiedFunction, VerifiedModule};
 
 /// The largest callee (in instructions) that is inlined.
@@ -110,27 +107,10 @@ impl<'a> Translator<'a, '_> {
             .ok_or("call of a function out of range")?;
         self.inlined_calls += 1;
         self.tick(1, pc);
-        let room = self.frame_room(pc);
-        let inline = self.b.create_block();
-        let reserve = self.b.create_block();
         let join = self.b.create_block();
         let (result, result_raw) = self.result_vars(callee);
-        self.b.set_cold_block(reserve);
-        self.b.ins().brif(room, inline, &[], reserve, &[]);
 
-        // The inline check failed: the runtime makes the checks of pushing the callee's
-        // frame (trapping exactly where that would) and makes room, through the stub that
-        // clobbers no register; then the body runs.
-        self.enter(reserve);
-        let need = (self.local_count() + h - nargs) as i64
-            + callee.local_count() as i64
-            + callee.max_stack() as i64;
-        let need = self.b.ins().iadd_imm_s(self.base, need);
-        let pcv = self.b.ins().iconst(I64, pc as i64);
-        self.call_stub(Stub::Reserve, &[self.cx, pcv, need], inline);
-
-        // The body, in place.
-        self.enter(inline);
+        // The body, in place (the frame fits: see the module docs).
         let mut state = self.callee_state(f, h, nargs, (join, result, result_raw))?;
         self.swap_fn_state(&mut state);
         self.zero_stack();
@@ -244,30 +224,6 @@ impl<'a> Translator<'a, '_> {
         swap(&mut self.checked_index, &mut s.checked_index);
         swap(&mut self.inline_ret, &mut s.inline_ret);
         swap(&mut self.bail, &mut s.bail);
-    }
-
-    /// Whether the frame of a call this function inlines would fit without the runtime
-    /// ([`Self::frame_fits`]): in a call-free loop, from the margin computed once in its
-    /// preheader (this only changes in a runtime call, and a stale "no room" merely takes
-    /// the runtime check).
-    pub(super) fn frame_room(&mut self, pc: usize) -> Value {
-        if self.in_call_free_loop(pc) {
-            let margin = self.b.use_var(self.room);
-            return self
-                .b
-                .ins()
-                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, margin, 0);
-        }
-        self.frame_fits()
-    }
-
-    /// The frames that fit before `frames_max`, less one: non-negative when one more frame
-    /// fits. Hoisted out of call-free loops as one number, not as the comparison, which
-    /// Cranelift would redo in the loop from two values kept in registers throughout.
-    pub(super) fn frame_margin(&mut self) -> Value {
-        let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
-        let frames = self.b.ins().isub(max, self.depth);
-        self.b.ins().iadd_imm_s(frames, -1)
     }
 
     /// Translates the current function's body (its entry has jumped to the first

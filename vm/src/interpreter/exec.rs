@@ -56,6 +56,9 @@ impl Vm<'_> {
         let mut pc = top.pc;
         let mut base = top.base;
         let mut sp = sp;
+        // The activation (frame count, base) whose on-stack replacement was declined for
+        // want of room (see `tier::Entry`): it is not attempted again at every back edge.
+        let mut declined: Option<(usize, usize)> = None;
         // The stack as a plain slice (pointer and length in registers); re-derived after
         // anything that may grow the `Vec`.
         let mut st: &mut [u64] = &mut stack[..];
@@ -235,29 +238,37 @@ impl Vm<'_> {
                 let Some(&done) = self.frames.last() else {
                     fail!(internal("jump without a frame"));
                 };
-                if let Some(entry) = self.osr_entry(done.func) {
+                if declined != Some((self.frames.len(), base))
+                    && let Some(entry) = self.osr_entry(done.func)
+                {
                     let t: usize = $t;
                     if let Some(fr) = self.frames.last_mut() {
                         fr.pc = t;
                     }
                     let has_result = func.result.is_some();
-                    let r = self.enter_native(stack, entry, base, t as i64)?;
+                    let native = self.enter_native(stack, entry, base, t as i64)?;
                     st = &mut stack[..];
-                    if self.frames.len() <= stop {
-                        return Ok(has_result.then_some(r));
+                    // Not entered (no room for its calls): the loop goes on here.
+                    if native.is_none() {
+                        declined = Some((self.frames.len(), base));
                     }
-                    let Some(&caller) = self.frames.last() else {
-                        fail!(internal("return without a caller"));
-                    };
-                    sp = done.ret;
-                    func = &funcs[caller.func as usize];
-                    code = &func.ops;
-                    pc = caller.pc + 1;
-                    base = caller.base;
-                    if has_result {
-                        push!(r);
+                    if let Some(r) = native {
+                        if self.frames.len() <= stop {
+                            return Ok(has_result.then_some(r));
+                        }
+                        let Some(&caller) = self.frames.last() else {
+                            fail!(internal("return without a caller"));
+                        };
+                        sp = done.ret;
+                        func = &funcs[caller.func as usize];
+                        code = &func.ops;
+                        pc = caller.pc + 1;
+                        base = caller.base;
+                        if has_result {
+                            push!(r);
+                        }
+                        continue;
                     }
-                    continue;
                 }
             }};
         }
@@ -648,8 +659,8 @@ impl Vm<'_> {
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base));
                     if MODE == TIERED
                         && let Some(entry) = self.tier_entry(callee)
+                        && let Some(r) = self.enter_native(stack, entry, new_base, -1)?
                     {
-                        let r = self.enter_native(stack, entry, new_base, -1)?;
                         st = &mut stack[..];
                         sp = new_base;
                         if f.result.is_some() {
@@ -677,8 +688,8 @@ impl Vm<'_> {
                     sp = tri!(self.push_frame(stack, callee, f, new_base, new_base - 1));
                     if MODE == TIERED
                         && let Some(entry) = self.tier_entry(callee)
+                        && let Some(r) = self.enter_native(stack, entry, new_base, -1)?
                     {
-                        let r = self.enter_native(stack, entry, new_base, -1)?;
                         st = &mut stack[..];
                         sp = new_base - 1;
                         if f.result.is_some() {

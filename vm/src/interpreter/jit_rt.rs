@@ -72,7 +72,7 @@ pub(super) fn runtime(functions: u32, heap: Option<crate::tier::HeapLayout>) -> 
         step: rt_step as *const () as usize,
         trap: rt_trap as *const () as usize,
         refill: rt_refill as *const () as usize,
-        reserve: rt_reserve as *const () as usize,
+        interpret: rt_interpret as *const () as usize,
         fmod: rt_fmod as *const () as usize,
         arr_get: rt_arr_get as *const () as usize,
         arr_set: rt_arr_set as *const () as usize,
@@ -94,14 +94,17 @@ fn native_sp() -> usize {
 impl Vm<'_> {
     /// Runs compiled `entry` for the innermost frame (already pushed, locals at `base`),
     /// from its start (`osr_pc < 0`) or from loop header `osr_pc`. The frame is popped when
-    /// this returns `Ok`.
+    /// this returns `Ok(Some(result))`. `Ok(None)`: the code did not run, because the
+    /// function makes calls and one more frame would not fit (`tier::NO_ROOM`, only for
+    /// on-stack replacement: a called function has its activation interpreted itself);
+    /// the frame is untouched and the caller interprets it instead.
     pub(super) fn enter_native(
         &mut self,
         stack: &mut Vec<u64>,
         entry: Entry,
         base: usize,
         osr_pc: i64,
-    ) -> Result<u64, Unwind> {
+    ) -> Result<Option<u64>, Unwind> {
         if native_sp() < self.native_limit {
             let limit = self.config.max_call_depth;
             return Err(self.trap(TrapKind::StackOverflow { limit }, None));
@@ -115,6 +118,11 @@ impl Vm<'_> {
         }
         let fuel = self.budget.ticks;
         let depth = self.frames.len();
+        if depth == self.frames.capacity() {
+            // Room for the frames of the function's calls (`frames_max` counts the
+            // storage); failing leaves them to the runtime.
+            let _ = self.frames.try_reserve(1);
+        }
         let native_frames =
             depth + native_sp().saturating_sub(self.native_limit) / crate::tier::MAX_NATIVE_FRAME;
         self.stack_for_compiled_code(stack, base);
@@ -163,6 +171,11 @@ impl Vm<'_> {
         // the verifier's facts allow, re-reading `cx.stack_data` after every runtime call.
         // `fuel` is not negative (above) and `depth` counts the frame being run.
         let exit = unsafe { entry(&mut cx, base as u64, osr_pc, fuel, depth as u64, arg0) };
+        if exit.fuel < 0 && cx.status == 0 {
+            // `NO_ROOM`: nothing ran (the frames and the counter are as they were).
+            self.count_no_room();
+            return Ok(None);
+        }
         // A normal return popped the frame; an unwinding one left the count of the moment
         // of the trap in the context (compiled code writes it before every runtime call).
         let len = if exit.fuel >= 0 {
@@ -188,7 +201,7 @@ impl Vm<'_> {
                 })
             }));
         }
-        Ok(r)
+        Ok(Some(r))
     }
 }
 
@@ -322,6 +335,32 @@ impl Vm<'_> {
         self.frames.as_mut_ptr()
     }
 
+    /// See [`rt_interpret`].
+    fn interpret_innermost(&mut self, stack: &mut Vec<u64>) -> Result<u64, Unwind> {
+        self.count_no_room();
+        let module = self.module.clone();
+        let depth = self.frames.len();
+        let frame = self.frames.last_mut().map(|fr| {
+            fr.pc = 0;
+            fr.ret = fr.base;
+            (fr.func, fr.base)
+        });
+        let Some((f, base)) = frame.and_then(|(i, b)| Some((module.functions.get(i as usize)?, b)))
+        else {
+            let what = "an interpreted activation without a frame";
+            return Err(self.trap(TrapKind::Internal { what }, None));
+        };
+        let (params, locals) = (f.param_count as usize, f.local_count as usize);
+        // In range: the caller checked that the frame fits in the value stack.
+        let Some(declared) = stack.get_mut(base + params..base + locals) else {
+            let what = "an interpreted activation outside the value stack";
+            return Err(self.trap(TrapKind::Internal { what }, None));
+        };
+        declared.fill(0);
+        self.run::<TIERED>(stack, depth - 1, base + locals)
+            .map(|r| r.unwrap_or(0))
+    }
+
     fn set_pc(&mut self, pc: u64) {
         if let Some(fr) = self.frames.last_mut() {
             fr.pc = pc as usize;
@@ -390,9 +429,15 @@ unsafe extern "C" fn rt_call(
     let stop = vm.frames.len();
     let r = vm
         .jit_push(stack, caller_pc, callee, new_base, ret)
-        .and_then(|sp| match vm.tier_entry(callee as u32) {
-            Some(e) => vm.enter_native(stack, e, new_base as usize, -1),
-            None => vm.run::<TIERED>(stack, stop, sp).map(|r| r.unwrap_or(0)),
+        .and_then(|sp| {
+            let native = match vm.tier_entry(callee as u32) {
+                Some(e) => vm.enter_native(stack, e, new_base as usize, -1)?,
+                None => None,
+            };
+            match native {
+                Some(r) => Ok(r),
+                None => vm.run::<TIERED>(stack, stop, sp).map(|r| r.unwrap_or(0)),
+            }
         });
     cx.refresh(vm, stack);
     match r {
@@ -475,28 +520,24 @@ unsafe extern "C" fn rt_trap(cx: *mut JitCtx, pc: u64, kind: u64, arg: u64, arg2
     cx.fail(u)
 }
 
-/// Room for a call at `pc` that compiled code runs inline (no frame is pushed): the
-/// depth and value-stack checks of a frame whose slots end at `need`, trapping exactly
-/// where pushing it would; grows the value stack and the frame storage as needed, so that
-/// the inline check passes next time. Returns the status.
+/// Runs the innermost frame in the interpreter from its start, to its return: a compiled
+/// function's whose entry found no room for one more frame (see `tier::Entry`). Its record
+/// holds its function and base (written by its caller), its arguments are in its slots;
+/// its declared locals are zeroed here as `push_frame` would. Returns the result (status
+/// in the context).
 ///
 /// # Safety
 /// Called by compiled code with its live context.
-unsafe extern "C" fn rt_reserve(cx: *mut JitCtx, pc: u64, need: u64) -> u64 {
+unsafe extern "C" fn rt_interpret(cx: *mut JitCtx) -> u64 {
     // SAFETY: called by compiled code with its context.
     let (cx, vm, stack) = unsafe { parts(cx) };
-    vm.set_pc(pc);
-    let r = vm.frame_room(stack, need as usize);
-    if r.is_ok() && vm.frames.len() == vm.frames.capacity() {
-        // Only for the inline check (`frames_max`); failing leaves it sending calls here.
-        let _ = vm.frames.try_reserve(1);
-    }
+    let r = vm.interpret_innermost(stack);
     cx.refresh(vm, stack);
     match r {
-        Ok(()) => 0,
-        Err(kind) => {
-            let u = vm.trap(kind, None);
-            cx.fail(u)
+        Ok(v) => v,
+        Err(u) => {
+            cx.fail(u);
+            0
         }
     }
 }

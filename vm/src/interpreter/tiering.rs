@@ -67,6 +67,9 @@ pub struct JitStats {
     pub early_exits: usize,
     /// Struct fields loaded once before a loop instead of in it.
     pub preloaded_fields: usize,
+    /// Activations compiled code left to the interpreter because one more frame would not
+    /// have fitted at their start (see `tier::Entry`).
+    pub no_room: usize,
 }
 
 impl JitState {
@@ -98,6 +101,13 @@ impl Vm<'_> {
     /// The JIT statistics (all zero without a JIT).
     pub fn jit_stats(&self) -> JitStats {
         self.jit.as_ref().map_or(JitStats::default(), |j| j.stats)
+    }
+
+    /// Counts an activation left to the interpreter for want of room (`JitStats::no_room`).
+    pub(super) fn count_no_room(&mut self) {
+        if let Some(jit) = self.jit.as_mut() {
+            jit.stats.no_room += 1;
+        }
     }
 
     /// Compiles function `f` now (if not compiled or refused already), with on-stack
