@@ -108,10 +108,13 @@ pub struct Optimised {
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
-/// [`entry_signature`]). With `osr`, the code also accepts on-stack replacement at every
-/// loop header (`osr_pc >= 0`); without, it ignores `osr_pc` and every loop header has one
-/// way in from outside the loop, which Cranelift's loop analysis and register allocator
-/// reward (fewer values live from the entry, invariants hoisted).
+/// [`entry_signature`]). With `osr`, the code is entered only by on-stack replacement, at
+/// any loop header (`osr_pc >= 0`): the function's normal start is left out (but for the
+/// recursive calls made jumps, see `tail`), so nothing it computes before the loops (a call
+/// clobbering every float register, say) shares the loops' registers. Without, it ignores
+/// `osr_pc` and every loop header has one way in from outside the loop, which Cranelift's
+/// loop analysis and register allocator reward (fewer values live from the entry,
+/// invariants hoisted).
 #[allow(clippy::too_many_arguments)]
 pub fn translate(
     func: &mut Function,
@@ -799,7 +802,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
-        self.check_room((cx, base, osr, depth, fuel, arg0));
+        self.check_room((cx, base, depth, fuel, arg0));
         let [base, depth, osr, arg0] = self.start_head(base, depth, osr, arg0);
         self.depth = depth;
         self.base = base;
@@ -807,6 +810,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         let normal = self.b.create_block();
         let osr_block = self.osr.then(|| self.b.create_block());
         match osr_block {
+            // Entered only by on-stack replacement: the normal start is unreachable (and
+            // dropped by Cranelift), so what it computes before the loops (calls
+            // included) does not share the loops' registers.
+            Some(osr_block) if self.head.is_none() => {
+                self.b.ins().jump(osr_block, &[]);
+            }
+            // A recursive call made a jump starts the function again (`osr_pc < 0`).
             Some(osr_block) => {
                 let is_osr = self
                     .b
@@ -882,7 +892,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// interpreter goes on.
     fn check_room(
         &mut self,
-        (cx, base, osr, depth, fuel, arg0): (Value, Value, Value, Value, Value, Value),
+        (cx, base, depth, fuel, arg0): (Value, Value, Value, Value, Value),
     ) {
         let calls = self.vf.code().iter();
         if !calls.clone().any(|i| matches!(i, Instr::Call { .. })) {
@@ -899,18 +909,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(full, refuse, &[], run, &[]);
         self.enter(refuse);
         if self.osr {
-            let interpret = self.b.create_block();
-            let not_run = self.b.create_block();
-            let is_osr = self
-                .b
-                .ins()
-                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
-            self.b.ins().brif(is_osr, not_run, &[], interpret, &[]);
-            self.enter(not_run);
+            // Entered by on-stack replacement only (see `prologue`).
             let zero = self.b.ins().iconst(I64, 0);
             let fuel = self.b.ins().bor_imm_s(fuel, NO_ROOM);
             self.b.ins().return_(&[zero, fuel]);
-            self.enter(interpret);
+            self.enter(run);
+            return;
         }
         // The first argument to its slot (a compiled caller stores only the others), the
         // counters to the VM, then the whole activation in the interpreter.

@@ -23,10 +23,11 @@ pub(super) struct JitState {
     /// The entry of each function, `None` until compiled. Never resized (compiled code
     /// holds a pointer to it through the context).
     pub(super) code: Vec<Option<Entry>>,
-    /// The entry of each function that also accepts on-stack replacement, compiled when
-    /// an interpreted activation of it gets hot in a loop. A function first compiled that
-    /// way uses it for calls too; one compiled for calls first is compiled again for this
-    /// (code without replacement entries is faster, and most functions never need them).
+    /// The entry of each function for on-stack replacement, compiled when an interpreted
+    /// activation of it gets hot in a loop. It has no normal entry (so the code before the
+    /// loops does not share their registers): a later call compiles the function for calls
+    /// (its count is past the threshold already), and a function compiled for calls first
+    /// is compiled again for this.
     osr_code: Vec<Option<Entry>>,
     hot: Vec<u32>,
     failed: Vec<bool>,
@@ -153,10 +154,10 @@ impl Vm<'_> {
         let instrs = module.functions.get(i).map_or(0, |f| f.code.len());
         let line = match result {
             Ok(c) => {
+                // Code for on-stack replacement has no normal entry (see `TierSession`).
                 if osr {
                     jit.osr_code[i] = Some(c.entry);
-                }
-                if !osr || jit.code[i].is_none() {
+                } else {
                     jit.code[i] = Some(c.entry);
                 }
                 jit.stats.compiled += 1;
