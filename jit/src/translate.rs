@@ -890,10 +890,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// the activation (which makes the exact checks at its calls) and returns its result;
     /// entered by on-stack replacement, it returns at once with `NO_ROOM` and the
     /// interpreter goes on.
-    fn check_room(
-        &mut self,
-        (cx, base, depth, fuel, arg0): (Value, Value, Value, Value, Value),
-    ) {
+    fn check_room(&mut self, (cx, base, depth, fuel, arg0): (Value, Value, Value, Value, Value)) {
         let calls = self.vf.code().iter();
         if !calls.clone().any(|i| matches!(i, Instr::Call { .. })) {
             return;

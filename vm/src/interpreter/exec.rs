@@ -230,6 +230,28 @@ impl Vm<'_> {
             }};
         }
 
+        // After frame `$done` was popped with `$result`: out of this run, or on in its
+        // caller after the call, the result pushed.
+        macro_rules! resume_caller {
+            ($done:expr, $result:expr) => {{
+                let result: Option<u64> = $result;
+                if self.frames.len() <= stop {
+                    return Ok(result);
+                }
+                let Some(&caller) = self.frames.last() else {
+                    fail!(internal("return without a caller"));
+                };
+                sp = $done.ret;
+                func = &funcs[caller.func as usize];
+                code = &func.ops;
+                pc = caller.pc + 1;
+                base = caller.base;
+                if let Some(v) = result {
+                    push!(v);
+                }
+            }};
+        }
+
         // On-stack replacement at loop header `$t` (operand stack empty): once the current
         // function is hot, its compiled code finishes this activation (the frame stays,
         // the machine code pops it), then execution continues in the caller as after `ret`.
@@ -253,20 +275,7 @@ impl Vm<'_> {
                         declined = Some((self.frames.len(), base));
                     }
                     if let Some(r) = native {
-                        if self.frames.len() <= stop {
-                            return Ok(has_result.then_some(r));
-                        }
-                        let Some(&caller) = self.frames.last() else {
-                            fail!(internal("return without a caller"));
-                        };
-                        sp = done.ret;
-                        func = &funcs[caller.func as usize];
-                        code = &func.ops;
-                        pc = caller.pc + 1;
-                        base = caller.base;
-                        if has_result {
-                            push!(r);
-                        }
+                        resume_caller!(done, has_result.then_some(r));
                         continue;
                     }
                 }
@@ -286,20 +295,7 @@ impl Vm<'_> {
                 let Some(done) = self.frames.pop() else {
                     fail!(internal("return without a frame"));
                 };
-                if self.frames.len() <= stop {
-                    return Ok(result);
-                }
-                let Some(&caller) = self.frames.last() else {
-                    fail!(internal("return without a caller"));
-                };
-                sp = done.ret;
-                func = &funcs[caller.func as usize];
-                code = &func.ops;
-                pc = caller.pc + 1;
-                base = caller.base;
-                if let Some(v) = result {
-                    push!(v);
-                }
+                resume_caller!(done, result);
             }};
         }
 
