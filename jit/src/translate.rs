@@ -895,11 +895,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         if !calls.clone().any(|i| matches!(i, Instr::Call { .. })) {
             return;
         }
-        let max = self.b.ins().load(I64, mem(), cx, ctx::FRAMES_MAX);
-        let full = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
+        let full = self.frame_full(depth);
         let run = self.b.create_block();
         let refuse = self.b.create_block();
         self.b.set_cold_block(refuse);

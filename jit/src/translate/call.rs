@@ -61,11 +61,12 @@ impl Translator<'_, '_> {
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
-        // A recursive call goes straight to this function's code; any other to the
-        // callee's entry from the VM's table (a range check first for `call.ref`).
-        // (The function's own code only: an inlined body's `pc`s are its callee's.)
+        // A recursive call goes straight to this function's code (unless that code is for
+        // on-stack replacement only); any other to the callee's entry from the VM's table
+        // (a range check first for `call.ref`). (The function's own code only: an inlined
+        // body's `pc`s are its callee's.)
         let recursive = known && callee_index == self.index && self.inline_ret.is_none();
-        let self_call = self.self_ref.filter(|_| recursive);
+        let self_call = self.self_ref.filter(|_| recursive && !self.osr);
         let tail = recursive.then(|| self.loops_back(pc)).flatten();
         let entry = if self_call.is_some() || tail.is_some() {
             self.b.ins().jump(fast, &[]);
@@ -106,11 +107,12 @@ impl Translator<'_, '_> {
                     self.enter(write);
                 }
                 if tail.is_some() {
-                    // The jump skips the callee's entry, so its check is made here.
+                    // The jump skips the callee's entry, so its check is made here (the
+                    // hot path the fall-through: see `frame_full`).
                     let next = self.b.ins().iadd_imm_s(self.depth, 1);
-                    let fits = self.frame_fits(next);
+                    let full = self.frame_full(next);
                     let inline = self.b.create_block();
-                    self.b.ins().brif(fits, inline, &[], slow, &[]);
+                    self.b.ins().brif(full, slow, &[], inline, &[]);
                     self.enter(inline);
                 }
                 self.write_frame(pc, callee, new_base, &zero);
@@ -200,13 +202,16 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Whether one more frame fits without the runtime at frame count `depth`: the count
-    /// is below `frames_max`, which includes the call-depth limit, the frame storage, the
-    /// native stack and the value stack (counted in frames of the module's largest size,
-    /// see `Vm::stack_frames`).
-    pub(super) fn frame_fits(&mut self, depth: Value) -> Value {
+    /// Whether one more frame would not fit without the runtime at frame count `depth`:
+    /// the count is not below `frames_max`, which includes the call-depth limit, the frame
+    /// storage, the native stack and the value stack (counted in frames of the module's
+    /// largest size, see `Vm::stack_frames`). Branch on it with the cold path as the first
+    /// target: Cranelift lays out a branch's second target right after it.
+    pub(super) fn frame_full(&mut self, depth: Value) -> Value {
         let max = self.b.ins().load(I64, mem(), self.cx, ctx::FRAMES_MAX);
-        self.b.ins().icmp(IntCC::UnsignedLessThan, depth, max)
+        self.b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max)
     }
 
     /// For a direct call of function `f`: its declared reference locals (zeroed on entry
