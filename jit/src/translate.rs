@@ -109,13 +109,13 @@ pub struct Optimised {
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
-/// [`entry_signature`]). With `osr`, the code is entered only by on-stack replacement, at
-/// any loop header (`osr_pc >= 0`): the function's normal start is left out (but for the
-/// recursive calls made jumps, see `tail`), so nothing it computes before the loops (a call
-/// clobbering every float register, say) shares the loops' registers. Without, it ignores
-/// `osr_pc` and every loop header has one way in from outside the loop, which Cranelift's
-/// loop analysis and register allocator reward (fewer values live from the entry,
-/// invariants hoisted).
+/// [`entry_signature`]). With `osr`, the code also accepts on-stack replacement at every
+/// loop header (`osr_pc >= 0`), entering a call-free loop through its preheader as the
+/// normal path does, so that what Cranelift hoists out of the loop lands there rather than
+/// before the code that precedes the loop (a call clobbering every float register, say).
+/// Without, it ignores `osr_pc` and every loop header has one way in from outside the
+/// loop, which Cranelift's loop analysis and register allocator reward (fewer values live
+/// from the entry, invariants hoisted).
 #[allow(clippy::too_many_arguments)]
 pub fn translate(
     func: &mut Function,

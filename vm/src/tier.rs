@@ -174,10 +174,10 @@ pub trait TierSession: Send + Debug {
     fn target(&self) -> String;
 
     /// Compiles function `func` of `module` (the module the session was made for), calling
-    /// the VM through `rt`. With `osr`, the entry is for on-stack replacement only, at any
-    /// loop header (`osr_pc >= 0`; the VM compiles the function again for its calls);
-    /// without, `osr_pc` must be negative, and the code is smaller and faster (a loop
-    /// header then has one way in from outside its loop).
+    /// the VM through `rt`. With `osr`, the entry also accepts on-stack replacement at any
+    /// loop header (`osr_pc >= 0`; the VM uses it only for that, and compiles the function
+    /// again for its calls); without, `osr_pc` must be negative, and the code is smaller
+    /// and faster (a loop header then has one way in from outside its loop).
     fn compile(
         &mut self,
         module: &VerifiedModule,

@@ -61,10 +61,10 @@ impl Translator<'_, '_> {
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
-        // A recursive call goes straight to this function's code (unless that code is for
-        // on-stack replacement only); any other to the callee's entry from the VM's table
-        // (a range check first for `call.ref`). (The function's own code only: an inlined
-        // body's `pc`s are its callee's.)
+        // A recursive call goes straight to this function's code, unless that code is for
+        // on-stack replacement (calls have code of their own); any other to the callee's
+        // entry from the VM's table (a range check first for `call.ref`). (The function's
+        // own code only: an inlined body's `pc`s are its callee's.)
         let recursive = known && callee_index == self.index && self.inline_ret.is_none();
         let self_call = self.self_ref.filter(|_| recursive && !self.osr);
         let tail = recursive.then(|| self.loops_back(pc)).flatten();

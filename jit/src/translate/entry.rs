@@ -27,7 +27,7 @@ impl Translator<'_, '_> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
-        self.check_room((cx, base, depth, fuel, arg0));
+        self.check_room((cx, base, osr, depth, fuel, arg0));
         let [base, depth, osr, arg0] = self.start_head(base, depth, osr, arg0);
         self.depth = depth;
         self.base = base;
@@ -35,13 +35,6 @@ impl Translator<'_, '_> {
         let normal = self.b.create_block();
         let osr_block = self.osr.then(|| self.b.create_block());
         match osr_block {
-            // Entered only by on-stack replacement: the normal start is unreachable (and
-            // dropped by Cranelift), so what it computes before the loops (calls
-            // included) does not share the loops' registers.
-            Some(osr_block) if self.head.is_none() => {
-                self.b.ins().jump(osr_block, &[]);
-            }
-            // A recursive call made a jump starts the function again (`osr_pc < 0`).
             Some(osr_block) => {
                 let is_osr = self
                     .b
@@ -101,8 +94,15 @@ impl Translator<'_, '_> {
             let is = self.b.ins().icmp_imm_s(IntCC::Equal, osr, t as i64);
             self.b.ins().brif(is, enter, &[], next, &[]);
             self.b.switch_to_block(enter);
-            self.emit_hoisted_around(t);
-            self.b.ins().jump(blk, &[]);
+            match self.osr_via_preheader(t) {
+                Some(pre) => {
+                    self.b.ins().jump(pre, &[]);
+                }
+                None => {
+                    self.emit_hoisted_around(t);
+                    self.b.ins().jump(blk, &[]);
+                }
+            }
             self.b.switch_to_block(next);
         }
         self.trap_now(0, trap_code::INTERNAL, 0);
@@ -115,7 +115,10 @@ impl Translator<'_, '_> {
     /// the activation (which makes the exact checks at its calls) and returns its result;
     /// entered by on-stack replacement, it returns at once with `NO_ROOM` and the
     /// interpreter goes on.
-    fn check_room(&mut self, (cx, base, depth, fuel, arg0): (Value, Value, Value, Value, Value)) {
+    fn check_room(
+        &mut self,
+        (cx, base, osr, depth, fuel, arg0): (Value, Value, Value, Value, Value, Value),
+    ) {
         let calls = self.vf.code().iter();
         if !calls.clone().any(|i| matches!(i, Instr::Call { .. })) {
             return;
@@ -127,12 +130,18 @@ impl Translator<'_, '_> {
         self.b.ins().brif(full, refuse, &[], run, &[]);
         self.enter(refuse);
         if self.osr {
-            // Entered by on-stack replacement only (see `prologue`).
+            let interpret = self.b.create_block();
+            let not_run = self.b.create_block();
+            let is_osr = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
+            self.b.ins().brif(is_osr, not_run, &[], interpret, &[]);
+            self.enter(not_run);
             let zero = self.b.ins().iconst(I64, 0);
             let fuel = self.b.ins().bor_imm_s(fuel, NO_ROOM);
             self.b.ins().return_(&[zero, fuel]);
-            self.enter(run);
-            return;
+            self.enter(interpret);
         }
         // The first argument to its slot (a compiled caller stores only the others), the
         // counters to the VM, then the whole activation in the interpreter.

@@ -19,9 +19,10 @@
 //! **Entries.** A loop qualifies only if control enters its body at its header alone (no
 //! jump from outside into the middle, which verified but hand-made bytecode could do).
 //! Edges from outside the loop to its header go through the preheader; on-stack
-//! replacement entering at a loop header runs the preheaders of every qualifying loop
-//! around it first. A nested qualifying loop loads only what its enclosing one does not
-//! already keep current.
+//! replacement entering at a loop header runs the loads of every qualifying loop around it
+//! first, then goes through the loop's own preheader (if it has one) like the normal path.
+//! A nested qualifying loop loads only what its enclosing one does not already keep
+//! current.
 
 use super::facts::{backward_jumps, jump_target, local_type_ids};
 use super::{Translator, UNREACHABLE};
@@ -261,7 +262,24 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// On-stack replacement at `head`: the hoisted values of every call-free loop around it.
+    /// On-stack replacement at `head` of a call-free loop: the hoisted values of the loops
+    /// around it, then (the block returned) its own preheader, which the normal path goes
+    /// through too: so the preheader dominates the loop, and what Cranelift hoists out of
+    /// the loop is computed there, not before the function's first instruction (where it
+    /// would live across the calls that precede the loop).
+    pub(super) fn osr_via_preheader(&mut self, head: usize) -> Option<Block> {
+        let own = self.loops.iter().position(|l| l.head == head)?;
+        let pre = self.loops[own].pre?;
+        for i in 0..self.loops.len() {
+            if i != own && self.loops[i].contains(head) {
+                self.emit_hoisted(i);
+            }
+        }
+        Some(pre)
+    }
+
+    /// On-stack replacement at `head` of a loop that is not call-free: the hoisted values of
+    /// every call-free loop around it.
     pub(super) fn emit_hoisted_around(&mut self, head: usize) {
         for i in 0..self.loops.len() {
             if self.loops[i].contains(head) {

@@ -24,10 +24,10 @@ pub(super) struct JitState {
     /// holds a pointer to it through the context).
     pub(super) code: Vec<Option<Entry>>,
     /// The entry of each function for on-stack replacement, compiled when an interpreted
-    /// activation of it gets hot in a loop. It has no normal entry (so the code before the
-    /// loops does not share their registers): a later call compiles the function for calls
-    /// (its count is past the threshold already), and a function compiled for calls first
-    /// is compiled again for this.
+    /// activation of it gets hot in a loop. It serves no calls (code without replacement
+    /// entries is faster): a later call compiles the function for calls (its count is past
+    /// the threshold already), and a function compiled for calls first is compiled again
+    /// for this.
     osr_code: Vec<Option<Entry>>,
     hot: Vec<u32>,
     failed: Vec<bool>,
@@ -154,7 +154,7 @@ impl Vm<'_> {
         let instrs = module.functions.get(i).map_or(0, |f| f.code.len());
         let line = match result {
             Ok(c) => {
-                // Code for on-stack replacement has no normal entry (see `TierSession`).
+                // Code for on-stack replacement serves no calls (see `TierSession`).
                 if osr {
                     jit.osr_code[i] = Some(c.entry);
                 } else {
