@@ -27,7 +27,8 @@ impl Translator<'_, '_> {
         self.code_table = self.b.ins().load(I64, ro, cx, ctx::CODE);
         self.globals = self.b.ins().load(I64, ro, cx, ctx::GLOBALS);
         self.const_strs = self.b.ins().load(I64, ro, cx, ctx::CONST_STRS);
-        self.check_room((cx, base, osr, depth, fuel, arg0));
+        self.depth = depth;
+        self.check_room(base, arg0);
         let [base, depth, osr, arg0] = self.start_head(base, depth, osr, arg0);
         self.depth = depth;
         self.base = base;
@@ -35,6 +36,9 @@ impl Translator<'_, '_> {
         let normal = self.b.create_block();
         let osr_block = self.osr.then(|| self.b.create_block());
         match osr_block {
+            // The VM enters code for on-stack replacement only that way (`osr_pc >= 0`),
+            // but its normal start stays: the paths around the loops keep the shape of the
+            // code for calls (a loop's exit keeps the predecessor its guard gives it).
             Some(osr_block) => {
                 let is_osr = self
                     .b
@@ -88,21 +92,13 @@ impl Translator<'_, '_> {
         }
         self.zero_stack();
         for t in self.osr_targets.clone() {
-            let blk = self.block_at(t)?;
             let enter = self.b.create_block();
             let next = self.b.create_block();
             let is = self.b.ins().icmp_imm_s(IntCC::Equal, osr, t as i64);
             self.b.ins().brif(is, enter, &[], next, &[]);
             self.b.switch_to_block(enter);
-            match self.osr_via_preheader(t) {
-                Some(pre) => {
-                    self.b.ins().jump(pre, &[]);
-                }
-                None => {
-                    self.emit_hoisted_around(t);
-                    self.b.ins().jump(blk, &[]);
-                }
-            }
+            let target = self.osr_target(t)?;
+            self.b.ins().jump(target, &[]);
             self.b.switch_to_block(next);
         }
         self.trap_now(0, trap_code::INTERNAL, 0);
@@ -110,63 +106,45 @@ impl Translator<'_, '_> {
     }
 
     /// A function that pushes frames inline (it has a direct call, inlined or not) runs
-    /// only when one more frame fits, which then holds for the whole activation (see
-    /// `rvm_vm::tier::Entry`). Otherwise, entered by a call, it has the runtime interpret
-    /// the activation (which makes the exact checks at its calls) and returns its result;
-    /// entered by on-stack replacement, it returns at once with `NO_ROOM` and the
-    /// interpreter goes on.
-    fn check_room(
-        &mut self,
-        (cx, base, osr, depth, fuel, arg0): (Value, Value, Value, Value, Value, Value),
-    ) {
-        let calls = self.vf.code().iter();
-        if !calls.clone().any(|i| matches!(i, Instr::Call { .. })) {
+    /// only when one more frame fits at its frame count (`self.depth`, the entry's), which
+    /// then holds for the whole activation (see `rvm_vm::tier::Entry`). Otherwise, called,
+    /// it has the runtime interpret the activation (which makes the exact checks at its
+    /// calls) and returns its result; entered by on-stack replacement (the only way into
+    /// code compiled for it), it returns at once with `NO_ROOM` and the interpreter goes on.
+    fn check_room(&mut self, base: Value, arg0: Value) {
+        if !self
+            .vf
+            .code()
+            .iter()
+            .any(|i| matches!(i, Instr::Call { .. }))
+        {
             return;
         }
-        let full = self.frame_full(depth);
+        let full = self.frame_full(self.depth);
         let run = self.b.create_block();
         let refuse = self.b.create_block();
         self.b.set_cold_block(refuse);
         self.b.ins().brif(full, refuse, &[], run, &[]);
         self.enter(refuse);
         if self.osr {
-            let interpret = self.b.create_block();
-            let not_run = self.b.create_block();
-            let is_osr = self
-                .b
-                .ins()
-                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, osr, 0);
-            self.b.ins().brif(is_osr, not_run, &[], interpret, &[]);
-            self.enter(not_run);
             let zero = self.b.ins().iconst(I64, 0);
+            let fuel = self.b.use_var(self.fuel);
             let fuel = self.b.ins().bor_imm_s(fuel, NO_ROOM);
             self.b.ins().return_(&[zero, fuel]);
-            self.enter(interpret);
+        } else {
+            // The first argument to its slot (a compiled caller stores only the others),
+            // then the whole activation in the interpreter.
+            if self.vf.param_count() > 0 {
+                let data = self.b.ins().load(I64, mem(), self.cx, ctx::STACK_DATA);
+                let off = self.b.ins().ishl_imm_u(base, 3);
+                let fp = self.b.ins().iadd(data, off);
+                self.b.ins().store(mem(), arg0, fp, 0);
+            }
+            let r = self.call_rt(self.sigs.interpret, self.rt.interpret, &[self.cx]);
+            let status = self.b.ins().load(I64, mem(), self.cx, ctx::STATUS);
+            self.check(status);
+            self.return_with_fuel(r);
         }
-        // The first argument to its slot (a compiled caller stores only the others), the
-        // counters to the VM, then the whole activation in the interpreter.
-        if self.vf.param_count() > 0 {
-            let data = self.b.ins().load(I64, mem(), cx, ctx::STACK_DATA);
-            let off = self.b.ins().ishl_imm_u(base, 3);
-            let fp = self.b.ins().iadd(data, off);
-            self.b.ins().store(mem(), arg0, fp, 0);
-        }
-        let ticks = self.ticks_ptr(cx);
-        self.b.ins().store(mem(), fuel, ticks, 0);
-        self.b.ins().store(mem(), depth, cx, ctx::FRAMES_LEN);
-        let callee = self.b.ins().iconst(I64, self.rt.interpret as i64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sigs.interpret, callee, &[cx]);
-        let r = self.b.inst_results(call)[0];
-        let status = self.b.ins().load(I64, mem(), cx, ctx::STATUS);
-        let done = self.b.create_block();
-        self.b.ins().brif(status, self.unwind, &[], done, &[]);
-        self.enter(done);
-        let ticks = self.ticks_ptr(cx);
-        let fuel = self.b.ins().load(I64, mem(), ticks, 0);
-        self.b.ins().return_(&[r, fuel]);
         self.enter(run);
     }
 

@@ -262,29 +262,25 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// On-stack replacement at `head` of a call-free loop: the hoisted values of the loops
-    /// around it, then (the block returned) its own preheader, which the normal path goes
-    /// through too: so the preheader dominates the loop, and what Cranelift hoists out of
-    /// the loop is computed there, not before the function's first instruction (where it
-    /// would live across the calls that precede the loop).
-    pub(super) fn osr_via_preheader(&mut self, head: usize) -> Option<Block> {
-        let own = self.loops.iter().position(|l| l.head == head)?;
-        let pre = self.loops[own].pre?;
+    /// Where on-stack replacement at loop header `head` goes, after loading what the
+    /// call-free loops around it hoist: the loop's own preheader if it has one (which the
+    /// normal path goes through too, so the preheader dominates the loop, and what
+    /// Cranelift hoists out of the loop is computed there, not before the function's first
+    /// instruction, where it would live across the calls that precede the loop); else the
+    /// header.
+    pub(super) fn osr_target(&mut self, head: usize) -> Result<Block, String> {
+        let own = self
+            .loops
+            .iter()
+            .position(|l| l.head == head && l.pre.is_some());
         for i in 0..self.loops.len() {
-            if i != own && self.loops[i].contains(head) {
+            if Some(i) != own && self.loops[i].contains(head) {
                 self.emit_hoisted(i);
             }
         }
-        Some(pre)
-    }
-
-    /// On-stack replacement at `head` of a loop that is not call-free: the hoisted values of
-    /// every call-free loop around it.
-    pub(super) fn emit_hoisted_around(&mut self, head: usize) {
-        for i in 0..self.loops.len() {
-            if self.loops[i].contains(head) {
-                self.emit_hoisted(i);
-            }
+        match own.and_then(|i| self.loops[i].pre) {
+            Some(pre) => Ok(pre),
+            None => self.block_at(head),
         }
     }
 
