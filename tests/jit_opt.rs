@@ -531,3 +531,113 @@ fn an_activation_without_room_for_its_calls_runs_interpreted_and_traps_at_the_sa
         assert_eq!(out, expected);
     }
 }
+
+/// Runs `module` with `fuel` units in every mode (threshold 1): all must agree.
+fn agree_on_fuel(module: &VerifiedModule, fuel: u64, what: &str) {
+    let results: Vec<_> = [JitMode::Off, JitMode::Always, JitMode::Auto]
+        .map(|mode| {
+            let mut cfg = config(mode, 1);
+            cfg.limits = Limits {
+                fuel: Some(fuel),
+                timeout: Some(Duration::from_secs(20)),
+                ..Limits::default()
+            };
+            let (r, out, err, _) = run_with(module, cfg);
+            (r, out, err)
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(results[0], results[1], "always: {what}, fuel {fuel}");
+    assert_eq!(results[0], results[2], "auto: {what}, fuel {fuel}");
+}
+
+#[test]
+fn a_loop_that_starts_with_an_inlined_call_charges_the_call_with_its_back_edge() {
+    // The first loop starts with `leaf(i)` (after loads only): its back edge charges the
+    // call's unit too. The second stores first, the third prints: theirs stay at the call.
+    let module = source(
+        "merged.src",
+        "fn leaf(x: int) -> int {\n    return x * 2 + 1;\n}\n\
+         fn main() {\n    let xs = array(40, 0);\n    var s = 0;\n    for round in 0..30 {\n        \
+         for i in 0..40 {\n            s += leaf(i) % 7;\n        }\n        \
+         for i in 0..40 {\n            xs[i] = s;\n            s += leaf(i) % 5;\n        }\n        \
+         var j = 0;\n        while j < 3 {\n            print(j);\n            s += leaf(j);\n            j += 1;\n        }\n        \
+         println(s);\n    }\n}\n",
+    );
+    let (always, auto) = agree(&module, 5);
+    assert_eq!(always.merged_charges, 1, "{always:?}");
+    assert!(auto.merged_charges >= 1, "{auto:?}");
+    // Out of fuel in the middle of each loop, at the back edge, and at the call.
+    for fuel in (1..200).chain((200..12_000).step_by(37)) {
+        agree_on_fuel(&module, fuel, "merged.src");
+    }
+}
+
+/// A loop `4..=24` that hand-made bytecode re-enters between its header and its first
+/// call: the inner loop `5..=19` starts at the call's argument and is a loop of its own.
+/// `main`'s result is no exit code (out of range): the trap must name the `ret` in every
+/// tier (the interpreter runs `local.get; ret` as one fused instruction).
+fn reentered_module() -> Arc<VerifiedModule> {
+    use builder::{Builder, INT};
+    let mut b = Builder::new();
+    let leaf = b.func(
+        "leaf",
+        &[INT],
+        Some(INT),
+        &[],
+        vec![
+            Instr::LocalGet { index: 0 },
+            Instr::IConst { value: 3 },
+            Instr::IMul {},
+            Instr::Ret {},
+        ],
+    );
+    let main = b.func(
+        "main",
+        &[],
+        Some(INT),
+        &[INT, INT],
+        vec![
+            Instr::IConst { value: 0 },
+            Instr::LocalSet { index: 1 },
+            Instr::IConst { value: 0 },
+            Instr::LocalSet { index: 0 },
+            Instr::LocalGet { index: 1 }, // 4: the outer loop's header
+            Instr::LocalGet { index: 0 }, // 5: the inner loop's header
+            Instr::Call { func: leaf },
+            Instr::IAdd {},
+            Instr::LocalSet { index: 1 },
+            Instr::LocalGet { index: 0 }, // 9: i += 1
+            Instr::IConst { value: 1 },
+            Instr::IAdd {},
+            Instr::LocalSet { index: 0 },
+            Instr::LocalGet { index: 1 },
+            Instr::LocalGet { index: 0 },
+            Instr::IConst { value: 3 },
+            Instr::IRem {},
+            Instr::IConst { value: 0 },
+            Instr::IEq {},
+            Instr::JmpIf { target: 5 }, // 19: back into the middle, total on the stack
+            Instr::Pop {},
+            Instr::LocalGet { index: 0 },
+            Instr::IConst { value: 3000 },
+            Instr::IGe {},
+            Instr::JmpIfNot { target: 4 }, // 24
+            Instr::LocalGet { index: 1 },
+            Instr::Ret {},
+        ],
+    );
+    b.finish(Some(main), None)
+}
+
+#[test]
+fn a_loop_reentered_before_its_first_call_charges_the_call_where_it_is() {
+    // Only the inner loop (which the jump at 19 heads) starts with the call; the outer
+    // one does not, as the jump lands between its header and the call.
+    let module = reentered_module();
+    let (always, _) = agree(&module, 5);
+    assert_eq!(always.merged_charges, 1, "{always:?}");
+    for fuel in (1..120).chain((120..60_000).step_by(101)) {
+        agree_on_fuel(&module, fuel, "reentered");
+    }
+}

@@ -240,6 +240,7 @@ impl TierSession for Session {
             tail_calls: done.tail_calls,
             early_exits: done.early_exits,
             preloaded_fields: done.preloaded_fields,
+            merged_charges: done.merged_charges,
         })
     }
 }

@@ -106,6 +106,9 @@ pub struct Optimised {
     pub early_exits: u32,
     /// Struct fields loaded in a loop's preheader (see `hoist`).
     pub preloaded_fields: u32,
+    /// Inlined calls a loop starts with, their fuel charged with the back edges' (see
+    /// `hoist::HoistLoop::entry_call`).
+    pub merged_charges: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -153,6 +156,7 @@ pub fn translate(
         tail_calls: t.tail_calls,
         early_exits: t.early_exits,
         preloaded_fields: t.loops.iter().map(|l| l.fields.len() as u32).sum(),
+        merged_charges: t.loops.iter().filter(|l| l.entry_call.is_some()).count() as u32,
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());
@@ -680,6 +684,11 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// Charges `units` of fuel (the interpreter's accounting, see `budget`).
     fn tick(&mut self, units: usize, pc: usize) {
+        self.tick_in(units, pc, false);
+    }
+
+    /// [`Self::tick`], continuing in a block marked cold when `in_cold` (inside a cold path).
+    fn tick_in(&mut self, units: usize, pc: usize, in_cold: bool) {
         let v = self.b.use_var(self.fuel);
         let v = self.b.ins().iadd_imm_s(v, -(units as i64));
         self.b.def_var(self.fuel, v);
@@ -687,10 +696,35 @@ impl<'a, 'b> Translator<'a, 'b> {
         let cold = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(cold);
+        if in_cold {
+            self.b.set_cold_block(cont);
+        }
         self.b.ins().brif(neg, cold, &[], cont, &[]);
         self.enter(cold);
         let pcv = self.b.ins().iconst(I64, pc as i64);
         self.call_stub(Stub::Refill, &[self.cx, pcv], cont);
+        self.enter(cont);
+    }
+
+    /// Charges `units` at `pc` and then one unit at `call` with one test: a back edge and
+    /// the call its loop starts with (see `hoist::HoistLoop::entry_call`). When the counter
+    /// cannot pay both, the cold path charges them one at a time, so each refill, and an
+    /// out-of-fuel trap, happens at its own `pc` with the counter the interpreter has there
+    /// (what runs between the header and the call changes nothing anyone can see).
+    fn tick_then(&mut self, units: usize, pc: usize, call: usize) {
+        let old = self.b.use_var(self.fuel);
+        let v = self.b.ins().iadd_imm_s(old, -(units as i64 + 1));
+        self.b.def_var(self.fuel, v);
+        let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, 0);
+        let cold = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(neg, cold, &[], cont, &[]);
+        self.enter(cold);
+        self.b.def_var(self.fuel, old);
+        self.tick_in(units, pc, true);
+        self.tick_in(1, call, true);
+        self.b.ins().jump(cont, &[]);
         self.enter(cont);
     }
 
@@ -763,7 +797,10 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     fn jump_to(&mut self, target: usize, pc: usize) -> Result<(), String> {
         if target <= pc {
-            self.tick(pc + 1 - target, pc);
+            match self.entry_call_of(pc, target) {
+                Some(call) => self.tick_then(pc + 1 - target, pc, call),
+                None => self.tick(pc + 1 - target, pc),
+            }
         }
         let blk = self.edge_to(Some(pc), target)?;
         self.b.ins().jump(blk, &[]);

@@ -108,6 +108,8 @@ pub struct Compiled {
     pub early_exits: u32,
     /// Struct fields loaded once before a loop instead of in it.
     pub preloaded_fields: u32,
+    /// Inlined calls a loop starts with whose unit of fuel its back edges charge.
+    pub merged_charges: u32,
 }
 
 /// Which tiers run guest code.

@@ -46,6 +46,11 @@ pub(super) struct HoistLoop {
     /// of the struct in `local`, assigns neither the local nor field `index` of any struct
     /// (and calls nothing, not even inline), so the field keeps its value throughout.
     pub fields: Vec<(usize, u16)>,
+    /// An inlined call the loop's body starts with: only instructions that change nothing
+    /// but the operand stack come before it, and nothing jumps between the header and it.
+    /// Its unit of fuel is charged with the back edges' (see `Translator::tick_then`) and
+    /// in the preheader, not at the call.
+    pub entry_call: Option<usize>,
 }
 
 impl HoistLoop {
@@ -155,12 +160,14 @@ pub(super) fn call_free_loops(
             .collect();
         fields.sort_unstable();
         fields.dedup();
+        let entry_call = entry_call(code, head, end, &inlined);
         out.push(HoistLoop {
             head,
             end,
             locals,
             pre: None,
             fields,
+            entry_call,
         });
     }
     // Outermost first: by head, longest first.
@@ -168,7 +175,50 @@ pub(super) fn call_free_loops(
     out
 }
 
+/// The inlined call that loop `head..=end` starts with, if every instruction before it
+/// only pushes onto the operand stack and no jump lands between the header and it: running
+/// those instructions is invisible, so the call's fuel may be charged before them.
+fn entry_call(
+    code: &[Instr],
+    head: usize,
+    end: usize,
+    inlined: impl Fn(Instr) -> bool,
+) -> Option<usize> {
+    let silent = |i: Instr| {
+        matches!(
+            i,
+            Instr::Nop {}
+                | Instr::LocalGet { .. }
+                | Instr::IConst { .. }
+                | Instr::FConst { .. }
+                | Instr::BConst { .. }
+                | Instr::Dup {}
+        )
+    };
+    let call = (head..=end).find(|&pc| !silent(code[pc]))?;
+    let landed = code
+        .iter()
+        .filter_map(|&i| jump_target(i))
+        .any(|t| t > head && t <= call);
+    (inlined(code[call]) && !landed).then_some(call)
+}
+
 impl Translator<'_, '_> {
+    /// Whether `pc` is a call whose fuel a loop charges elsewhere (see
+    /// [`HoistLoop::entry_call`]).
+    pub(super) fn charged_by_loop(&self, pc: usize) -> bool {
+        self.loops.iter().any(|l| l.entry_call == Some(pc))
+    }
+
+    /// The call whose fuel a back edge from `from` to `target` charges too: the entry call
+    /// of the loop headed at `target`, when `from` lies inside it.
+    pub(super) fn entry_call_of(&self, from: usize, target: usize) -> Option<usize> {
+        self.loops
+            .iter()
+            .find(|l| l.head == target && l.contains(from))
+            .and_then(|l| l.entry_call)
+    }
+
     /// Whether `pc` lies in a call-free loop (whose table variables are then defined).
     pub(super) fn in_call_free_loop(&self, pc: usize) -> bool {
         self.loops.iter().any(|l| l.contains(pc))
@@ -257,6 +307,9 @@ impl Translator<'_, '_> {
         let pre = self.loops[i].pre.ok_or("loop without a preheader")?;
         self.enter(pre);
         self.emit_hoisted(i);
+        if let Some(call) = self.loops[i].entry_call {
+            self.tick(1, call);
+        }
         let blk = self.block_at(head)?;
         self.b.ins().jump(blk, &[]);
         Ok(())

@@ -106,7 +106,9 @@ impl<'a> Translator<'a, '_> {
             .get(f as usize)
             .ok_or("call of a function out of range")?;
         self.inlined_calls += 1;
-        self.tick(1, pc);
+        if !self.charged_by_loop(pc) {
+            self.tick(1, pc);
+        }
         let join = self.b.create_block();
         let (result, result_raw) = self.result_vars(callee);
 

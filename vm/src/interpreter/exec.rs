@@ -477,6 +477,8 @@ impl Vm<'_> {
                 }
                 Op::RetLocal { a } => {
                     let v = local!(a.get());
+                    // A trap (`main`'s exit code) is reported at the `ret` (`fail!` uses `pc - 1`).
+                    pc += 1;
                     ret!(Some(v));
                 }
 

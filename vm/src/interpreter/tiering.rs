@@ -68,6 +68,8 @@ pub struct JitStats {
     pub early_exits: usize,
     /// Struct fields loaded once before a loop instead of in it.
     pub preloaded_fields: usize,
+    /// Inlined calls a loop starts with whose unit of fuel its back edges charge.
+    pub merged_charges: usize,
     /// Activations compiled code left to the interpreter because one more frame would not
     /// have fitted at their start (see `tier::Entry`).
     pub no_room: usize,
@@ -166,6 +168,7 @@ impl Vm<'_> {
                 jit.stats.tail_calls += c.tail_calls as usize;
                 jit.stats.early_exits += c.early_exits as usize;
                 jit.stats.preloaded_fields += c.preloaded_fields as usize;
+                jit.stats.merged_charges += c.merged_charges as usize;
                 let mut what = format!("{instrs} instructions");
                 let plural = |n: u32, one: &str| match n {
                     1 => format!(", 1 {one}"),
@@ -185,6 +188,9 @@ impl Vm<'_> {
                 }
                 if c.preloaded_fields > 0 {
                     what += &(plural(c.preloaded_fields, "field") + " preloaded");
+                }
+                if c.merged_charges > 0 {
+                    what += &(plural(c.merged_charges, "call charge") + " merged");
                 }
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
