@@ -241,6 +241,7 @@ impl TierSession for Session {
             early_exits: done.early_exits,
             preloaded_fields: done.preloaded_fields,
             merged_charges: done.merged_charges,
+            unchecked_accesses: done.unchecked_accesses,
         })
     }
 }

@@ -24,8 +24,9 @@
 //! Code map: this file holds the translator's state, fuel, spills and the shared cold
 //! paths; `entry` the prologue (the room check, the normal and on-stack-replacement
 //! starts), `instr` translates one instruction, `access` heap accesses, `call` guest calls, `inline` inlined callees, `early_exit` callees' first cases run inline,
-//! `hoist` call-free loops, `tail` recursive calls made loops, and `facts` what is decided
-//! before translating (block starts, plain instructions, canonical float locals).
+//! `hoist` call-free loops, `bounds` the accesses of counting loops that need no index
+//! check, `tail` recursive calls made loops, and `facts` what is decided before
+//! translating (block starts, plain instructions, canonical float locals).
 
 use crate::stubs::{self, Stub, Stubs};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -43,6 +44,7 @@ use std::collections::HashMap;
 use target_lexicon::Architecture;
 
 mod access;
+mod bounds;
 mod call;
 mod early_exit;
 mod entry;
@@ -109,6 +111,8 @@ pub struct Optimised {
     /// Inlined calls a loop starts with, their fuel charged with the back edges' (see
     /// `hoist::HoistLoop::entry_call`).
     pub merged_charges: u32,
+    /// Element accesses compiled without an index check (see `bounds`).
+    pub unchecked_accesses: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -157,6 +161,7 @@ pub fn translate(
         early_exits: t.early_exits,
         preloaded_fields: t.loops.iter().map(|l| l.fields.len() as u32).sum(),
         merged_charges: t.loops.iter().filter(|l| l.entry_call.is_some()).count() as u32,
+        unchecked_accesses: t.unchecked_accesses,
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());
@@ -278,6 +283,8 @@ struct Translator<'a, 'b> {
     prefix_ends: Vec<Option<usize>>,
     /// Early exits inlined so far.
     early_exits: u32,
+    /// Element accesses compiled without an index check so far.
+    unchecked_accesses: u32,
     /// Tracked array locals and index values checked earlier in the current bytecode block.
     checked_index: Vec<(usize, Value)>,
     /// The function's shared trap call, made on first use and filled in at the end: its
@@ -368,6 +375,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             tail_calls: 0,
             prefix_ends: Vec::new(),
             early_exits: 0,
+            unchecked_accesses: 0,
             checked_index: Vec::new(),
         }
     }
@@ -423,6 +431,18 @@ impl<'a, 'b> Translator<'a, 'b> {
             let inlined = |i: Instr| matches!(i, Instr::Call { func } if inl.get(func as usize) == Some(&true));
             self.loops =
                 hoist::call_free_loops(self.module, self.vf, self.index, runs_no_code, inlined);
+            let call_free = code
+                .iter()
+                .zip(heights)
+                .all(|(&i, &h)| h == UNREACHABLE || runs_no_code(i) || inlined(i));
+            bounds::find(
+                code,
+                heights,
+                self.vf.param_count() as usize,
+                self.local_count(),
+                call_free,
+                &mut self.loops,
+            );
             self.plan_hoisting();
         }
     }

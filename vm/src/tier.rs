@@ -110,6 +110,8 @@ pub struct Compiled {
     pub preloaded_fields: u32,
     /// Inlined calls a loop starts with whose unit of fuel its back edges charge.
     pub merged_charges: u32,
+    /// Element accesses compiled without an index check (proved in bounds).
+    pub unchecked_accesses: u32,
 }
 
 /// Which tiers run guest code.

@@ -38,10 +38,11 @@ impl Access {
     }
 }
 
-/// The index of an access: an operand, or a field's constant index.
+/// The index of an access: an operand (and the local it was loaded from in this bytecode
+/// block, if any), or a field's constant index.
 #[derive(Clone, Copy)]
 pub(super) enum Index {
-    Dyn(Value),
+    Dyn(Value, Option<usize>),
     Const(i64),
 }
 
@@ -92,7 +93,7 @@ impl Translator<'_, '_> {
                     self.b.ins().load(I64, self.objects_mem, o, l.items_len)
                 }
             },
-            (Some(l), Access::ArrGet | Access::ArrSet, Index::Dyn(i)) => {
+            (Some(l), Access::ArrGet | Access::ArrSet, Index::Dyn(i, i_src)) => {
                 let (data, n) = match hoisted {
                     Some((data_var, len_var)) => {
                         (self.b.use_var(data_var), self.b.use_var(len_var))
@@ -104,7 +105,14 @@ impl Translator<'_, '_> {
                         (self.b.ins().load(I64, om, o, l.items_ptr), n)
                     }
                 };
-                self.check_index(pc, (src, hoisted.is_some()), i, n);
+                if src
+                    .zip(i_src)
+                    .is_some_and(|(x, j)| self.in_bounds(pc, x, j))
+                {
+                    self.unchecked_accesses += 1;
+                } else {
+                    self.check_index(pc, (src, hoisted.is_some()), i, n);
+                }
                 let ty = self.elem_type(src, None);
                 let off = self.b.ins().ishl_imm_u(i, 3);
                 let at = self.b.ins().iadd(data, off);
@@ -189,7 +197,7 @@ impl Translator<'_, '_> {
 
     pub(super) fn index_value(&mut self, index: Index) -> Value {
         match index {
-            Index::Dyn(v) => v,
+            Index::Dyn(v, _) => v,
             Index::Const(k) => self.b.ins().iconst(I64, k),
         }
     }

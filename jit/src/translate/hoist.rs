@@ -51,6 +51,9 @@ pub(super) struct HoistLoop {
     /// Its unit of fuel is charged with the back edges' (see `Translator::tick_then`) and
     /// in the preheader, not at the call.
     pub entry_call: Option<usize>,
+    /// A counting loop's `(array local, counter local, last pc of its zone)`: from the
+    /// header to that `pc`, the array's element at the counter is in bounds (see `bounds`).
+    pub in_bounds: Option<(usize, usize, usize)>,
 }
 
 impl HoistLoop {
@@ -168,6 +171,7 @@ pub(super) fn call_free_loops(
             pre: None,
             fields,
             entry_call,
+            in_bounds: None,
         });
     }
     // Outermost first: by head, longest first.
@@ -204,6 +208,16 @@ fn entry_call(
 }
 
 impl Translator<'_, '_> {
+    /// Whether element `j` (a local) of the array in local `x` is in bounds at `pc` (see
+    /// `bounds`).
+    pub(super) fn in_bounds(&self, pc: usize, x: usize, j: usize) -> bool {
+        self.loops.iter().any(|l| {
+            l.in_bounds.is_some_and(|(a, c, zone_end)| {
+                a == x && c == j && (l.head..=zone_end).contains(&pc)
+            })
+        })
+    }
+
     /// Whether `pc` is a call whose fuel a loop charges elsewhere (see
     /// [`HoistLoop::entry_call`]).
     pub(super) fn charged_by_loop(&self, pc: usize) -> bool {

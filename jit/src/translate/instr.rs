@@ -346,14 +346,16 @@ impl<'b> Translator<'_, 'b> {
             // a trap needs only the `pc`).
             I::ArrGet {} => {
                 let (a, i) = (self.get(h - 2), self.get(h - 1));
-                let src = self.origin[h - 2];
-                let r = self.inline_access(pc, Access::ArrGet, (a, src), Index::Dyn(i), None);
+                let (src, i_src) = (self.origin[h - 2], self.origin[h - 1]);
+                let i = Index::Dyn(i, i_src);
+                let r = self.inline_access(pc, Access::ArrGet, (a, src), i, None);
                 self.set(h - 2, r);
             }
             I::ArrSet {} => {
                 let (a, i, v) = (self.get(h - 3), self.get(h - 2), self.get(h - 1));
-                let src = self.origin[h - 3];
-                self.inline_access(pc, Access::ArrSet, (a, src), Index::Dyn(i), Some(v));
+                let (src, i_src) = (self.origin[h - 3], self.origin[h - 2]);
+                let i = Index::Dyn(i, i_src);
+                self.inline_access(pc, Access::ArrSet, (a, src), i, Some(v));
             }
             I::ArrLen {} => {
                 let a = self.get(h - 1);

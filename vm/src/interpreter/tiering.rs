@@ -70,6 +70,8 @@ pub struct JitStats {
     pub preloaded_fields: usize,
     /// Inlined calls a loop starts with whose unit of fuel its back edges charge.
     pub merged_charges: usize,
+    /// Element accesses compiled without an index check (proved in bounds).
+    pub unchecked_accesses: usize,
     /// Activations compiled code left to the interpreter because one more frame would not
     /// have fitted at their start (see `tier::Entry`).
     pub no_room: usize,
@@ -169,6 +171,7 @@ impl Vm<'_> {
                 jit.stats.early_exits += c.early_exits as usize;
                 jit.stats.preloaded_fields += c.preloaded_fields as usize;
                 jit.stats.merged_charges += c.merged_charges as usize;
+                jit.stats.unchecked_accesses += c.unchecked_accesses as usize;
                 let mut what = format!("{instrs} instructions");
                 let plural = |n: u32, one: &str| match n {
                     1 => format!(", 1 {one}"),
@@ -191,6 +194,9 @@ impl Vm<'_> {
                 }
                 if c.merged_charges > 0 {
                     what += &(plural(c.merged_charges, "call charge") + " merged");
+                }
+                if c.unchecked_accesses > 0 {
+                    what += &(plural(c.unchecked_accesses, "index check") + " removed");
                 }
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
