@@ -30,6 +30,8 @@ use std::fmt::Write as _;
 mod edge;
 #[path = "gen/expr.rs"]
 mod expr;
+#[path = "gen/kernel.rs"]
+mod kernel;
 #[path = "gen/lit.rs"]
 mod lit;
 #[path = "gen/stmt.rs"]
@@ -292,6 +294,8 @@ pub struct Program<'a> {
     indent: usize,
     /// `main` calls the `deep` recursion (emitted after `main`).
     deep: bool,
+    /// The `kernel` function `main` calls (emitted after `main`), if any.
+    kernel: Option<String>,
 }
 
 /// Generates the program for `seed`.
@@ -344,6 +348,7 @@ impl<'a> Program<'a> {
             out: String::new(),
             indent: 0,
             deep: false,
+            kernel: None,
         }
     }
 

@@ -182,6 +182,14 @@ impl Program<'_> {
             self.line(&format!("println(deep({n}));"));
             self.deep = true;
         }
+        if self.e.chance(1, 4) {
+            // A counting loop over an array (see `kernel`).
+            let text = self.gen_kernel();
+            let (xs, short) = (self.kernel_array(), self.kernel_array());
+            let m = self.e.below(8);
+            self.line(&format!("println(kernel({xs}, {short}, {m}));"));
+            self.kernel = Some(text);
+        }
         // Final state: every printable variable in scope, globals included.
         for v in self.visible() {
             if v.ty.printable() && self.e.chance(2, 3) {
@@ -199,6 +207,9 @@ impl Program<'_> {
         self.scopes.pop();
         self.indent -= 1;
         self.line("}");
+        if let Some(text) = self.kernel.take() {
+            self.out.push_str(&text);
+        }
         if self.deep {
             self.out.push_str(
                 "\nfn deep(n: int) -> int {\n    if n <= 0 {\n        return 0;\n    }\n    \
