@@ -496,6 +496,15 @@ fn a_loop_that_starts_with_an_inlined_call_charges_the_call_with_its_back_edge()
     let (always, auto) = agree(&module, 5);
     assert_eq!(always.merged_charges, 1, "{always:?}");
     assert!(auto.merged_charges >= 1, "{auto:?}");
+    // `--trace-jit` says so.
+    let mut cfg = config(JitMode::Always, 5);
+    cfg.jit.trace = true;
+    let (_, _, err, _) = run_with(&module, cfg);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("jit: compiled main (") && l.contains(", 1 call charge merged")),
+        "{err}"
+    );
     // Out of fuel in the middle of each loop, at the back edge, and at the call.
     for fuel in (1..200).chain((200..12_000).step_by(37)) {
         agree_on_fuel(&module, fuel, "merged.src");

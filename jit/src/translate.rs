@@ -709,21 +709,10 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// [`Self::tick`], continuing in a block marked cold when `in_cold` (inside a cold path).
     fn tick_in(&mut self, units: usize, pc: usize, in_cold: bool) {
-        let v = self.b.use_var(self.fuel);
-        let v = self.b.ins().iadd_imm_s(v, -(units as i64));
-        self.b.def_var(self.fuel, v);
-        let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, 0);
-        let cold = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(cold);
-        if in_cold {
-            self.b.set_cold_block(cont);
-        }
-        self.b.ins().brif(neg, cold, &[], cont, &[]);
-        self.enter(cold);
-        let pcv = self.b.ins().iconst(I64, pc as i64);
-        self.call_stub(Stub::Refill, &[self.cx, pcv], cont);
-        self.enter(cont);
+        self.charge(units, in_cold, |t, _, cont| {
+            let pcv = t.b.ins().iconst(I64, pc as i64);
+            t.call_stub(Stub::Refill, &[t.cx, pcv], cont);
+        });
     }
 
     /// Charges `units` at `pc` and then one unit at `call` with one test: a back edge and
@@ -732,19 +721,31 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// out-of-fuel trap, happens at its own `pc` with the counter the interpreter has there
     /// (what runs between the header and the call changes nothing anyone can see).
     fn tick_then(&mut self, units: usize, pc: usize, call: usize) {
-        let old = self.b.use_var(self.fuel);
-        let v = self.b.ins().iadd_imm_s(old, -(units as i64 + 1));
+        self.charge(units + 1, false, |t, uncharged, cont| {
+            t.b.def_var(t.fuel, uncharged);
+            t.tick_in(units, pc, true);
+            t.tick_in(1, call, true);
+            t.b.ins().jump(cont, &[]);
+        });
+    }
+
+    /// Subtracts `units` from the fuel counter and, when it goes negative, runs `cold` (in
+    /// a cold block, with the counter as it was and the block to continue at, which `cold`
+    /// must end by reaching); `cont` is marked cold too when `in_cold`.
+    fn charge(&mut self, units: usize, in_cold: bool, cold: impl FnOnce(&mut Self, Value, Block)) {
+        let uncharged = self.b.use_var(self.fuel);
+        let v = self.b.ins().iadd_imm_s(uncharged, -(units as i64));
         self.b.def_var(self.fuel, v);
         let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, 0);
-        let cold = self.b.create_block();
+        let cold_blk = self.b.create_block();
         let cont = self.b.create_block();
-        self.b.set_cold_block(cold);
-        self.b.ins().brif(neg, cold, &[], cont, &[]);
-        self.enter(cold);
-        self.b.def_var(self.fuel, old);
-        self.tick_in(units, pc, true);
-        self.tick_in(1, call, true);
-        self.b.ins().jump(cont, &[]);
+        self.b.set_cold_block(cold_blk);
+        if in_cold {
+            self.b.set_cold_block(cont);
+        }
+        self.b.ins().brif(neg, cold_blk, &[], cont, &[]);
+        self.enter(cold_blk);
+        cold(self, uncharged, cont);
         self.enter(cont);
     }
 

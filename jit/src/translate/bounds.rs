@@ -51,7 +51,7 @@ enum Source {
     Unknown,
 }
 
-/// What is known of a local's bound (see `bound_of`).
+/// What is known of a local's bound (see `find`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Bound {
     /// Always 0 so far: no more than any length.
@@ -105,40 +105,8 @@ pub(super) fn find(
     if !call_free || loops.is_empty() {
         return;
     }
-    let live = |pc: usize| heights.get(pc).is_some_and(|&h| h != UNREACHABLE);
-    let starts = block_starts(code, heights);
-    // `pc`s `from..=to` fall through into each other (none but `from` is a jump target).
-    let straight = |from: usize, to: usize| (from + 1..=to).all(|p| !starts[p]) && live(from);
-    let source = |s: usize| -> Source {
-        let at = |k: usize| {
-            s.checked_sub(k)
-                .filter(|&p| straight(p, s))
-                .map(|p| code[p])
-        };
-        match (at(1), at(2), at(3)) {
-            (Some(Instr::IConst { value }), _, _) => Source::Const(value),
-            (Some(Instr::LocalGet { index }), _, _) => Source::Local(index as usize),
-            (Some(Instr::ArrLen {}), Some(Instr::LocalGet { index }), _) => {
-                Source::LenOf(index as usize)
-            }
-            (Some(Instr::ArrLen {}), _, _) => Source::Len,
-            (
-                Some(Instr::IAdd {}),
-                Some(Instr::IConst { value: 1 }),
-                Some(Instr::LocalGet { index }),
-            ) => Source::Inc(index as usize, s - 3),
-            _ => Source::Unknown,
-        }
-    };
-    let mut stores: Vec<Vec<usize>> = vec![Vec::new(); locals];
-    for (pc, &instr) in code.iter().enumerate() {
-        if let Instr::LocalSet { index } = instr
-            && live(pc)
-            && let Some(s) = stores.get_mut(index as usize)
-        {
-            s.push(pc);
-        }
-    }
+    let c = Code::new(code, heights, locals);
+    let (source, stores) = (|s: usize| c.source(s), &c.stores);
     let never_assigned = |x: usize| stores.get(x).is_some_and(Vec::is_empty);
 
     // Locals every assignment of which is a length of the array in one local that is never
@@ -177,10 +145,10 @@ pub(super) fn find(
     // value on entry is not, and its increment cannot wrap (it is below the end there).
     let mut counted: Vec<(Counted, bool)> = Vec::new();
     for l in loops.iter() {
-        let Some(c) = counted_loop(code, &starts, &live, &stores, &source, l) else {
+        let Some(counting) = counted_loop(&c, l) else {
             continue;
         };
-        let nonneg = match c.counter_entry {
+        let nonneg = match counting.counter_entry {
             Some(Source::Const(v)) => v >= 0,
             Some(Source::LenOf(_) | Source::Len) => true,
             Some(Source::Inc(k, at)) => counted
@@ -188,14 +156,14 @@ pub(super) fn find(
                 .any(|(o, ok)| *ok && o.counter == k && (o.head..=o.zone_end).contains(&at)),
             _ => false,
         };
-        counted.push((c, nonneg));
+        counted.push((counting, nonneg));
     }
-    for (c, nonneg) in counted {
+    for (counting, nonneg) in counted {
         if !nonneg {
             continue;
         }
         // The array whose length bounds the end.
-        let array = match (c.end, c.end_entry) {
+        let array = match (counting.end, counting.end_entry) {
             (End::LenOf(x), _) => Some(x),
             (End::Local(_), Some(Source::LenOf(x))) if never_assigned(x) => Some(x),
             (End::Local(_), Some(Source::Local(m))) => match bound.get(m) {
@@ -205,28 +173,84 @@ pub(super) fn find(
             _ => None,
         };
         if let Some(x) = array
-            && let Some(l) = loops.iter_mut().find(|l| l.head == c.head)
+            && let Some(l) = loops.iter_mut().find(|l| l.head == counting.head)
         {
-            l.in_bounds = Some((x, c.counter, c.zone_end));
+            l.in_bounds = Some((x, counting.counter, counting.zone_end));
+        }
+    }
+}
+
+/// The function's bytecode with what the rules read of it: where blocks start and where
+/// each local is assigned.
+struct Code<'c> {
+    code: &'c [Instr],
+    heights: &'c [u32],
+    starts: Vec<bool>,
+    /// Per local, the `pc`s of its reachable `local.set`s.
+    stores: Vec<Vec<usize>>,
+}
+
+impl<'c> Code<'c> {
+    fn new(code: &'c [Instr], heights: &'c [u32], locals: usize) -> Self {
+        let mut c = Code {
+            code,
+            heights,
+            starts: block_starts(code, heights),
+            stores: vec![Vec::new(); locals],
+        };
+        for (pc, &instr) in code.iter().enumerate() {
+            if let Instr::LocalSet { index } = instr
+                && c.live(pc)
+                && let Some(s) = c.stores.get_mut(index as usize)
+            {
+                s.push(pc);
+            }
+        }
+        c
+    }
+
+    fn live(&self, pc: usize) -> bool {
+        self.heights.get(pc).is_some_and(|&h| h != UNREACHABLE)
+    }
+
+    /// Whether `pc`s `from..=to` run one after the other: `from` is reachable and none of
+    /// the others is a jump target.
+    fn straight(&self, from: usize, to: usize) -> bool {
+        (from + 1..=to).all(|p| !self.starts[p]) && self.live(from)
+    }
+
+    /// Where the value the `local.set` at `s` stores comes from.
+    fn source(&self, s: usize) -> Source {
+        let at = |k: usize| {
+            s.checked_sub(k)
+                .filter(|&p| self.straight(p, s))
+                .map(|p| self.code[p])
+        };
+        match (at(1), at(2), at(3)) {
+            (Some(Instr::IConst { value }), _, _) => Source::Const(value),
+            (Some(Instr::LocalGet { index }), _, _) => Source::Local(index as usize),
+            (Some(Instr::ArrLen {}), Some(Instr::LocalGet { index }), _) => {
+                Source::LenOf(index as usize)
+            }
+            (Some(Instr::ArrLen {}), _, _) => Source::Len,
+            (
+                Some(Instr::IAdd {}),
+                Some(Instr::IConst { value: 1 }),
+                Some(Instr::LocalGet { index }),
+            ) => Source::Inc(index as usize, s - 3),
+            _ => Source::Unknown,
         }
     }
 }
 
 /// Loop `l` as a counting loop, if it is one (see the module docs).
-fn counted_loop(
-    code: &[Instr],
-    starts: &[bool],
-    live: &impl Fn(usize) -> bool,
-    stores: &[Vec<usize>],
-    source: &impl Fn(usize) -> Source,
-    l: &HoistLoop,
-) -> Option<Counted> {
+fn counted_loop(c: &Code<'_>, l: &HoistLoop) -> Option<Counted> {
+    let (code, stores) = (c.code, &c.stores);
     let (h, end) = (l.head, l.end);
     let inside = |pc: usize| (h..=end).contains(&pc);
     // The test before the jump at `at`: `local.get j; local.get e; cmp` or `local.get j;
     // local.get x; arr.len; cmp`, none of it but the first a jump target.
     let test = |at: usize, cmp: Instr| -> Option<(usize, End)> {
-        let straight = |from: usize| (from + 1..=at).all(|p| !starts[p]);
         let get = |p: usize| match code.get(p) {
             Some(&Instr::LocalGet { index }) => Some(index as usize),
             _ => None,
@@ -234,11 +258,11 @@ fn counted_loop(
         if at >= 4
             && code[at - 1] == cmp
             && matches!(code[at - 2], Instr::ArrLen {})
-            && straight(at - 4)
+            && c.straight(at - 4, at)
         {
             return Some((get(at - 4)?, End::LenOf(get(at - 3)?)));
         }
-        if at >= 3 && code[at - 1] == cmp && straight(at - 3) {
+        if at >= 3 && code[at - 1] == cmp && c.straight(at - 3, at) {
             return Some((get(at - 3)?, End::Local(get(at - 2)?)));
         }
         None
@@ -248,13 +272,13 @@ fn counted_loop(
     let Instr::JmpIfNot { target } = code[guard] else {
         return None;
     };
-    if (target as usize) <= end || !live(guard) {
+    if (target as usize) <= end || !c.live(guard) {
         return None;
     }
     let (j, e) = test(guard, Instr::ILt {})?;
     // Every back edge is that test; nothing else jumps to the header.
     for (pc, &instr) in code.iter().enumerate() {
-        if jump_target(instr) != Some(h) || !live(pc) {
+        if jump_target(instr) != Some(h) || !c.live(pc) {
             continue;
         }
         if !inside(pc) {
@@ -279,7 +303,7 @@ fn counted_loop(
     let (Some(&s), None) = (incs.next(), incs.next()) else {
         return None;
     };
-    let Source::Inc(k, zone_end) = source(s) else {
+    let Source::Inc(k, zone_end) = c.source(s) else {
         return None;
     };
     if k != j || zone_end < h {
@@ -294,13 +318,13 @@ fn counted_loop(
     }
     // What the counter and the end's local hold at the guard: their last assignments in
     // the guard's bytecode block.
-    let block_start = (0..=guard).rev().find(|&p| starts[p])?;
+    let block_start = (0..=guard).rev().find(|&p| c.starts[p])?;
     let entry = |x: usize| {
         stores[x]
             .iter()
             .rev()
             .find(|&&s| (block_start..guard).contains(&s))
-            .map(|&s| source(s))
+            .map(|&s| c.source(s))
     };
     Some(Counted {
         head: h,
