@@ -121,6 +121,10 @@ pub struct RunOptions {
     /// Print each JIT compilation and its time to standard error (`--trace-jit`, or the
     /// environment variable `RVM_LOG=jit`).
     pub trace_jit: bool,
+    /// In `JitMode::Auto`, compile on a background thread while the interpreter goes on
+    /// (the default; `--jit-sync` turns it off, pausing the program for each compilation
+    /// so that which functions get compiled, and when, is the same in every run).
+    pub jit_background: bool,
     /// The call depth limit; deeper calls trap with a stack overflow.
     pub max_stack: u32,
     /// Collect garbage at every allocation (a debugging aid for the collector).
@@ -140,6 +144,7 @@ impl Default for RunOptions {
             jit: JitMode::default(),
             jit_threshold: rvm_vm::tier::DEFAULT_JIT_THRESHOLD,
             trace_jit: false,
+            jit_background: true,
             max_stack: DEFAULT_MAX_STACK,
             gc_stress: false,
             caps: Arc::new(Capabilities::default()),
@@ -171,7 +176,8 @@ pub fn run_with_output(
 ) -> Result<u8, Trap> {
     let trace = options.trace_jit
         || std::env::var("RVM_LOG").is_ok_and(|v| v.split(',').any(|p| p.trim() == "jit"));
-    let jit = jit_config(options.jit, options.jit_threshold, trace);
+    let mut jit = jit_config(options.jit, options.jit_threshold, trace);
+    jit.background = options.jit_background;
     let mode = jit.mode;
     let config = VmConfig {
         max_call_depth: options.max_stack as usize,
@@ -224,6 +230,7 @@ pub(crate) fn jit_config(mode: JitMode, threshold: u32, trace: bool) -> JitConfi
         threshold,
         compiler: (mode != TierMode::Off).then(|| Arc::new(rvm_jit::CraneliftTier) as _),
         trace,
+        background: false,
     }
 }
 

@@ -129,6 +129,12 @@ pub struct RunFlags {
     /// Print each JIT compilation and its time to standard error (also `RVM_LOG=jit`).
     #[arg(long)]
     pub trace_jit: bool,
+    /// Compile on the program's own thread, pausing it for each compilation. By default
+    /// `--jit=auto` compiles on a background thread while the interpreter goes on, so
+    /// which functions are compiled before a short program ends varies from run to run
+    /// (its output does not); with this flag it is the same in every run.
+    #[arg(long)]
+    pub jit_sync: bool,
     /// Call depth limit; a deeper call stops the program with a stack overflow (exit 71).
     #[arg(long, value_name = "N", default_value_t = crate::DEFAULT_MAX_STACK,
           value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
@@ -358,6 +364,7 @@ fn run_program(flags: &RunFlags, mut program: Vec<OsString>) -> Result<u8, Failu
         jit: flags.jit.into(),
         jit_threshold: flags.jit_threshold,
         trace_jit: flags.trace_jit,
+        jit_background: !flags.jit_sync,
         max_stack: flags.max_stack,
         gc_stress: flags.gc_stress,
         caps: Arc::new(caps),
@@ -463,6 +470,8 @@ mod tests {
         assert_eq!(cli.run.jit, Jit::Auto);
         assert_eq!(cli.run.max_stack, crate::DEFAULT_MAX_STACK);
         assert!(!cli.run.gc_stress);
+        assert!(!cli.run.jit_sync);
+        assert!(parse_ok(&["--jit-sync", "app.bc"]).run.jit_sync);
     }
 
     #[test]

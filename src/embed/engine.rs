@@ -22,6 +22,12 @@ pub struct EngineConfig {
     /// function a sandbox calls before its first run (milliseconds per function: not for
     /// a sandbox per request). Compiled code belongs to its sandbox.
     pub jit: JitMode,
+    /// With `Auto`, compile on a thread of the sandbox's own while the interpreter goes
+    /// on, instead of pausing the guest for each compilation (a millisecond or more per
+    /// function). Off by default: a sandbox per request should not start threads, and with
+    /// it which functions are compiled before a short run ends (`Sandbox::jit_stats`)
+    /// varies from run to run (the guest's behaviour does not).
+    pub jit_background: bool,
     /// The limits a sandbox gets unless its builder sets others.
     pub limits: SandboxLimits,
 }
@@ -62,11 +68,13 @@ impl Engine {
     /// let engine = Engine::new(EngineConfig {
     ///     jit: JitMode::Off,
     ///     limits: SandboxLimits { fuel: Some(1_000_000), ..SandboxLimits::default() },
+    ///     ..EngineConfig::default()
     /// });
     /// assert_eq!(engine.config().jit, JitMode::Off);
     /// ```
     pub fn new(config: EngineConfig) -> Engine {
-        let jit = crate::jit_config(config.jit, DEFAULT_JIT_THRESHOLD, false);
+        let mut jit = crate::jit_config(config.jit, DEFAULT_JIT_THRESHOLD, false);
+        jit.background = config.jit_background;
         Engine {
             inner: Arc::new(EngineInner { config, jit }),
         }

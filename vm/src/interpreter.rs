@@ -269,6 +269,7 @@ impl<'m> Vm<'m> {
                 config.jit.mode,
                 config.jit.threshold.max(1),
                 config.jit.trace,
+                config.jit.background,
                 Arc::clone(compiler),
                 module.functions.len(),
             ))),

@@ -152,6 +152,14 @@ pub struct JitConfig {
     pub compiler: Option<Arc<dyn Tier>>,
     /// Print each compilation and its time to the VM's standard error.
     pub trace: bool,
+    /// In [`JitMode::Auto`], compile on a thread of the VM's own while the interpreter
+    /// goes on (the function switches to machine code at its next call or loop back-edge
+    /// after the compilation finishes), instead of pausing the program for each
+    /// compilation. Only a VM that shares its module (`Vm<'static>`) can; others compile
+    /// synchronously. Off by default: with it, which compilations finish before a short
+    /// program ends (and so `--trace-jit` and `Vm::jit_stats`) varies from run to run,
+    /// though the program's behaviour does not.
+    pub background: bool,
 }
 
 impl Default for JitConfig {
@@ -161,6 +169,7 @@ impl Default for JitConfig {
             threshold: DEFAULT_JIT_THRESHOLD,
             compiler: None,
             trace: false,
+            background: false,
         }
     }
 }

@@ -4,12 +4,20 @@
 //! compiled without replacement entries for its calls, and with them when an interpreted
 //! activation gets hot in a loop).
 
+mod background;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Vm;
 use super::jit_rt::runtime;
-use crate::tier::{Entry, JitMode, Tier, TierSession};
+use super::{ModuleRef, Vm};
+use crate::tier::{Compiled, Entry, JitMode, Tier, TierSession};
+use background::{Background, Done};
+
+/// `JitState::pending` bits: a compilation for calls, or for on-stack replacement, is on
+/// the compile thread.
+const PENDING_CALLS: u8 = 1;
+const PENDING_OSR: u8 = 2;
 
 /// The JIT state of one VM.
 pub(super) struct JitState {
@@ -20,6 +28,12 @@ pub(super) struct JitState {
     /// compiled: a VM that never gets hot (a short sandbox call) never creates one.
     compiler: Arc<dyn Tier>,
     session: Option<Box<dyn TierSession>>,
+    /// Compile hot functions on a thread of their own (`auto` mode, a shared module; see
+    /// `background`); the thread once started.
+    background: bool,
+    worker: Option<Background>,
+    /// What each function has on the compile thread (`PENDING_*` bits).
+    pending: Vec<u8>,
     /// The entry of each function, `None` until compiled. Never resized (compiled code
     /// holds a pointer to it through the context).
     pub(super) code: Vec<Option<Entry>>,
@@ -82,6 +96,7 @@ impl JitState {
         mode: JitMode,
         threshold: u32,
         trace: bool,
+        background: bool,
         compiler: Arc<dyn Tier>,
         functions: usize,
     ) -> JitState {
@@ -91,6 +106,9 @@ impl JitState {
             trace,
             compiler,
             session: None,
+            background: background && mode == JitMode::Auto,
+            worker: None,
+            pending: vec![0; functions],
             code: vec![None; functions],
             osr_code: vec![None; functions],
             hot: vec![0; functions],
@@ -144,11 +162,109 @@ impl Vm<'_> {
                 }
             }
         }
-        let result = match jit.session.as_mut() {
-            Some(session) => session.compile(&module, f, &rt, osr),
-            None => return None,
-        };
+        let session = jit.session.as_mut()?;
+        let result = session.compile(&module, f, &rt, osr);
+        let target = session.target();
         let micros = start.elapsed().as_micros() as u64;
+        self.install(Done {
+            func: f,
+            osr,
+            result,
+            micros,
+            target: Ok(target),
+        })
+    }
+
+    /// Compiles hot function `f` (for on-stack replacement if `osr`): on the compile
+    /// thread when the VM has one (its entry once ready, `None` meanwhile), else now.
+    fn compile_hot(&mut self, f: u32, osr: bool) -> Option<Entry> {
+        let jit = self.jit.as_mut()?;
+        if !jit.background {
+            return self.compile_now(f, osr);
+        }
+        let i = f as usize;
+        let bit = if osr { PENDING_OSR } else { PENDING_CALLS };
+        let pending = jit.pending.get(i).copied().unwrap_or(0);
+        if pending & bit == 0 && !jit.failed.get(i).copied().unwrap_or(true) {
+            if jit.worker.is_none() {
+                // Only a shared module can go to another thread; a borrowed one (and a
+                // VM whose thread cannot start) compiles here.
+                let started = match &self.module {
+                    ModuleRef::Shared(m) => Background::start(jit.compiler.clone(), m.clone()),
+                    ModuleRef::Borrowed(_) => None,
+                };
+                match started {
+                    Some(w) => jit.worker = Some(w),
+                    None => {
+                        jit.background = false;
+                        return self.compile_now(f, osr);
+                    }
+                }
+            }
+            let rt = runtime(jit.code.len() as u32, jit.heap_layout);
+            if jit.worker.as_mut().is_some_and(|w| w.submit(f, osr, rt)) {
+                jit.pending[i] |= bit;
+            } else {
+                jit.failed[i] = true;
+                jit.stats.failed += 1;
+            }
+        }
+        self.poll_compiled();
+        let jit = self.jit.as_ref()?;
+        let table = if osr { &jit.osr_code } else { &jit.code };
+        table.get(i).copied().flatten()
+    }
+
+    /// Installs every compilation the compile thread has finished.
+    fn poll_compiled(&mut self) {
+        loop {
+            let Some(worker) = self.jit.as_mut().and_then(|j| j.worker.as_mut()) else {
+                return;
+            };
+            if !worker.busy() {
+                return;
+            }
+            match worker.poll() {
+                Ok(Some(done)) => {
+                    if let Some(jit) = self.jit.as_mut()
+                        && let Some(p) = jit.pending.get_mut(done.func as usize)
+                    {
+                        *p &= !if done.osr { PENDING_OSR } else { PENDING_CALLS };
+                    }
+                    self.install(done);
+                }
+                Ok(None) => return,
+                Err(()) => {
+                    // The thread died (a panic in the compiler): what it had is refused,
+                    // and nothing is compiled any more.
+                    if let Some(jit) = self.jit.as_mut() {
+                        for (i, p) in jit.pending.iter_mut().enumerate() {
+                            if *p != 0 {
+                                *p = 0;
+                                jit.failed[i] = true;
+                                jit.stats.failed += 1;
+                            }
+                        }
+                        jit.failed.iter_mut().for_each(|f| *f = true);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Records a finished compilation: its entry, its statistics, its trace line.
+    fn install(&mut self, done: Done) -> Option<Entry> {
+        let module = self.module.clone();
+        let jit = self.jit.as_mut()?;
+        let Done {
+            func: f,
+            osr,
+            result,
+            micros,
+            target,
+        } = done;
+        let i = f as usize;
         jit.stats.compile_micros += micros;
         let name = module
             .module
@@ -165,42 +281,11 @@ impl Vm<'_> {
                     jit.code[i] = Some(c.entry);
                 }
                 jit.stats.compiled += 1;
-                jit.stats.inlined_calls += c.inlined_calls as usize;
-                jit.stats.hoisted_loops += c.hoisted_loops as usize;
-                jit.stats.tail_calls += c.tail_calls as usize;
-                jit.stats.early_exits += c.early_exits as usize;
-                jit.stats.preloaded_fields += c.preloaded_fields as usize;
-                jit.stats.merged_charges += c.merged_charges as usize;
-                jit.stats.unchecked_accesses += c.unchecked_accesses as usize;
-                let mut what = format!("{instrs} instructions");
-                let plural = |n: u32, one: &str| match n {
-                    1 => format!(", 1 {one}"),
-                    n => format!(", {n} {one}s"),
-                };
-                if c.inlined_calls > 0 {
-                    what += &(plural(c.inlined_calls, "call") + " inlined");
-                }
-                if c.hoisted_loops > 0 {
-                    what += &(plural(c.hoisted_loops, "loop") + " hoisted");
-                }
-                if c.tail_calls > 0 {
-                    what += &(plural(c.tail_calls, "recursive call") + " looped");
-                }
-                if c.early_exits > 0 {
-                    what += &(plural(c.early_exits, "early exit") + " inlined");
-                }
-                if c.preloaded_fields > 0 {
-                    what += &(plural(c.preloaded_fields, "field") + " preloaded");
-                }
-                if c.merged_charges > 0 {
-                    what += &(plural(c.merged_charges, "call charge") + " merged");
-                }
-                if c.unchecked_accesses > 0 {
-                    what += &(plural(c.unchecked_accesses, "index check") + " removed");
-                }
+                jit.stats.count(&c);
                 let osr = if osr { " for on-stack replacement" } else { "" };
                 format!(
-                    "jit: compiled {name}{osr} ({what}) in {}.{:03} ms\n",
+                    "jit: compiled {name}{osr} ({instrs} instructions{}) in {}.{:03} ms\n",
+                    what_was_done(&c),
                     micros / 1000,
                     micros % 1000
                 )
@@ -214,8 +299,12 @@ impl Vm<'_> {
         if jit.trace {
             if !jit.announced {
                 jit.announced = true;
-                let target = jit.session.as_ref().map_or("?".into(), |s| s.target());
-                self.out.err(&format!("jit: tier {target}\n"));
+                match &target {
+                    Ok(t) => self.out.err(&format!("jit: tier {t}\n")),
+                    Err(e) => self
+                        .out
+                        .err(&format!("jit: the tier could not start: {e}\n")),
+                }
             }
             self.out.err(&line);
         }
@@ -241,11 +330,11 @@ impl Vm<'_> {
         if jit.mode != JitMode::Auto || jit.failed.get(i).copied().unwrap_or(true) {
             return None;
         }
-        jit.hot[i] += 1;
+        jit.hot[i] = jit.hot[i].saturating_add(1);
         if jit.hot[i] < jit.threshold {
             return None;
         }
-        self.compile_now(f, false)
+        self.compile_hot(f, false)
     }
 
     /// Counts a loop back-edge of `f` (`auto` mode); the entry to switch to by on-stack
@@ -257,16 +346,16 @@ impl Vm<'_> {
         let i = f as usize;
         let e = match jit.osr_code.get(i).copied().flatten() {
             Some(e) => e,
-            None if jit.code.get(i).copied().flatten().is_some() => self.compile_now(f, true)?,
+            None if jit.code.get(i).copied().flatten().is_some() => self.compile_hot(f, true)?,
             None => {
                 if jit.mode != JitMode::Auto || jit.failed.get(i).copied().unwrap_or(true) {
                     return None;
                 }
-                jit.hot[i] += 1;
+                jit.hot[i] = jit.hot[i].saturating_add(1);
                 if jit.hot[i] < jit.threshold {
                     return None;
                 }
-                self.compile_now(f, true)?
+                self.compile_hot(f, true)?
             }
         };
         if let Some(jit) = self.jit.as_mut() {
@@ -274,4 +363,35 @@ impl Vm<'_> {
         }
         Some(e)
     }
+}
+
+impl JitStats {
+    /// Adds what the compiler did to one function.
+    fn count(&mut self, c: &Compiled) {
+        self.inlined_calls += c.inlined_calls as usize;
+        self.hoisted_loops += c.hoisted_loops as usize;
+        self.tail_calls += c.tail_calls as usize;
+        self.early_exits += c.early_exits as usize;
+        self.preloaded_fields += c.preloaded_fields as usize;
+        self.merged_charges += c.merged_charges as usize;
+        self.unchecked_accesses += c.unchecked_accesses as usize;
+    }
+}
+
+/// What `--trace-jit` says the compiler did to a function (`, 1 call inlined, ...`).
+fn what_was_done(c: &Compiled) -> String {
+    let mut what = String::new();
+    let mut say = |n: u32, one: &str, done: &str| match n {
+        0 => {}
+        1 => what += &format!(", 1 {one} {done}"),
+        n => what += &format!(", {n} {one}s {done}"),
+    };
+    say(c.inlined_calls, "call", "inlined");
+    say(c.hoisted_loops, "loop", "hoisted");
+    say(c.tail_calls, "recursive call", "looped");
+    say(c.early_exits, "early exit", "inlined");
+    say(c.preloaded_fields, "field", "preloaded");
+    say(c.merged_charges, "call charge", "merged");
+    say(c.unchecked_accesses, "index check", "removed");
+    what
 }
