@@ -25,6 +25,9 @@
 //! identically in every tier (`spec/sandbox.md`), so all three must stop at the same point. Every program
 //! must compile and verify; a compile error is a generator (or compiler) bug and fails the
 //! test like a mismatch does. A VM panic is a failure too.
+//! The `auto` runs compile in the background (the command line's default), so the point
+//! where each switches tiers varies from run to run; a mismatch there is a bug whatever the
+//! point, and re-running the saved program a few times (or with `--jit-sync`) shows it.
 //!
 //! **Reproducing a failure.** The test prints the failing seed and writes the program to
 //! `target/tmp/difftest/seed-<SEED>.src`. Re-run just that program with

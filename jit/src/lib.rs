@@ -242,6 +242,7 @@ impl TierSession for Session {
             preloaded_fields: done.preloaded_fields,
             merged_charges: done.merged_charges,
             unchecked_accesses: done.unchecked_accesses,
+            unsigned_divisions: done.unsigned_divisions,
         })
     }
 }

@@ -46,6 +46,7 @@ use target_lexicon::Architecture;
 mod access;
 mod bounds;
 mod call;
+mod divide;
 mod early_exit;
 mod entry;
 mod facts;
@@ -113,6 +114,8 @@ pub struct Optimised {
     pub merged_charges: u32,
     /// Element accesses compiled without an index check (see `bounds`).
     pub unchecked_accesses: u32,
+    /// Divisions by constants of values known not to be negative (see `divide`).
+    pub unsigned_divisions: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -162,6 +165,7 @@ pub fn translate(
         preloaded_fields: t.loops.iter().map(|l| l.fields.len() as u32).sum(),
         merged_charges: t.loops.iter().filter(|l| l.entry_call.is_some()).count() as u32,
         unchecked_accesses: t.unchecked_accesses,
+        unsigned_divisions: t.unsigned_divisions,
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());
@@ -243,6 +247,8 @@ struct Translator<'a, 'b> {
     /// Float results canonicalised by [`Self::set_arith`]: the operand-slot value (the
     /// canonical bits) → the raw result, for consumers that cannot tell NaNs apart.
     raw: HashMap<Value, Value>,
+    /// Integers known not to be negative, with an upper bound (see `divide`).
+    ranges: HashMap<Value, u64>,
     /// The call-free loops (see `hoist`).
     loops: Vec<HoistLoop>,
     /// Per hoisted local: its object's element/field pointer and length.
@@ -285,6 +291,8 @@ struct Translator<'a, 'b> {
     early_exits: u32,
     /// Element accesses compiled without an index check so far.
     unchecked_accesses: u32,
+    /// Divisions made unsigned so far (see `divide`).
+    unsigned_divisions: u32,
     /// Tracked array locals and index values checked earlier in the current bytecode block.
     checked_index: Vec<(usize, Value)>,
     /// The function's shared trap call, made on first use and filled in at the end: its
@@ -355,6 +363,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             objects_mem,
             elems_mem,
             raw: HashMap::new(),
+            ranges: HashMap::new(),
             loops: Vec::new(),
             header_vars: HashMap::new(),
             field_vars: HashMap::new(),
@@ -376,6 +385,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             prefix_ends: Vec::new(),
             early_exits: 0,
             unchecked_accesses: 0,
+            unsigned_divisions: 0,
             checked_index: Vec::new(),
         }
     }

@@ -112,6 +112,9 @@ pub struct Compiled {
     pub merged_charges: u32,
     /// Element accesses compiled without an index check (proved in bounds).
     pub unchecked_accesses: u32,
+    /// Divisions and remainders by a constant of a value proved not negative, compiled
+    /// as unsigned ones.
+    pub unsigned_divisions: u32,
 }
 
 /// Which tiers run guest code.

@@ -11,7 +11,8 @@
 //! - **The loop is a counting loop**: it is entered only from the test `j < e` just before
 //!   its header, which falls through into it (or by on-stack replacement from a back edge);
 //!   each of its back edges is that test (`j >= e` + `jmp.ifnot`, or `j < e` + `jmp.if`);
-//!   `e` is a local, or `xs.len()` read by each test; the loop assigns neither `e` (nor
+//!   `e` is a local, `xs.len()` read by each test, or a constant (which bounds no array,
+//!   but keeps the counter from wrapping); the loop assigns neither `e` (nor
 //!   `xs`) and assigns `j` only by `j = j + 1`, after the zone; and no jump from the
 //!   increment on lands inside the zone except on the header. So `j < e` in the zone.
 //! - **`e` is at most `xs.len()`**: `e` is `xs.len()` read at each test, or its last
@@ -24,6 +25,10 @@
 //!   counting loop whose own counter is never negative and the sum lies in that loop's
 //!   zone (`k` is below its end there, so the sum does not wrap); and `j + 1` in its own
 //!   loop does not wrap for the same reason.
+//!
+//! The counter's rule needs no array and no call-free function (a call changes no local):
+//! every counting loop with a never-negative counter records it (`HoistLoop::nonneg`), for
+//! the divisions by constants (`divide`).
 //!
 //! Every test reads the locals themselves, and no instruction the patterns span is a jump
 //! target (but the first), so the values tested are the values stored. An access is
@@ -78,6 +83,8 @@ enum End {
     Local(usize),
     /// The length of the array in a local, read at each test.
     LenOf(usize),
+    /// A constant (no length bound, but the counter stays below it: it does not wrap).
+    Const(i64),
 }
 
 /// A counting loop: its header, counter and end, the last `pc` of its zone, and what its
@@ -102,7 +109,7 @@ pub(super) fn find(
     call_free: bool,
     loops: &mut [HoistLoop],
 ) {
-    if !call_free || loops.is_empty() {
+    if loops.is_empty() {
         return;
     }
     let c = Code::new(code, heights, locals);
@@ -157,6 +164,15 @@ pub(super) fn find(
             _ => false,
         };
         counted.push((counting, nonneg));
+    }
+    for (counting, _) in counted.iter().filter(|(_, nonneg)| *nonneg) {
+        if let Some(l) = loops.iter_mut().find(|l| l.head == counting.head) {
+            l.nonneg = Some((counting.counter, counting.zone_end));
+        }
+    }
+    // Only a function that resizes no array keeps a length bound through its loops.
+    if !call_free {
+        return;
     }
     for (counting, nonneg) in counted {
         if !nonneg {
@@ -263,7 +279,11 @@ fn counted_loop(c: &Code<'_>, l: &HoistLoop) -> Option<Counted> {
             return Some((get(at - 4)?, End::LenOf(get(at - 3)?)));
         }
         if at >= 3 && code[at - 1] == cmp && c.straight(at - 3, at) {
-            return Some((get(at - 3)?, End::Local(get(at - 2)?)));
+            let end = match code[at - 2] {
+                Instr::IConst { value } => End::Const(value),
+                _ => End::Local(get(at - 2)?),
+            };
+            return Some((get(at - 3)?, end));
         }
         None
     };
@@ -295,8 +315,13 @@ fn counted_loop(c: &Code<'_>, l: &HoistLoop) -> Option<Counted> {
     }
     // The end's local (or the array) is never assigned in the loop, the counter once, by
     // its increment.
-    let (End::Local(e_local) | End::LenOf(e_local)) = e;
-    if stores.get(e_local)?.iter().any(|&s| inside(s)) {
+    let e_local = match e {
+        End::Local(x) | End::LenOf(x) => Some(x),
+        End::Const(_) => None,
+    };
+    if let Some(x) = e_local
+        && stores.get(x)?.iter().any(|&s| inside(s))
+    {
         return None;
     }
     let mut incs = stores.get(j)?.iter().filter(|&&s| inside(s));
@@ -332,6 +357,6 @@ fn counted_loop(c: &Code<'_>, l: &HoistLoop) -> Option<Counted> {
         end: e,
         zone_end,
         counter_entry: entry(j),
-        end_entry: entry(e_local),
+        end_entry: e_local.and_then(entry),
     })
 }

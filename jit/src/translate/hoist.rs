@@ -54,6 +54,9 @@ pub(super) struct HoistLoop {
     /// A counting loop's `(array local, counter local, last pc of its zone)`: from the
     /// header to that `pc`, the array's element at the counter is in bounds (see `bounds`).
     pub in_bounds: Option<(usize, usize, usize)>,
+    /// A counting loop's `(counter local, last pc of its zone)` when the counter is never
+    /// negative: from the header to that `pc` it is not (see `bounds`).
+    pub nonneg: Option<(usize, usize)>,
 }
 
 impl HoistLoop {
@@ -172,6 +175,7 @@ pub(super) fn call_free_loops(
             fields,
             entry_call,
             in_bounds: None,
+            nonneg: None,
         });
     }
     // Outermost first: by head, longest first.
@@ -215,6 +219,14 @@ impl Translator<'_, '_> {
             l.in_bounds.is_some_and(|(a, c, zone_end)| {
                 a == x && c == j && (l.head..=zone_end).contains(&pc)
             })
+        })
+    }
+
+    /// Whether local `j` is a counter known not to be negative at `pc` (see `bounds`).
+    pub(super) fn nonneg_counter(&self, pc: usize, j: usize) -> bool {
+        self.loops.iter().any(|l| {
+            l.nonneg
+                .is_some_and(|(c, zone_end)| c == j && (l.head..=zone_end).contains(&pc))
         })
     }
 

@@ -6,7 +6,7 @@ use super::access::{Access, Index};
 use super::facts::runs_no_code;
 use super::{F64, I64, Translator, mem};
 use cranelift_codegen::ir::{
-    InstBuilder, Value, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64,
+    InstBuilder, Opcode, Value, condcodes::FloatCC, condcodes::IntCC, immediates::Ieee64,
 };
 use cranelift_frontend::FunctionBuilder;
 use rvm_vm::format::Instr;
@@ -171,9 +171,18 @@ impl<'b> Translator<'_, 'b> {
                 self.set(h, v);
                 self.origin[h] = self.origin[h - 1];
             }
-            I::IAdd {} => self.ibin(h, |b, x, y| b.ins().iadd(x, y)),
+            I::IAdd {} => {
+                let bound = self.result_bound(h, pc, Opcode::Iadd);
+                self.ibin(h, |b, x, y| b.ins().iadd(x, y));
+                self.record_bound(h - 2, bound);
+            }
             I::ISub {} => self.ibin(h, |b, x, y| b.ins().isub(x, y)),
-            I::IMul {} => self.ibin(h, |b, x, y| b.ins().imul(x, y)),
+            I::IMul {} => {
+                let bound = self.result_bound(h, pc, Opcode::Imul);
+                self.ibin(h, |b, x, y| b.ins().imul(x, y));
+                self.record_bound(h - 2, bound);
+            }
+            I::IDiv {} | I::IRem {} if self.divide_nonneg(h, pc, matches!(instr, I::IRem {})) => {}
             I::IDiv {} | I::IRem {} => {
                 let y = self.get(h - 1);
                 let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
@@ -199,7 +208,11 @@ impl<'b> Translator<'_, 'b> {
                 let r = self.b.ins().ineg(x);
                 self.set(h - 1, r);
             }
-            I::IAnd {} => self.ibin(h, |b, x, y| b.ins().band(x, y)),
+            I::IAnd {} => {
+                let bound = self.result_bound(h, pc, Opcode::Band);
+                self.ibin(h, |b, x, y| b.ins().band(x, y));
+                self.record_bound(h - 2, bound);
+            }
             I::IOr {} => self.ibin(h, |b, x, y| b.ins().bor(x, y)),
             I::IXor {} => self.ibin(h, |b, x, y| b.ins().bxor(x, y)),
             I::IShl {} => self.ibin(h, |b, x, y| {

@@ -2,7 +2,9 @@
 //! proves in bounds and in near misses (a start below zero, an end past the length, the
 //! array swapped mid-loop, an index that is not the counter): the compiled tier removes
 //! index checks in the first and must keep them in the others, so both tiers trap, or
-//! not, at the same access.
+//! not, at the same access. Some divide the counter (and what is made of it, and of the
+//! elements, which may be negative) by constants, which the compiled tier makes unsigned
+//! only where the dividend cannot be negative.
 
 use super::Program;
 
@@ -13,7 +15,7 @@ impl Program<'_> {
         let end = ["n", "n", "xs.len()", "n + 1", "n - 1", "m"][self.e.below(6)];
         let mut body = String::new();
         let k = 1 + self.e.below(9);
-        match self.e.below(5) {
+        match self.e.below(6) {
             0 => body += &format!("        s += xs[i] * {k};\n"),
             1 => body += &format!("        xs[i] = xs[i] + {k};\n        s += xs[i];\n"),
             2 => {
@@ -27,6 +29,13 @@ impl Program<'_> {
                     k % 3
                 );
                 body += "        s += ys[i];\n";
+            }
+            4 => {
+                let d = [1, 2, 3, 7, 10, 16, 641][self.e.below(7)];
+                body += &format!(
+                    "        let r = i % {d};\n        s += r * r / {k} + i / {d} + (i & 7) % {k} + \
+                     xs[i] % {d} + (i * {k} + 1) % {d};\n"
+                );
             }
             _ => body += &format!("        s += xs[(i + {k}) % max(n, 1)];\n"),
         }

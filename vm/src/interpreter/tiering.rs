@@ -86,6 +86,9 @@ pub struct JitStats {
     pub merged_charges: usize,
     /// Element accesses compiled without an index check (proved in bounds).
     pub unchecked_accesses: usize,
+    /// Divisions and remainders by a constant of a value proved not negative, compiled as
+    /// unsigned ones.
+    pub unsigned_divisions: usize,
     /// Activations compiled code left to the interpreter because one more frame would not
     /// have fitted at their start (see `tier::Entry`).
     pub no_room: usize,
@@ -375,6 +378,7 @@ impl JitStats {
         self.preloaded_fields += c.preloaded_fields as usize;
         self.merged_charges += c.merged_charges as usize;
         self.unchecked_accesses += c.unchecked_accesses as usize;
+        self.unsigned_divisions += c.unsigned_divisions as usize;
     }
 }
 
@@ -393,5 +397,6 @@ fn what_was_done(c: &Compiled) -> String {
     say(c.preloaded_fields, "field", "preloaded");
     say(c.merged_charges, "call charge", "merged");
     say(c.unchecked_accesses, "index check", "removed");
+    say(c.unsigned_divisions, "division", "made unsigned");
     what
 }

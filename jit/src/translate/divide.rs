@@ -1,0 +1,247 @@
+//! Division by a constant of a value known not to be negative: `i % 7` in `for i in 0..n`,
+//! `r * r % 7` with `r` that remainder.
+//!
+//! **Why.** `x / d` and `x % d` for a constant `d > 0` never trap, and Cranelift turns them
+//! into a multiplication by a "magic" reciprocal; but for a signed `x` it needs a signed
+//! high multiply (fixed registers on x86_64) and a correction for negative dividends. When
+//! `x >= 0`, the quotient is `x`'s unsigned one, and a bound `x <= B` allows a cheaper
+//! reciprocal: with `B < 2^63` an unsigned high multiply and a shift always do (the
+//! dividend has a spare bit), and with a small `B` a plain multiply and a shift do
+//! (`x * 37 >> 8` is `x / 7` for `x <= 36`).
+//!
+//! **What is known.** A value's bound is recorded where it is made, so it holds wherever it
+//! is used (`Translator::ranges`): a non-negative constant; a counter read inside the zone
+//! of its counting loop (see `bounds`: from its header to its increment it lies in
+//! `[start, end)` with `start >= 0`; a fact of that read, not of the value); and the results
+//! of `+`, `*` (when the bounds cannot overflow), `&` with a non-negative operand, and of
+//! these divisions.
+//!
+//! **The reciprocal.** For `0 <= x <= B` and `m = ceil(2^s / d)`, `e = m * d - 2^s`:
+//! writing `x = q * d + r`, `x * m / 2^s = q + r / d + x * e / (d * 2^s)`, which rounds
+//! down to `q` when `r + x * e / 2^s < d`, which holds for every `r <= d - 1` when
+//! `B * e < 2^s`. The smallest such `s` is used: below 64 when `B * m < 2^64` (a wrapping
+//! multiply is then exact), else the high half of the 128-bit product. With `s = 63 +
+//! ceil(log2 d)`, `m < 2^64` and `B * e < 2^63 * d <= 2^s`, so one always exists.
+
+use super::{I64, Translator};
+use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Value, ValueDef};
+
+/// How to divide by a constant (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reciprocal {
+    /// `x >> s` (`d` is a power of two).
+    Shift(u32),
+    /// `(x * m) >> s`.
+    Low(u64, u32),
+    /// `umulhi(x, m) >> s`.
+    High(u64, u32),
+}
+
+/// The reciprocal of `d > 0` for dividends in `[0, bound]` (`bound < 2^63`).
+pub(super) fn reciprocal(bound: u64, d: u64) -> Option<Reciprocal> {
+    if d == 0 || bound > i64::MAX as u64 {
+        return None;
+    }
+    if d.is_power_of_two() {
+        return Some(Reciprocal::Shift(d.trailing_zeros()));
+    }
+    let (b, d128) = (u128::from(bound), u128::from(d));
+    (1..=127u32).find_map(|s| {
+        let two_s = 1u128 << s;
+        let m = two_s.div_ceil(d128);
+        let e = m * d128 - two_s;
+        if b * e >= two_s {
+            return None;
+        }
+        if s < 64 && b * m < 1u128 << 64 {
+            Some(Reciprocal::Low(m as u64, s))
+        } else if s >= 64 && m < 1u128 << 64 {
+            Some(Reciprocal::High(m as u64, s - 64))
+        } else {
+            None
+        }
+    })
+}
+
+impl Translator<'_, '_> {
+    /// The constant `v` is defined as, if any.
+    fn constant(&self, v: Value) -> Option<i64> {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(v) else {
+            return None;
+        };
+        match dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits()),
+            _ => None,
+        }
+    }
+
+    /// An upper bound of the integer in operand slot `slot` at `pc` if it is known not to
+    /// be negative (see the module docs).
+    pub(super) fn nonneg_bound(&mut self, slot: usize, pc: usize) -> Option<u64> {
+        let v = self.get(slot);
+        if let Some(&b) = self.ranges.get(&v) {
+            return Some(b);
+        }
+        if let Some(c) = self.constant(v) {
+            return u64::try_from(c).ok();
+        }
+        let counter = self.origin[slot]?;
+        self.nonneg_counter(pc, counter).then_some(i64::MAX as u64)
+    }
+
+    /// The bound of the result of `+`, `*` or `&` on the operands in slots `h - 2` and
+    /// `h - 1` (read before the operation replaces them), if it is known.
+    pub(super) fn result_bound(&mut self, h: usize, pc: usize, op: Opcode) -> Option<u64> {
+        let (a, b) = (self.nonneg_bound(h - 2, pc), self.nonneg_bound(h - 1, pc));
+        let bound = match (op, a, b) {
+            (Opcode::Iadd, Some(a), Some(b)) => a.checked_add(b),
+            (Opcode::Imul, Some(a), Some(b)) => a.checked_mul(b),
+            (Opcode::Band, Some(a), Some(b)) => Some(a.min(b)),
+            (Opcode::Band, Some(x), None) | (Opcode::Band, None, Some(x)) => Some(x),
+            _ => None,
+        };
+        bound.filter(|&b| b <= i64::MAX as u64)
+    }
+
+    /// Records `bound` for the value now in operand slot `slot`.
+    pub(super) fn record_bound(&mut self, slot: usize, bound: Option<u64>) {
+        if let Some(b) = bound {
+            let v = self.get(slot);
+            self.ranges.insert(v, b);
+        }
+    }
+
+    /// `x / d` or `x % d` (`rem`) for the operands in slots `h - 2` and `h - 1`, when `d`
+    /// is a positive constant and `x` is known not to be negative; false otherwise (nothing
+    /// emitted).
+    pub(super) fn divide_nonneg(&mut self, h: usize, pc: usize, rem: bool) -> bool {
+        let d = self.get(h - 1);
+        let Some(d) = self.constant(d).and_then(|d| u64::try_from(d).ok()) else {
+            return false;
+        };
+        let Some(bound) = self.nonneg_bound(h - 2, pc) else {
+            return false;
+        };
+        let Some(how) = reciprocal(bound, d) else {
+            return false;
+        };
+        let x = self.get(h - 2);
+        let q = match how {
+            Reciprocal::Shift(s) => self.b.ins().ushr_imm_u(x, i64::from(s)),
+            Reciprocal::Low(m, s) => {
+                let p = self.b.ins().imul_imm_u(x, m as i64);
+                self.b.ins().ushr_imm_u(p, i64::from(s))
+            }
+            Reciprocal::High(m, s) => {
+                let m = self.b.ins().iconst(I64, m as i64);
+                let p = self.b.ins().umulhi(x, m);
+                self.b.ins().ushr_imm_u(p, i64::from(s))
+            }
+        };
+        let (r, rb) = if rem {
+            let r = match how {
+                Reciprocal::Shift(_) => self.b.ins().band_imm_u(x, (d - 1) as i64),
+                _ => {
+                    let p = self.b.ins().imul_imm_u(q, d as i64);
+                    self.b.ins().isub(x, p)
+                }
+            };
+            (r, bound.min(d - 1))
+        } else {
+            (q, bound / d)
+        };
+        self.set(h - 2, r);
+        self.record_bound(h - 2, Some(rb));
+        self.unsigned_divisions += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reciprocal, reciprocal};
+
+    /// What the machine code computes for `x` with reciprocal `r` (64-bit registers: the
+    /// low product wraps, the high one is the upper half of the 128-bit product).
+    fn quotient(r: Reciprocal, x: u64) -> u64 {
+        match r {
+            Reciprocal::Shift(s) => x >> s,
+            Reciprocal::Low(m, s) => x.wrapping_mul(m) >> s,
+            Reciprocal::High(m, s) => ((u128::from(x) * u128::from(m)) >> 64) as u64 >> s,
+        }
+    }
+
+    /// Dividends that stress a reciprocal: the ends of the range and the neighbours of
+    /// multiples of `d` (where rounding errors show), plus a spread of others.
+    fn dividends(bound: u64, d: u64) -> Vec<u64> {
+        let mut xs = vec![0, 1, bound, bound - bound % d, bound.saturating_sub(1)];
+        for k in [1, 2, 3, bound / d / 2, bound / d] {
+            let m = k.saturating_mul(d);
+            xs.extend([m.saturating_sub(1), m, m.saturating_add(1)]);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            xs.push(x % (bound + 1));
+        }
+        xs.retain(|&x| x <= bound);
+        xs
+    }
+
+    #[test]
+    fn reciprocals_divide_exactly() {
+        let mut divisors: Vec<u64> = (1..=300).collect();
+        divisors.extend([
+            641,
+            1_000_003,
+            1_000_000_007,
+            (1 << 32) + 1,
+            (1 << 62) + 1,
+            (1 << 62) - 1,
+            i64::MAX as u64 - 1,
+            i64::MAX as u64,
+        ]);
+        let bounds = [
+            0,
+            1,
+            6,
+            36,
+            255,
+            1000,
+            1 << 20,
+            1 << 32,
+            1 << 40,
+            i64::MAX as u64,
+        ];
+        for &d in &divisors {
+            for &bound in &bounds {
+                let r = reciprocal(bound, d).expect("a reciprocal exists");
+                for x in dividends(bound, d) {
+                    assert_eq!(
+                        quotient(r, x),
+                        x / d,
+                        "{x} / {d} with {r:?} (bound {bound})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_bounds_need_no_high_multiply() {
+        assert_eq!(reciprocal(36, 7), Some(Reciprocal::Low(37, 8)));
+        assert!(matches!(
+            reciprocal(i64::MAX as u64, 7),
+            Some(Reciprocal::High(..))
+        ));
+        assert_eq!(reciprocal(i64::MAX as u64, 8), Some(Reciprocal::Shift(3)));
+        assert_eq!(reciprocal(u64::MAX, 7), None);
+        assert_eq!(reciprocal(10, 0), None);
+    }
+}

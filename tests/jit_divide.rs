@@ -1,0 +1,79 @@
+//! Divisions by constants the compiled tier makes unsigned (see `spec/jit.md`, "Division
+//! by a constant of a non-negative value"): where the dividend is proved not negative, and
+//! only there, so every tier computes the interpreter's quotients and remainders.
+
+#[path = "support/modes.rs"]
+mod modes;
+use modes::{agree, run, source};
+use rvm::vm::tier::JitMode;
+
+/// A counting loop's counter, and what is made of it with `%`, `*` and `&`, divided by
+/// constants: 12 divisions, each proved (the counter from 0, and from a start near the
+/// largest integer, where a reciprocal that lost precision would show).
+const PROVED: &str = "
+fn small(n: int) -> int {
+    var s = 0;
+    for i in 0..n {
+        let r = i % 7;
+        s += r * r % 7 + i / 3 + i % 8 + i / 16 + (i & 255) % 10;
+        let w = i % 1000003;
+        s += w * w % 1000000007 + (w * 1000 + 999) / 641;
+    }
+    return s;
+}
+fn huge() -> int {
+    var s = 0;
+    for i in 9223372036854774807..9223372036854775807 {
+        s = s + i % 7 + i / 1000000007 + i % 9223372036854775783;
+    }
+    return s;
+}
+fn main() {
+    for r in 0..30 {
+        println(small(2000 + r));
+    }
+    println(huge());
+}
+";
+
+#[test]
+fn divisions_of_counters_and_their_remainders_are_unsigned() {
+    let module = source("proved.src", PROVED);
+    let (always, auto) = agree(&module, 5);
+    // `small`: 9 (r, r * r, i / 3, i % 8, i / 16, & 255, w, w * w, (w * 1000 + 999));
+    // `huge`: 3.
+    assert_eq!(always.unsigned_divisions, 12, "{always:?}");
+    assert!(auto.unsigned_divisions >= 12, "{auto:?}");
+    let (_, out, _, _) = run(&module, JitMode::Off, 5);
+    let (_, jit_out, _, _) = run(&module, JitMode::Always, 5);
+    assert_eq!(out, jit_out);
+}
+
+/// Dividends that look like those above but can be negative: each must stay signed, and
+/// every tier must agree (a negative dividend divided unsigned gives a different result).
+const NEAR_MISSES: &[&str] = &[
+    // The counter starts below zero.
+    "fn f() -> int {\n    var s = 0;\n    for i in -50..50 {\n        s = s * 3 + i % 7 + i / 7;\n    }\n    return s;\n}\n",
+    // A square that wraps past the largest integer.
+    "fn f() -> int {\n    var s = 0;\n    for i in 3037000400..3037000600 {\n        s = s * 3 + i * i % 7 + i * i / 7;\n    }\n    return s;\n}\n",
+    // A difference of counters.
+    "fn f() -> int {\n    var s = 0;\n    for i in 0..100 {\n        s = s * 3 + (i - 50) % 7 + (i - 50) / 7;\n    }\n    return s;\n}\n",
+    // The counter assigned in the loop besides its increment.
+    "fn f() -> int {\n    var s = 0;\n    var i = 0;\n    while i < 100 {\n        i = i - 3;\n        s = s * 3 + i % 7 + i / 7;\n        i = i + 4;\n    }\n    return s;\n}\n",
+    // A sum that wraps: two large non-negative values.
+    "fn f() -> int {\n    var s = 0;\n    for i in 9223372036854775000..9223372036854775100 {\n        s = s * 3 + (i + i) % 7 + (i + i) / 7;\n    }\n    return s;\n}\n",
+    // A product of two unbounded counters.
+    "fn f() -> int {\n    var s = 0;\n    for i in 4294967200..4294967300 {\n        for j in 4294967200..4294967300 {\n            s = s * 3 + i * j % 7;\n        }\n    }\n    return s;\n}\n",
+];
+
+#[test]
+fn dividends_that_may_be_negative_stay_signed() {
+    for (k, f) in NEAR_MISSES.iter().enumerate() {
+        let src = format!(
+            "{f}fn main() {{\n    for r in 0..20 {{\n        println(f() + r);\n    }}\n}}\n"
+        );
+        let module = source("near.src", &src);
+        let (always, _) = agree(&module, 5);
+        assert_eq!(always.unsigned_divisions, 0, "near miss {k}: {always:?}");
+    }
+}
