@@ -77,3 +77,46 @@ fn dividends_that_may_be_negative_stay_signed() {
         assert_eq!(always.unsigned_divisions, 0, "near miss {k}: {always:?}");
     }
 }
+
+/// Products by constants, which the compiled tier makes of shifts and adds where it can:
+/// they wrap exactly as the multiply does, for negative and huge factors alike.
+#[test]
+fn products_by_constants_wrap_like_the_multiply() {
+    let consts: [i64; 21] = [
+        0,
+        1,
+        2,
+        3,
+        5,
+        7,
+        9,
+        10,
+        11,
+        13,
+        15,
+        31,
+        37,
+        45,
+        641,
+        -1,
+        -7,
+        -37,
+        4611686018427387905,
+        9223372036854775807,
+        -9223372036854775807,
+    ];
+    let terms: Vec<String> = consts
+        .iter()
+        .enumerate()
+        .map(|(k, c)| format!("x * {c} * {} + ({c}) * x", k + 1))
+        .collect();
+    let src = format!(
+        "fn f(x: int) -> int {{\n    return {};\n}}\n\
+         fn main() {{\n    var s = 0;\n    for i in 0..300 {{\n        \
+         s = s * 31 + f(i * 7919 - 1000000) + f(i * 9223372036854775 + 3);\n    }}\n    \
+         println(s);\n    println(f(-9223372036854775807 - 1));\n}}\n",
+        terms.join(" + ")
+    );
+    let module = source("products.src", &src);
+    agree(&module, 5);
+}

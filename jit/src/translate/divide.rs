@@ -63,9 +63,81 @@ pub(super) fn reciprocal(bound: u64, d: u64) -> Option<Reciprocal> {
     })
 }
 
+/// How to multiply by a constant `c` (see [`mul_plan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MulPlan {
+    /// `(x << hi) + (x << lo)`.
+    TwoBits(u32, u32),
+    /// `(x << k) - x`.
+    PowerLessOne(u32),
+    /// `x + ((x + (x << a)) << b)`: `c = 1 + 2^b (1 + 2^a)`.
+    OnePlus(u32, u32),
+    /// `t + (t << b)` with `t = x + (x << a)`: `c = (1 + 2^a)(1 + 2^b)`.
+    Product(u32, u32),
+    /// The multiply instruction.
+    Multiply,
+}
+
+/// Shifts and adds instead of a multiply when `c` has two bits set, is one less than a
+/// power of two, or is `1 + 2^b (1 + 2^a)` or `(1 + 2^a)(1 + 2^b)` for `a, b <= 3` (two
+/// `lea`s on x86_64): there is one multiplier and several adders, and a division makes
+/// two or three multiplies (`loop`'s iteration made five, and waited for the multiplier).
+/// Wrapping makes every form equal to the product.
+pub(super) fn mul_plan(c: u64) -> MulPlan {
+    if c.count_ones() == 2 {
+        return MulPlan::TwoBits(63 - c.leading_zeros(), c.trailing_zeros());
+    }
+    for a in 1..=3u32 {
+        for b in 1..=3u32 {
+            let inner = 1 + (1u64 << a);
+            if c == 1 + (inner << b) {
+                return MulPlan::OnePlus(a, b);
+            }
+            if c == inner * (1 + (1u64 << b)) {
+                return MulPlan::Product(a, b);
+            }
+        }
+    }
+    if c > 2 && c.checked_add(1).is_some_and(u64::is_power_of_two) {
+        return MulPlan::PowerLessOne((c + 1).trailing_zeros());
+    }
+    MulPlan::Multiply
+}
+
 impl Translator<'_, '_> {
+    /// `x * c` (wrapping), as [`mul_plan`] says.
+    pub(super) fn mul_const(&mut self, x: Value, c: u64) -> Value {
+        let shl = |t: &mut Self, v: Value, k: u32| match k {
+            0 => v,
+            k => t.b.ins().ishl_imm_u(v, i64::from(k)),
+        };
+        match mul_plan(c) {
+            MulPlan::TwoBits(hi, lo) => {
+                let (a, b) = (shl(self, x, hi), shl(self, x, lo));
+                self.b.ins().iadd(a, b)
+            }
+            MulPlan::PowerLessOne(k) => {
+                let a = shl(self, x, k);
+                self.b.ins().isub(a, x)
+            }
+            MulPlan::OnePlus(a, b) => {
+                let s = shl(self, x, a);
+                let t = self.b.ins().iadd(x, s);
+                let s = shl(self, t, b);
+                self.b.ins().iadd(x, s)
+            }
+            MulPlan::Product(a, b) => {
+                let s = shl(self, x, a);
+                let t = self.b.ins().iadd(x, s);
+                let s = shl(self, t, b);
+                self.b.ins().iadd(t, s)
+            }
+            MulPlan::Multiply => self.b.ins().imul_imm_u(x, c as i64),
+        }
+    }
+
     /// The constant `v` is defined as, if any.
-    fn constant(&self, v: Value) -> Option<i64> {
+    pub(super) fn constant(&self, v: Value) -> Option<i64> {
         let dfg = &self.b.func.dfg;
         let ValueDef::Result(inst, 0) = dfg.value_def(v) else {
             return None;
@@ -133,7 +205,7 @@ impl Translator<'_, '_> {
         let q = match how {
             Reciprocal::Shift(s) => self.b.ins().ushr_imm_u(x, i64::from(s)),
             Reciprocal::Low(m, s) => {
-                let p = self.b.ins().imul_imm_u(x, m as i64);
+                let p = self.mul_const(x, m);
                 self.b.ins().ushr_imm_u(p, i64::from(s))
             }
             Reciprocal::High(m, s) => {
@@ -146,7 +218,7 @@ impl Translator<'_, '_> {
             let r = match how {
                 Reciprocal::Shift(_) => self.b.ins().band_imm_u(x, (d - 1) as i64),
                 _ => {
-                    let p = self.b.ins().imul_imm_u(q, d as i64);
+                    let p = self.mul_const(q, d);
                     self.b.ins().isub(x, p)
                 }
             };
@@ -163,7 +235,55 @@ impl Translator<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Reciprocal, reciprocal};
+    use super::{MulPlan, Reciprocal, mul_plan, reciprocal};
+
+    #[test]
+    fn multiply_plans_multiply() {
+        let apply = |p: MulPlan, x: u64, c: u64| match p {
+            MulPlan::TwoBits(hi, lo) => (x << hi).wrapping_add(x << lo),
+            MulPlan::PowerLessOne(k) => (x << k).wrapping_sub(x),
+            MulPlan::OnePlus(a, b) => x.wrapping_add(x.wrapping_add(x << a) << b),
+            MulPlan::Product(a, b) => {
+                let t = x.wrapping_add(x << a);
+                t.wrapping_add(t << b)
+            }
+            MulPlan::Multiply => x.wrapping_mul(c),
+        };
+        let mut cs: Vec<u64> = (0..200).collect();
+        cs.extend([
+            1 << 63,
+            (1 << 63) + 1,
+            u64::MAX,
+            u64::MAX - 1,
+            (1 << 32) - 1,
+            3 << 62,
+        ]);
+        let xs = [
+            0,
+            1,
+            2,
+            7,
+            1 << 40,
+            u64::MAX,
+            i64::MAX as u64,
+            i64::MIN as u64,
+            0x1234_5678_9abc_def1,
+        ];
+        for &c in &cs {
+            let p = mul_plan(c);
+            for &x in &xs {
+                assert_eq!(apply(p, x, c), x.wrapping_mul(c), "{x} * {c} by {p:?}");
+            }
+        }
+        assert_eq!(mul_plan(7), MulPlan::OnePlus(1, 1));
+        assert_eq!(mul_plan(31), MulPlan::PowerLessOne(5));
+        assert_eq!(mul_plan(37), MulPlan::OnePlus(3, 2));
+        assert_eq!(mul_plan(45), MulPlan::Product(2, 3));
+        assert_eq!(mul_plan(10), MulPlan::TwoBits(3, 1));
+        assert_eq!(mul_plan(11), MulPlan::OnePlus(2, 1));
+        assert_eq!(mul_plan(13), MulPlan::OnePlus(1, 2));
+        assert_eq!(mul_plan(641), MulPlan::Multiply);
+    }
 
     /// What the machine code computes for `x` with reciprocal `r` (64-bit registers: the
     /// low product wraps, the high one is the upper half of the 128-bit product).

@@ -179,7 +179,14 @@ impl<'b> Translator<'_, 'b> {
             I::ISub {} => self.ibin(h, |b, x, y| b.ins().isub(x, y)),
             I::IMul {} => {
                 let bound = self.result_bound(h, pc, Opcode::Imul);
-                self.ibin(h, |b, x, y| b.ins().imul(x, y));
+                let (x, y) = (self.get(h - 2), self.get(h - 1));
+                // By a constant: shifts and adds where they do (see `divide`).
+                let r = match (self.constant(x), self.constant(y)) {
+                    (_, Some(c)) => self.mul_const(x, c as u64),
+                    (Some(c), _) => self.mul_const(y, c as u64),
+                    _ => self.b.ins().imul(x, y),
+                };
+                self.set(h - 2, r);
                 self.record_bound(h - 2, bound);
             }
             I::IDiv {} | I::IRem {} if self.divide_nonneg(h, pc, matches!(instr, I::IRem {})) => {}
