@@ -66,6 +66,9 @@ pub(super) fn reciprocal(bound: u64, d: u64) -> Option<Reciprocal> {
 /// How to multiply by a constant `c` (see [`mul_plan`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum MulPlan {
+    /// `(x + (x << a)) << s`: `c = (1 + 2^a) 2^s` (one `lea`, whose shift an address can
+    /// absorb: an object's entry in the table).
+    ScaledLea(u32, u32),
     /// `(x << hi) + (x << lo)`.
     TwoBits(u32, u32),
     /// `(x << k) - x`.
@@ -84,6 +87,12 @@ pub(super) enum MulPlan {
 /// two or three multiplies (`loop`'s iteration made five, and waited for the multiplier).
 /// Wrapping makes every form equal to the product.
 pub(super) fn mul_plan(c: u64) -> MulPlan {
+    let s = c.trailing_zeros();
+    for a in 1..=3u32 {
+        if c >> s.min(63) == 1 + (1u64 << a) && c != 0 {
+            return MulPlan::ScaledLea(a, s);
+        }
+    }
     if c.count_ones() == 2 {
         return MulPlan::TwoBits(63 - c.leading_zeros(), c.trailing_zeros());
     }
@@ -112,6 +121,11 @@ impl Translator<'_, '_> {
             k => t.b.ins().ishl_imm_u(v, i64::from(k)),
         };
         match mul_plan(c) {
+            MulPlan::ScaledLea(a, s) => {
+                let t = shl(self, x, a);
+                let t = self.b.ins().iadd(x, t);
+                shl(self, t, s)
+            }
             MulPlan::TwoBits(hi, lo) => {
                 let (a, b) = (shl(self, x, hi), shl(self, x, lo));
                 self.b.ins().iadd(a, b)
@@ -240,6 +254,7 @@ mod tests {
     #[test]
     fn multiply_plans_multiply() {
         let apply = |p: MulPlan, x: u64, c: u64| match p {
+            MulPlan::ScaledLea(a, s) => x.wrapping_add(x << a) << s,
             MulPlan::TwoBits(hi, lo) => (x << hi).wrapping_add(x << lo),
             MulPlan::PowerLessOne(k) => (x << k).wrapping_sub(x),
             MulPlan::OnePlus(a, b) => x.wrapping_add(x.wrapping_add(x << a) << b),
@@ -279,7 +294,12 @@ mod tests {
         assert_eq!(mul_plan(31), MulPlan::PowerLessOne(5));
         assert_eq!(mul_plan(37), MulPlan::OnePlus(3, 2));
         assert_eq!(mul_plan(45), MulPlan::Product(2, 3));
-        assert_eq!(mul_plan(10), MulPlan::TwoBits(3, 1));
+        assert_eq!(mul_plan(10), MulPlan::ScaledLea(2, 1));
+        assert_eq!(mul_plan(40), MulPlan::ScaledLea(2, 3));
+        assert_eq!(mul_plan(3), MulPlan::ScaledLea(1, 0));
+        assert_eq!(mul_plan(12), MulPlan::ScaledLea(1, 2));
+        assert_eq!(mul_plan(6 << 60), MulPlan::ScaledLea(1, 61));
+        assert_eq!(mul_plan(34), MulPlan::TwoBits(5, 1));
         assert_eq!(mul_plan(11), MulPlan::OnePlus(2, 1));
         assert_eq!(mul_plan(13), MulPlan::OnePlus(1, 2));
         assert_eq!(mul_plan(641), MulPlan::Multiply);
