@@ -40,7 +40,11 @@ fn background_sandboxes_compile_on_their_own_thread() {
         assert_eq!(stats.osr_entries, 1, "background {background}: {stats:?}");
         drop(sb);
         if let (Some(before), Some(during)) = (before, during) {
-            assert_eq!(during, before + usize::from(background), "background {background}");
+            assert_eq!(
+                during,
+                before + usize::from(background),
+                "background {background}"
+            );
             // The thread ends once its sandbox is gone (it may be finishing a job).
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
             while threads() != Some(before) && std::time::Instant::now() < deadline {

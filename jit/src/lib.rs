@@ -243,6 +243,7 @@ impl TierSession for Session {
             merged_charges: done.merged_charges,
             unchecked_accesses: done.unchecked_accesses,
             unsigned_divisions: done.unsigned_divisions,
+            exact_divisions: done.exact_divisions,
         })
     }
 }

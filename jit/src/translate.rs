@@ -116,6 +116,8 @@ pub struct Optimised {
     pub unchecked_accesses: u32,
     /// Divisions by constants of values known not to be negative (see `divide`).
     pub unsigned_divisions: u32,
+    /// Divisions by powers of two of values known to be their multiples (see `divide`).
+    pub exact_divisions: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -166,6 +168,7 @@ pub fn translate(
         merged_charges: t.loops.iter().filter(|l| l.entry_call.is_some()).count() as u32,
         unchecked_accesses: t.unchecked_accesses,
         unsigned_divisions: t.unsigned_divisions,
+        exact_divisions: t.exact_divisions,
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());
@@ -293,6 +296,8 @@ struct Translator<'a, 'b> {
     unchecked_accesses: u32,
     /// Divisions made unsigned so far (see `divide`).
     unsigned_divisions: u32,
+    /// Divisions made shifts so far (see `divide`).
+    exact_divisions: u32,
     /// Tracked array locals and index values checked earlier in the current bytecode block.
     checked_index: Vec<(usize, Value)>,
     /// The function's shared trap call, made on first use and filled in at the end: its
@@ -386,6 +391,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             early_exits: 0,
             unchecked_accesses: 0,
             unsigned_divisions: 0,
+            exact_divisions: 0,
             checked_index: Vec::new(),
         }
     }

@@ -115,6 +115,8 @@ pub struct Compiled {
     /// Divisions and remainders by a constant of a value proved not negative, compiled
     /// as unsigned ones.
     pub unsigned_divisions: u32,
+    /// Divisions by a power of two of a value proved its multiple, compiled as shifts.
+    pub exact_divisions: u32,
 }
 
 /// Which tiers run guest code.

@@ -16,6 +16,10 @@
 //! of `+`, `*` (when the bounds cannot overflow), `&` with a non-negative operand, and of
 //! these divisions.
 //!
+//! **Exact divisions.** Apart from signs, `x / 2^k` with `x` a known multiple of `2^k`
+//! (`known_twos`: from its definition, so true wherever it is used) is an arithmetic
+//! shift, for negative `x` too: the quotient has no remainder to round.
+//!
 //! **The reciprocal.** For `0 <= x <= B` and `m = ceil(2^s / d)`, `e = m * d - 2^s`:
 //! writing `x = q * d + r`, `x * m / 2^s = q + r / d + x * e / (d * 2^s)`, which rounds
 //! down to `q` when `r + x * e / 2^s < d`, which holds for every `r <= d - 1` when
@@ -148,6 +152,97 @@ impl Translator<'_, '_> {
             }
             MulPlan::Multiply => self.b.ins().imul_imm_u(x, c as i64),
         }
+    }
+
+    /// How many low bits of `v` are known to be zero (from its definition, so anywhere):
+    /// constants, shifts, products (and `x * (x + odd)`, always even), sums and masks,
+    /// looked through `depth` definitions deep.
+    fn known_twos(&self, v: Value, depth: u32) -> u32 {
+        if let Some(c) = self.constant(v) {
+            return c.trailing_zeros();
+        }
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(v) else {
+            return 0;
+        };
+        if depth == 0 {
+            return 0;
+        }
+        let twos = |x: Value| self.known_twos(x, depth - 1);
+        match dfg.insts[inst] {
+            InstructionData::Binary {
+                opcode,
+                args: [a, b],
+            } => match opcode {
+                Opcode::Imul => {
+                    let product = twos(a).saturating_add(twos(b)).min(64);
+                    if self.differ_by_odd(a, b) {
+                        product.max(1)
+                    } else {
+                        product
+                    }
+                }
+                Opcode::Iadd | Opcode::Isub => twos(a).min(twos(b)),
+                Opcode::Band => twos(a).max(twos(b)),
+                Opcode::Ishl => match self.constant(b) {
+                    Some(k) => twos(a).saturating_add((k & 63) as u32).min(64),
+                    None => 0,
+                },
+                _ => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    /// Whether `b` is `a` plus or minus an odd constant, or the other way round: one of
+    /// the two is even.
+    fn differ_by_odd(&self, a: Value, b: Value) -> bool {
+        let dfg = &self.b.func.dfg;
+        let plus_odd = |x: Value, y: Value| {
+            let ValueDef::Result(inst, 0) = dfg.value_def(y) else {
+                return false;
+            };
+            match dfg.insts[inst] {
+                InstructionData::Binary {
+                    opcode: Opcode::Iadd | Opcode::Isub,
+                    args: [p, q],
+                } => {
+                    (p == x && self.constant(q).is_some_and(|c| c & 1 == 1))
+                        || (q == x
+                            && dfg.insts[inst].opcode() == Opcode::Iadd
+                            && self.constant(p).is_some_and(|c| c & 1 == 1))
+                }
+                _ => false,
+            }
+        };
+        plus_odd(a, b) || plus_odd(b, a)
+    }
+
+    /// `x / 2^k` or `x % 2^k` (`rem`) for the operands in slots `h - 2` and `h - 1` when
+    /// `x` is known to be a multiple of `2^k` (`s * (s + 1) / 2`): the quotient is exact,
+    /// so an arithmetic shift (the remainder 0), whatever the sign; false otherwise
+    /// (nothing emitted).
+    pub(super) fn divide_exact(&mut self, h: usize, rem: bool) -> bool {
+        let d = self.get(h - 1);
+        let Some(k) = self
+            .constant(d)
+            .filter(|&d| d > 1 && (d as u64).is_power_of_two())
+            .map(|d| d.trailing_zeros())
+        else {
+            return false;
+        };
+        let x = self.get(h - 2);
+        if self.known_twos(x, 6) < k {
+            return false;
+        }
+        let r = if rem {
+            self.b.ins().iconst(I64, 0)
+        } else {
+            self.b.ins().sshr_imm_u(x, i64::from(k))
+        };
+        self.set(h - 2, r);
+        self.exact_divisions += 1;
+        true
     }
 
     /// The constant `v` is defined as, if any.

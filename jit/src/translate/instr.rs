@@ -190,6 +190,7 @@ impl<'b> Translator<'_, 'b> {
                 self.record_bound(h - 2, bound);
             }
             I::IDiv {} | I::IRem {} if self.divide_nonneg(h, pc, matches!(instr, I::IRem {})) => {}
+            I::IDiv {} | I::IRem {} if self.divide_exact(h, matches!(instr, I::IRem {})) => {}
             I::IDiv {} | I::IRem {} => {
                 let y = self.get(h - 1);
                 let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);

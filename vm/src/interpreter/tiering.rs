@@ -89,6 +89,8 @@ pub struct JitStats {
     /// Divisions and remainders by a constant of a value proved not negative, compiled as
     /// unsigned ones.
     pub unsigned_divisions: usize,
+    /// Divisions by a power of two of a value proved its multiple, compiled as shifts.
+    pub exact_divisions: usize,
     /// Activations compiled code left to the interpreter because one more frame would not
     /// have fitted at their start (see `tier::Entry`).
     pub no_room: usize,
@@ -379,6 +381,7 @@ impl JitStats {
         self.merged_charges += c.merged_charges as usize;
         self.unchecked_accesses += c.unchecked_accesses as usize;
         self.unsigned_divisions += c.unsigned_divisions as usize;
+        self.exact_divisions += c.exact_divisions as usize;
     }
 }
 
@@ -398,5 +401,6 @@ fn what_was_done(c: &Compiled) -> String {
     say(c.merged_charges, "call charge", "merged");
     say(c.unchecked_accesses, "index check", "removed");
     say(c.unsigned_divisions, "division", "made unsigned");
+    say(c.exact_divisions, "exact division", "made a shift");
     what
 }
