@@ -4,7 +4,8 @@
 //! index checks in the first and must keep them in the others, so both tiers trap, or
 //! not, at the same access. Some divide the counter (and what is made of it, and of the
 //! elements, which may be negative) by constants, which the compiled tier makes unsigned
-//! only where the dividend cannot be negative.
+//! only where the dividend cannot be negative, and halve products of neighbours (a shift
+//! when one factor must be even, `x * (x + k)` with `k` odd, and a division otherwise).
 
 use super::Program;
 
@@ -34,7 +35,8 @@ impl Program<'_> {
                 let d = [1, 2, 3, 7, 10, 16, 641][self.e.below(7)];
                 body += &format!(
                     "        let r = i % {d};\n        s += r * r / {k} + i / {d} + (i & 7) % {k} + \
-                     xs[i] % {d} + (i * {k} + 1) % {d};\n"
+                     xs[i] % {d} + (i * {k} + 1) % {d} + xs[i] * (xs[i] + {k}) / 2 + \
+                     (i - {k}) * (i + 1) / 4;\n"
                 );
             }
             _ => body += &format!("        s += xs[(i + {k}) % max(n, 1)];\n"),
