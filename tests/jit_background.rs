@@ -182,28 +182,25 @@ impl TierSession for OddSession {
     }
 }
 
-#[test]
-fn a_slow_compiler_leaves_the_program_interpreted_meanwhile() {
-    let m = module(SHORT_RUN);
+/// Runs `src` with the `Odd` tier in the background; it must agree with the interpreter,
+/// having compiled nothing.
+fn with_odd_tier(src: &str, panic: bool) -> JitStats {
+    let m = module(src);
     let (r0, o0, _, _) = run(&m, config(JitMode::Off, cranelift(), false));
-    let (r, o, _, stats) = run(
-        &m,
-        config(JitMode::Auto, Arc::new(Odd { panic: false }), true),
-    );
+    let (r, o, _, stats) = run(&m, config(JitMode::Auto, Arc::new(Odd { panic }), true));
     assert_eq!((&r0, &o0), (&r, &o));
     assert_eq!(stats.compiled, 0, "{stats:?}");
+    stats
+}
+
+#[test]
+fn a_slow_compiler_leaves_the_program_interpreted_meanwhile() {
+    with_odd_tier(SHORT_RUN, false);
 }
 
 #[test]
 fn a_compiler_that_panics_on_its_thread_leaves_the_program_interpreted() {
-    let m = module(LONG_RUN);
-    let (r0, o0, _, _) = run(&m, config(JitMode::Off, cranelift(), false));
-    let (r, o, _, stats) = run(
-        &m,
-        config(JitMode::Auto, Arc::new(Odd { panic: true }), true),
-    );
-    assert_eq!((&r0, &o0), (&r, &o));
-    assert_eq!(stats.compiled, 0, "{stats:?}");
+    let stats = with_odd_tier(LONG_RUN, true);
     // What was on the thread when it died is refused; nothing more is compiled.
     assert!(stats.failed >= 1, "{stats:?}");
 }

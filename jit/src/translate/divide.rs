@@ -91,9 +91,9 @@ pub(super) enum MulPlan {
 /// two or three multiplies (`loop`'s iteration made five, and waited for the multiplier).
 /// Wrapping makes every form equal to the product.
 pub(super) fn mul_plan(c: u64) -> MulPlan {
-    let s = c.trailing_zeros();
-    for a in 1..=3u32 {
-        if c >> s.min(63) == 1 + (1u64 << a) && c != 0 {
+    if c != 0 {
+        let s = c.trailing_zeros();
+        if let Some(a) = (1..=3u32).find(|&a| c >> s == 1 + (1u64 << a)) {
             return MulPlan::ScaledLea(a, s);
         }
     }
@@ -175,17 +175,14 @@ impl Translator<'_, '_> {
                 args: [a, b],
             } => match opcode {
                 Opcode::Imul => {
-                    let product = twos(a).saturating_add(twos(b)).min(64);
-                    if self.differ_by_odd(a, b) {
-                        product.max(1)
-                    } else {
-                        product
-                    }
+                    let product = (twos(a) + twos(b)).min(64);
+                    let one_even = u32::from(self.differ_by_odd(a, b));
+                    product.max(one_even)
                 }
                 Opcode::Iadd | Opcode::Isub => twos(a).min(twos(b)),
                 Opcode::Band => twos(a).max(twos(b)),
                 Opcode::Ishl => match self.constant(b) {
-                    Some(k) => twos(a).saturating_add((k & 63) as u32).min(64),
+                    Some(k) => (twos(a) + (k & 63) as u32).min(64),
                     None => 0,
                 },
                 _ => 0,
@@ -194,10 +191,12 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Whether `b` is `a` plus or minus an odd constant, or the other way round: one of
-    /// the two is even.
+    /// Whether `b` is `a` plus or minus an odd constant, or an odd constant minus `a` (or
+    /// the other way round): one of the two is even.
     fn differ_by_odd(&self, a: Value, b: Value) -> bool {
         let dfg = &self.b.func.dfg;
+        let odd = |v: Value| self.constant(v).is_some_and(|c| c & 1 == 1);
+        // `y` is `x ± c` or `c ± x` with `c` odd (`c - x` has the parity of `c + x`).
         let plus_odd = |x: Value, y: Value| {
             let ValueDef::Result(inst, 0) = dfg.value_def(y) else {
                 return false;
@@ -206,23 +205,17 @@ impl Translator<'_, '_> {
                 InstructionData::Binary {
                     opcode: Opcode::Iadd | Opcode::Isub,
                     args: [p, q],
-                } => {
-                    (p == x && self.constant(q).is_some_and(|c| c & 1 == 1))
-                        || (q == x
-                            && dfg.insts[inst].opcode() == Opcode::Iadd
-                            && self.constant(p).is_some_and(|c| c & 1 == 1))
-                }
+                } => (p == x && odd(q)) || (q == x && odd(p)),
                 _ => false,
             }
         };
         plus_odd(a, b) || plus_odd(b, a)
     }
 
-    /// `x / 2^k` or `x % 2^k` (`rem`) for the operands in slots `h - 2` and `h - 1` when
-    /// `x` is known to be a multiple of `2^k` (`s * (s + 1) / 2`): the quotient is exact,
-    /// so an arithmetic shift (the remainder 0), whatever the sign; false otherwise
-    /// (nothing emitted).
-    pub(super) fn divide_exact(&mut self, h: usize, rem: bool) -> bool {
+    /// [`Self::divide_by_constant`] when `d` is `2^k` and `x` a known multiple of it (`s *
+    /// (s + 1) / 2`): the quotient is exact, so an arithmetic shift (the remainder 0),
+    /// whatever the sign.
+    fn divide_exact(&mut self, h: usize, rem: bool) -> bool {
         let d = self.get(h - 1);
         let Some(k) = self
             .constant(d)
@@ -274,9 +267,36 @@ impl Translator<'_, '_> {
         self.nonneg_counter(pc, counter).then_some(i64::MAX as u64)
     }
 
+    /// `+`, `*` or `&` (`op`, made by `f`) on the operands in slots `h - 2` and `h - 1`,
+    /// recording its result's bound when its operands' give one.
+    pub(super) fn ibin_bounded(
+        &mut self,
+        h: usize,
+        pc: usize,
+        op: Opcode,
+        f: impl FnOnce(&mut Self, Value, Value) -> Value,
+    ) {
+        let bound = self.result_bound(h, pc, op);
+        let (x, y) = (self.get(h - 2), self.get(h - 1));
+        let r = f(self, x, y);
+        self.set(h - 2, r);
+        if let Some(b) = bound {
+            self.ranges.insert(r, b);
+        }
+    }
+
+    /// `x * y`, by a constant as [`Self::mul_const`] makes it.
+    pub(super) fn mul(&mut self, x: Value, y: Value) -> Value {
+        match (self.constant(x), self.constant(y)) {
+            (_, Some(c)) => self.mul_const(x, c as u64),
+            (Some(c), _) => self.mul_const(y, c as u64),
+            _ => self.b.ins().imul(x, y),
+        }
+    }
+
     /// The bound of the result of `+`, `*` or `&` on the operands in slots `h - 2` and
     /// `h - 1` (read before the operation replaces them), if it is known.
-    pub(super) fn result_bound(&mut self, h: usize, pc: usize, op: Opcode) -> Option<u64> {
+    fn result_bound(&mut self, h: usize, pc: usize, op: Opcode) -> Option<u64> {
         let (a, b) = (self.nonneg_bound(h - 2, pc), self.nonneg_bound(h - 1, pc));
         let bound = match (op, a, b) {
             (Opcode::Iadd, Some(a), Some(b)) => a.checked_add(b),
@@ -288,18 +308,16 @@ impl Translator<'_, '_> {
         bound.filter(|&b| b <= i64::MAX as u64)
     }
 
-    /// Records `bound` for the value now in operand slot `slot`.
-    pub(super) fn record_bound(&mut self, slot: usize, bound: Option<u64>) {
-        if let Some(b) = bound {
-            let v = self.get(slot);
-            self.ranges.insert(v, b);
-        }
+    /// `x / d` or `x % d` (`rem`) for the operands in slots `h - 2` and `h - 1` without a
+    /// signed division, when `d` is a constant and what is known of `x` allows it (see the
+    /// module docs); false otherwise (nothing emitted).
+    pub(super) fn divide_by_constant(&mut self, h: usize, pc: usize, rem: bool) -> bool {
+        self.divide_nonneg(h, pc, rem) || self.divide_exact(h, rem)
     }
 
-    /// `x / d` or `x % d` (`rem`) for the operands in slots `h - 2` and `h - 1`, when `d`
-    /// is a positive constant and `x` is known not to be negative; false otherwise (nothing
-    /// emitted).
-    pub(super) fn divide_nonneg(&mut self, h: usize, pc: usize, rem: bool) -> bool {
+    /// [`Self::divide_by_constant`] when `d` is positive and `x` is known not to be
+    /// negative.
+    fn divide_nonneg(&mut self, h: usize, pc: usize, rem: bool) -> bool {
         let d = self.get(h - 1);
         let Some(d) = self.constant(d).and_then(|d| u64::try_from(d).ok()) else {
             return false;
@@ -336,7 +354,7 @@ impl Translator<'_, '_> {
             (q, bound / d)
         };
         self.set(h - 2, r);
-        self.record_bound(h - 2, Some(rb));
+        self.ranges.insert(r, rb);
         self.unsigned_divisions += 1;
         true
     }

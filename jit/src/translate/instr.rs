@@ -171,26 +171,10 @@ impl<'b> Translator<'_, 'b> {
                 self.set(h, v);
                 self.origin[h] = self.origin[h - 1];
             }
-            I::IAdd {} => {
-                let bound = self.result_bound(h, pc, Opcode::Iadd);
-                self.ibin(h, |b, x, y| b.ins().iadd(x, y));
-                self.record_bound(h - 2, bound);
-            }
+            I::IAdd {} => self.ibin_bounded(h, pc, Opcode::Iadd, |t, x, y| t.b.ins().iadd(x, y)),
             I::ISub {} => self.ibin(h, |b, x, y| b.ins().isub(x, y)),
-            I::IMul {} => {
-                let bound = self.result_bound(h, pc, Opcode::Imul);
-                let (x, y) = (self.get(h - 2), self.get(h - 1));
-                // By a constant: shifts and adds where they do (see `divide`).
-                let r = match (self.constant(x), self.constant(y)) {
-                    (_, Some(c)) => self.mul_const(x, c as u64),
-                    (Some(c), _) => self.mul_const(y, c as u64),
-                    _ => self.b.ins().imul(x, y),
-                };
-                self.set(h - 2, r);
-                self.record_bound(h - 2, bound);
-            }
-            I::IDiv {} | I::IRem {} if self.divide_nonneg(h, pc, matches!(instr, I::IRem {})) => {}
-            I::IDiv {} | I::IRem {} if self.divide_exact(h, matches!(instr, I::IRem {})) => {}
+            I::IMul {} => self.ibin_bounded(h, pc, Opcode::Imul, Self::mul),
+            I::IDiv {} | I::IRem {} if self.divide_by_constant(h, pc, instr == I::IRem {}) => {}
             I::IDiv {} | I::IRem {} => {
                 let y = self.get(h - 1);
                 let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
@@ -216,11 +200,7 @@ impl<'b> Translator<'_, 'b> {
                 let r = self.b.ins().ineg(x);
                 self.set(h - 1, r);
             }
-            I::IAnd {} => {
-                let bound = self.result_bound(h, pc, Opcode::Band);
-                self.ibin(h, |b, x, y| b.ins().band(x, y));
-                self.record_bound(h - 2, bound);
-            }
+            I::IAnd {} => self.ibin_bounded(h, pc, Opcode::Band, |t, x, y| t.b.ins().band(x, y)),
             I::IOr {} => self.ibin(h, |b, x, y| b.ins().bor(x, y)),
             I::IXor {} => self.ibin(h, |b, x, y| b.ins().bxor(x, y)),
             I::IShl {} => self.ibin(h, |b, x, y| {

@@ -243,14 +243,9 @@ impl Vm<'_> {
                     // The thread died (a panic in the compiler): what it had is refused,
                     // and nothing is compiled any more.
                     if let Some(jit) = self.jit.as_mut() {
-                        for (i, p) in jit.pending.iter_mut().enumerate() {
-                            if *p != 0 {
-                                *p = 0;
-                                jit.failed[i] = true;
-                                jit.stats.failed += 1;
-                            }
-                        }
-                        jit.failed.iter_mut().for_each(|f| *f = true);
+                        jit.stats.failed += jit.pending.iter().filter(|&&p| p != 0).count();
+                        jit.pending.fill(0);
+                        jit.failed.fill(true);
                     }
                     return;
                 }
