@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rvm::vm::interpreter::{JitStats, SharedBuffer, Vm, VmConfig};
+use rvm::vm::interpreter::{CallOutcome, JitStats, SharedBuffer, Vm, VmConfig};
 use rvm::vm::tier::{Compiled, JitConfig, JitMode, Runtime, Tier, TierSession};
 use rvm::vm::verified::VerifiedModule;
 
@@ -106,7 +106,8 @@ fn synchronous_compilation_switches_at_the_threshold() {
     assert_eq!(
         runs[0].2,
         [
-            "jit: tier cranelift x86_64".replace("x86_64", std::env::consts::ARCH),
+            "jit: tier cranelift x86_64, no fuel checks (no limit or interrupt handle)"
+                .replace("x86_64", std::env::consts::ARCH),
             "jit: compiled main for on-stack replacement (33 instructions, 1 call inlined)".into()
         ]
     );
@@ -256,4 +257,46 @@ fn the_command_line_compiles_in_the_background_unless_told_otherwise() {
             "{err}"
         );
     }
+}
+
+/// A compilation queued before the VM had to poll (no limit, no interrupt handle) and
+/// finished after it got an interrupt handle is dropped, not installed: code without fuel
+/// checks would never see the flag (`tier::Runtime::polls`).
+#[test]
+fn code_queued_without_polls_is_dropped_once_a_handle_is_taken() {
+    let m = module(
+        "fn spin(n: int) -> int {\n    var s = 0;\n    for i in 0..n {\n        s = (s * 31 + i) % 1000003;\n    }\n    return s;\n}\nfn main() {}\n",
+    );
+    let mut cfg = config(JitMode::Auto, Arc::new(Odd { panic: false }), true);
+    cfg.jit.trace = false;
+    let mut vm = Vm::new(
+        Arc::clone(&m),
+        cfg,
+        Box::new(SharedBuffer::new()),
+        Box::new(SharedBuffer::new()),
+    )
+    .expect("vm");
+    let spin = |vm: &mut Vm<'_>, n: u64| match vm.call_export("spin", &[n]) {
+        Ok(CallOutcome::Return(Some(v))) => Ok(v),
+        Ok(other) => Err(format!("{other:?}")),
+        Err(t) => Err(t.to_string()),
+    };
+    // Hot: queued without polls; the compiler takes 300 ms.
+    let expected = spin(&mut vm, 1000).expect("runs");
+    let flag = vm.interrupt_handle();
+    std::thread::sleep(Duration::from_millis(400));
+    // This call finds the finished code and drops it, and queues the function again.
+    assert_eq!(spin(&mut vm, 1000), Ok(expected));
+    assert_eq!(vm.jit_stats().compiled, 0, "{:?}", vm.jit_stats());
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(spin(&mut vm, 1000), Ok(expected));
+    let stats = vm.jit_stats();
+    assert!(stats.compiled >= 1 && stats.fuel_checks > 0, "{stats:?}");
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    let r = spin(&mut vm, 10_000_000);
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.starts_with("runtime error: timeout")),
+        "{r:?}"
+    );
 }

@@ -244,14 +244,16 @@ impl TierSession for Session {
             unchecked_accesses: done.unchecked_accesses,
             unsigned_divisions: done.unsigned_divisions,
             exact_divisions: done.exact_divisions,
+            fuel_checks: done.fuel_checks,
         })
     }
 }
 
 /// Builds and compiles the IR of every function of `module` for `triple` (for example
 /// `aarch64-unknown-linux-gnu`) with Cranelift's verifier on, without running anything,
-/// each both with and without on-stack replacement entries; returns the total machine-code
-/// size. Runtime addresses are placeholders.
+/// each with and without on-stack replacement entries, and without fuel checks
+/// (`Runtime::polls`); returns the total machine-code size. Runtime addresses are
+/// placeholders.
 pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize, String> {
     let triple: target_lexicon::Triple = triple.parse().map_err(|e| format!("{e}"))?;
     let mut b = settings::builder();
@@ -286,7 +288,9 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
         stubs::build(stub, &mut ctx.func, &mut fctx, &rt, cc, frontend);
         total += finish(ctx, &format!("{stub:?} stub"))?;
     }
-    for (i, osr) in (0..module.functions().len()).flat_map(|i| [(i, false), (i, true)]) {
+    let unpolled = Runtime { polls: false, ..rt };
+    let variants = [(false, &rt), (true, &rt), (false, &unpolled)];
+    for (i, (osr, rt)) in (0..module.functions().len()).flat_map(|i| variants.map(|v| (i, v))) {
         let mut ctx = Context::new();
         ctx.func.signature = entry_signature(cc);
         // A reference to the function itself, as `JITModule::declare_func_in_func` makes.
@@ -305,7 +309,7 @@ pub fn compile_for_target(module: &VerifiedModule, triple: &str) -> Result<usize
             &mut fctx,
             module,
             i as u32,
-            &rt,
+            rt,
             (stubs, Some(self_ref)),
             cc,
             &*isa,

@@ -118,6 +118,8 @@ pub struct Optimised {
     pub unsigned_divisions: u32,
     /// Divisions by powers of two of values known to be their multiples (see `divide`).
     pub exact_divisions: u32,
+    /// Fuel checks made (none without `Runtime::polls`).
+    pub fuel_checks: u32,
 }
 
 /// Builds the IR of function `index` of `module` into `func` (whose signature must be
@@ -165,10 +167,15 @@ pub fn translate(
         tail_calls: t.tail_calls,
         early_exits: t.early_exits,
         preloaded_fields: t.loops.iter().map(|l| l.fields.len() as u32).sum(),
-        merged_charges: t.loops.iter().filter(|l| l.entry_call.is_some()).count() as u32,
+        merged_charges: if rt.polls {
+            t.loops.iter().filter(|l| l.entry_call.is_some()).count() as u32
+        } else {
+            0
+        },
         unchecked_accesses: t.unchecked_accesses,
         unsigned_divisions: t.unsigned_divisions,
         exact_divisions: t.exact_divisions,
+        fuel_checks: t.fuel_checks,
     };
     b.seal_all_blocks();
     b.finalize(isa.frontend_config());
@@ -298,6 +305,8 @@ struct Translator<'a, 'b> {
     unsigned_divisions: u32,
     /// Divisions made shifts so far (see `divide`).
     exact_divisions: u32,
+    /// Fuel checks made so far.
+    fuel_checks: u32,
     /// Tracked array locals and index values checked earlier in the current bytecode block.
     checked_index: Vec<(usize, Value)>,
     /// The function's shared trap call, made on first use and filled in at the end: its
@@ -392,6 +401,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             unchecked_accesses: 0,
             unsigned_divisions: 0,
             exact_divisions: 0,
+            fuel_checks: 0,
             checked_index: Vec::new(),
         }
     }
@@ -747,8 +757,15 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// Subtracts `units` from the fuel counter and, when it goes negative, runs `cold` (in
     /// a cold block, with the counter as it was and the block to continue at, which `cold`
-    /// must end by reaching); `cont` is marked cold too when `in_cold`.
+    /// must end by reaching); `cont` is marked cold too when `in_cold`. Nothing at all
+    /// for a VM that nothing can stop (`Runtime::polls`): then no guest code looks at the
+    /// counter (the interpreter keeps charging its own work), and loops have no exit but
+    /// their own.
     fn charge(&mut self, units: usize, in_cold: bool, cold: impl FnOnce(&mut Self, Value, Block)) {
+        if !self.rt.polls {
+            return;
+        }
+        self.fuel_checks += 1;
         let uncharged = self.b.use_var(self.fuel);
         let v = self.b.ins().iadd_imm_s(uncharged, -(units as i64));
         self.b.def_var(self.fuel, v);

@@ -407,7 +407,9 @@ impl Sandbox {
     }
 
     /// A flag that, once set from any thread, stops the running call at its next loop
-    /// back-edge or call with [`Error::Timeout`] (then clears itself).
+    /// back-edge or call with [`Error::Timeout`] (then clears itself). Take it before the
+    /// call it is to stop: compiled code of a sandbox without limits checks the flag only
+    /// from the first call after the handle was taken.
     pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
         self.vm.interrupt_handle()
     }

@@ -272,6 +272,7 @@ impl<'m> Vm<'m> {
                 config.jit.background,
                 Arc::clone(compiler),
                 module.functions.len(),
+                config.limits.fuel.is_some() || config.limits.timeout.is_some(),
             ))),
             _ => None,
         };
@@ -323,7 +324,9 @@ impl<'m> Vm<'m> {
     }
 
     /// A flag that, once set (from any thread), stops the guest at its next back-edge or
-    /// call with a `timeout` trap: how an embedder cancels a run without a deadline.
+    /// call with a `timeout` trap: how an embedder cancels a run without a deadline. Take
+    /// it before the run it is to stop: compiled code of a VM without limits checks the
+    /// flag only from the first entry after the handle was taken (`sync_polls`).
     pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
         self.budget.interrupt_handle()
     }
@@ -440,6 +443,7 @@ impl<'m> Vm<'m> {
         let depth = self.frames.len();
         if depth == 0 {
             self.budget.start(self.config.limits.timeout);
+            self.sync_polls();
             let probe = 0u8;
             let here = std::hint::black_box(&probe) as *const u8 as usize;
             self.native_limit = here.saturating_sub(self.config.native_stack);

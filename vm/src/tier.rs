@@ -117,6 +117,8 @@ pub struct Compiled {
     pub unsigned_divisions: u32,
     /// Divisions by a power of two of a value proved its multiple, compiled as shifts.
     pub exact_divisions: u32,
+    /// Fuel checks (at calls and back edges; none without `Runtime::polls`).
+    pub fuel_checks: u32,
 }
 
 /// Which tiers run guest code.
@@ -242,6 +244,11 @@ pub struct Runtime {
     pub functions: u32,
     /// How to read arrays and structs inline, if the layout could be established.
     pub heap: Option<HeapLayout>,
+    /// Whether the code charges fuel and polls the budget (`refill`) at calls and back
+    /// edges. Without, it never looks at the fuel counter (it passes it on unchanged): for
+    /// a VM that nothing can stop, with no fuel limit, no timeout and no interrupt handle
+    /// (`Vm::sync_polls` discards such code when one appears).
+    pub polls: bool,
 }
 
 impl Runtime {
@@ -264,6 +271,7 @@ impl Runtime {
             field_set: 0xc000,
             functions,
             heap: HeapLayout::probe(),
+            polls: true,
         }
     }
 }

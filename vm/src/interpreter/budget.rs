@@ -68,6 +68,13 @@ impl Budget {
         Arc::clone(&self.interrupt)
     }
 
+    /// Whether anything can stop the guest: a fuel limit, a deadline (`timeout`: whether
+    /// one is configured), or an interrupt handle someone holds. Only then must compiled
+    /// code poll the budget (see `tier::Runtime::polls`).
+    pub fn watched(&self, timeout: bool) -> bool {
+        self.limited || timeout || Arc::strong_count(&self.interrupt) > 1
+    }
+
     /// The fuel left, if limited.
     pub fn fuel_remaining(&self) -> Option<u64> {
         self.limited
@@ -129,6 +136,19 @@ mod tests {
         }
         assert_eq!(b.fuel_remaining(), Some(0));
         assert_eq!(b.charge(1), Err(TrapKind::OutOfFuel));
+    }
+
+    #[test]
+    fn watched_by_limits_and_handles() {
+        let mut b = Budget::new(&Limits::default());
+        assert!(!b.watched(false));
+        assert!(b.watched(true));
+        let handle = b.interrupt_handle();
+        assert!(b.watched(false));
+        drop(handle);
+        assert!(!b.watched(false));
+        b.set_fuel(Some(10));
+        assert!(b.watched(false));
     }
 
     #[test]

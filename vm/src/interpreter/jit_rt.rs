@@ -64,7 +64,11 @@ pub struct JitCtx {
     pending: Option<Unwind>,
 }
 
-pub(super) fn runtime(functions: u32, heap: Option<crate::tier::HeapLayout>) -> Runtime {
+pub(super) fn runtime(
+    functions: u32,
+    heap: Option<crate::tier::HeapLayout>,
+    polls: bool,
+) -> Runtime {
     Runtime {
         enter: rt_enter as *const () as usize,
         call: rt_call as *const () as usize,
@@ -81,6 +85,7 @@ pub(super) fn runtime(functions: u32, heap: Option<crate::tier::HeapLayout>) -> 
         field_set: rt_field_set as *const () as usize,
         functions,
         heap,
+        polls,
     }
 }
 

@@ -46,6 +46,10 @@ pub(super) struct JitState {
     hot: Vec<u32>,
     failed: Vec<bool>,
     stats: JitStats,
+    /// Whether compiled code polls the budget (`Runtime::polls`): from the start if the
+    /// VM has a fuel limit or a timeout, and from the first entry that finds an interrupt
+    /// handle taken or fuel set (see `Vm::sync_polls`). Never turned off again.
+    polls: bool,
     /// The heap layout for inline accesses, measured once per VM.
     heap_layout: Option<crate::tier::HeapLayout>,
     /// Whether the trace has named the tier yet.
@@ -91,6 +95,9 @@ pub struct JitStats {
     pub unsigned_divisions: usize,
     /// Divisions by a power of two of a value proved its multiple, compiled as shifts.
     pub exact_divisions: usize,
+    /// Fuel checks compiled (at calls and back edges): none while nothing can stop the
+    /// guest (no fuel limit, timeout or interrupt handle; see `tier::Runtime::polls`).
+    pub fuel_checks: usize,
     /// Activations compiled code left to the interpreter because one more frame would not
     /// have fitted at their start (see `tier::Entry`).
     pub no_room: usize,
@@ -104,6 +111,7 @@ impl JitState {
         background: bool,
         compiler: Arc<dyn Tier>,
         functions: usize,
+        polls: bool,
     ) -> JitState {
         JitState {
             mode,
@@ -120,6 +128,7 @@ impl JitState {
             failed: vec![false; functions],
             stats: JitStats::default(),
             heap_layout: crate::tier::HeapLayout::probe(),
+            polls,
             announced: false,
         }
     }
@@ -151,7 +160,7 @@ impl Vm<'_> {
         if jit.failed.get(i).copied().unwrap_or(true) {
             return None;
         }
-        let rt = runtime(jit.code.len() as u32, jit.heap_layout);
+        let rt = runtime(jit.code.len() as u32, jit.heap_layout, jit.polls);
         let start = Instant::now();
         if jit.session.is_none() {
             match jit.compiler.session(&module) {
@@ -176,6 +185,7 @@ impl Vm<'_> {
             osr,
             result,
             micros,
+            polls: rt.polls,
             target: Ok(target),
         })
     }
@@ -206,7 +216,7 @@ impl Vm<'_> {
                     }
                 }
             }
-            let rt = runtime(jit.code.len() as u32, jit.heap_layout);
+            let rt = runtime(jit.code.len() as u32, jit.heap_layout, jit.polls);
             if jit.worker.as_mut().is_some_and(|w| w.submit(f, osr, rt)) {
                 jit.pending[i] |= bit;
             } else {
@@ -262,9 +272,15 @@ impl Vm<'_> {
             osr,
             result,
             micros,
+            polls,
             target,
         } = done;
         let i = f as usize;
+        if jit.polls && !polls {
+            // Queued before the VM needed polls (see `sync_polls`): the next call or back
+            // edge queues the function again.
+            return None;
+        }
         jit.stats.compile_micros += micros;
         let name = module
             .module
@@ -299,8 +315,13 @@ impl Vm<'_> {
         if jit.trace {
             if !jit.announced {
                 jit.announced = true;
+                let polls = if jit.polls {
+                    ""
+                } else {
+                    ", no fuel checks (no limit or interrupt handle)"
+                };
                 match &target {
-                    Ok(t) => self.out.err(&format!("jit: tier {t}\n")),
+                    Ok(t) => self.out.err(&format!("jit: tier {t}{polls}\n")),
                     Err(e) => self
                         .out
                         .err(&format!("jit: the tier could not start: {e}\n")),
@@ -309,6 +330,33 @@ impl Vm<'_> {
             self.out.err(&line);
         }
         if osr { jit.osr_code[i] } else { jit.code[i] }
+    }
+
+    /// Makes compiled code poll the budget from now on if anything can stop the guest
+    /// (`Budget::watched`): called at each entry from the host, the only moment a fuel
+    /// limit or an interrupt handle can have appeared since the last run. Code compiled
+    /// without polls is dropped from the entry tables (the session keeps the memory) and
+    /// compiled again: at once in `always` mode, at the next call or back edge in `auto`
+    /// (its count is past the threshold).
+    pub(super) fn sync_polls(&mut self) {
+        let watched = self.budget.watched(self.config.limits.timeout.is_some());
+        let Some(jit) = self.jit.as_mut() else { return };
+        if jit.polls || !watched {
+            return;
+        }
+        jit.polls = true;
+        let dropped = jit.code.iter().chain(&jit.osr_code).flatten().count();
+        jit.code.fill(None);
+        jit.osr_code.fill(None);
+        if jit.trace && jit.announced {
+            self.out.err(&format!(
+                "jit: fuel checks from now on (a limit or an interrupt handle appeared); \
+                 {dropped} compiled functions dropped\n"
+            ));
+        }
+        if jit.mode == JitMode::Always {
+            self.compile_all();
+        }
     }
 
     /// Compiles every function (`--jit=always`).
@@ -377,6 +425,7 @@ impl JitStats {
         self.unchecked_accesses += c.unchecked_accesses as usize;
         self.unsigned_divisions += c.unsigned_divisions as usize;
         self.exact_divisions += c.exact_divisions as usize;
+        self.fuel_checks += c.fuel_checks as usize;
     }
 }
 

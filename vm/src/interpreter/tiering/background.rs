@@ -40,6 +40,8 @@ pub(in crate::interpreter) struct Done {
     pub osr: bool,
     pub result: Result<Compiled, String>,
     pub micros: u64,
+    /// Whether the code polls the budget (`Runtime::polls`).
+    pub polls: bool,
     /// The tier's target (`cranelift x86_64`), or why the tier could not start.
     pub target: Result<String, String>,
 }
@@ -93,6 +95,7 @@ impl Background {
                         osr: job.osr,
                         result,
                         micros: start.elapsed().as_micros() as u64,
+                        polls: job.rt.polls,
                         target,
                     };
                     if done_tx.send(done).is_err() {
