@@ -157,7 +157,13 @@ impl TierSession for Session {
         rt: &Runtime,
         osr: bool,
     ) -> Result<Compiled, String> {
-        let stubs = self.stubs(rt)?;
+        // Code without fuel checks calls no stub (the refill is the only one): a session
+        // that never needs them never compiles them.
+        let stubs = if rt.polls {
+            self.stubs(rt)?
+        } else {
+            Stubs::placeholder()
+        };
         let cc = self.module.isa().default_call_conv();
         let sig = entry_signature(cc);
         self.module.clear_context(&mut self.ctx);
