@@ -1,6 +1,8 @@
 //! Compile time per function: a few representative functions of the benchmark programs,
 //! each compiled (IR translation, Cranelift optimisation and code generation, linking into
-//! executable memory) in a warm session, plus the one-time cost of a session.
+//! executable memory) in a warm session, plus the one-time cost of a session. Each function
+//! both as the command line compiles it by default (no limits: no fuel checks) and with
+//! fuel checks (`--fuel`, `--timeout`, an interrupt handle; see `Runtime::polls`).
 //!
 //! `cargo bench -p rvm-jit --bench compile`
 
@@ -39,18 +41,24 @@ fn compile(c: &mut Criterion) {
         let Some(index) = m.module().functions.iter().position(|f| f.name == func) else {
             panic!("{file} has no function {func}");
         };
-        let rt = runtime(&m);
         let instrs = m.functions()[index].code().len();
         let mut session = Session::new().expect("host ISA");
-        group.bench_function(format!("{func} ({instrs} instructions)"), |b| {
-            b.iter(|| {
-                black_box(
-                    session
-                        .compile(&m, index as u32, &rt, false)
-                        .expect("compiles"),
-                )
-            })
-        });
+        for polls in [false, true] {
+            let rt = Runtime {
+                polls,
+                ..runtime(&m)
+            };
+            let checks = if polls { ", fuel checks" } else { "" };
+            group.bench_function(format!("{func} ({instrs} instructions{checks})"), |b| {
+                b.iter(|| {
+                    black_box(
+                        session
+                            .compile(&m, index as u32, &rt, false)
+                            .expect("compiles"),
+                    )
+                })
+            });
+        }
     }
     group.bench_function("new session", |b| {
         b.iter(|| black_box(Session::new().expect("host ISA")))
