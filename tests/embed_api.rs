@@ -223,6 +223,44 @@ fn interrupt_handle_stops_a_call_from_another_thread() {
     assert_eq!(sb.call::<_, i64>("ok", (0,)).expect("usable"), 1);
 }
 
+/// A sandbox without limits runs compiled code without fuel checks; a handle taken after
+/// its code was compiled must still stop the next call (`tier::Runtime::polls`).
+#[test]
+fn a_handle_taken_after_compiling_stops_the_next_call() {
+    for jit in [JitMode::Auto, JitMode::Always] {
+        let engine = Engine::new(EngineConfig {
+            jit,
+            ..EngineConfig::default()
+        });
+        let src = "fn count(n: int) -> int {\n    var s = 0;\n    for i in 0..n {\n        s = (s * 7 + i) % 1009;\n    }\n    return s;\n}\n";
+        let m = Module::new(&engine, "test.src", src).expect("compiles");
+        let mut sb = Sandbox::new(&m).expect("sandbox");
+        let expected = sb.call::<_, i64>("count", (100_000,)).expect("runs");
+        assert_eq!(
+            sb.jit_stats().fuel_checks,
+            0,
+            "{jit:?}: {:?}",
+            sb.jit_stats()
+        );
+        let flag = sb.interrupt_handle();
+        flag.store(true, Ordering::Relaxed);
+        // Code without checks would run all 10^8 iterations and return.
+        let err = sb
+            .call::<_, i64>("count", (100_000_000,))
+            .expect_err("interrupted");
+        assert!(matches!(err, Error::Timeout(_)), "{jit:?}: {err:?}");
+        assert_eq!(
+            sb.call::<_, i64>("count", (100_000,)).expect("usable"),
+            expected
+        );
+        assert!(
+            sb.jit_stats().fuel_checks > 0,
+            "{jit:?}: {:?}",
+            sb.jit_stats()
+        );
+    }
+}
+
 #[test]
 fn exit_is_its_own_variant() {
     let m = module("fn quit() { os.exit(3); }\n");
