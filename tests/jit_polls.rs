@@ -152,3 +152,58 @@ fn fuel_set_after_compiling_runs_out_where_the_interpreter_does() {
     assert_eq!(results[0], results[1], "always");
     assert_eq!(results[0], results[2], "auto");
 }
+
+/// `--trace-jit` says when code has no fuel checks, and when it gets them.
+#[test]
+fn the_trace_says_whether_code_checks_fuel() {
+    let m = module(SPIN);
+    let traced = |limits: Limits| {
+        let err = SharedBuffer::new();
+        let config = VmConfig {
+            jit: JitConfig {
+                mode: JitMode::Always,
+                compiler: Some(Arc::new(rvm_jit::CraneliftTier)),
+                trace: true,
+                ..JitConfig::default()
+            },
+            limits,
+            ..VmConfig::default()
+        };
+        let vm = Vm::new(
+            Arc::clone(&m),
+            config,
+            Box::new(SharedBuffer::new()),
+            Box::new(err.clone()),
+        )
+        .expect("vm");
+        (vm, err)
+    };
+    let tier = format!("jit: tier cranelift {}", std::env::consts::ARCH);
+
+    let (mut vm, err) = traced(Limits::default());
+    spin(&mut vm, 1000).expect("runs");
+    let first = err.contents();
+    assert_eq!(
+        first.lines().next(),
+        Some(format!("{tier}, no fuel checks (no limit or interrupt handle)").as_str()),
+        "{first}"
+    );
+    let _flag = vm.interrupt_handle();
+    spin(&mut vm, 1000).expect("runs");
+    let compiled = first
+        .lines()
+        .filter(|l| l.starts_with("jit: compiled "))
+        .count();
+    let switch = format!(
+        "jit: fuel checks from now on (a limit or an interrupt handle appeared); \
+         {compiled} compiled functions dropped"
+    );
+    let all = err.contents();
+    assert!(all.lines().any(|l| l == switch), "{switch}\n{all}");
+
+    let (_vm, err) = traced(Limits {
+        fuel: Some(1 << 40),
+        ..Limits::default()
+    });
+    assert_eq!(err.contents().lines().next(), Some(tier.as_str()));
+}

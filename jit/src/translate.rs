@@ -788,7 +788,8 @@ impl<'a, 'b> Translator<'a, 'b> {
         let sig = match stub {
             Stub::Refill => self.sigs.refill,
         };
-        debug_assert!(self.rt.polls, "code without fuel checks calls no stub");
+        // Without polls the stubs are placeholders (`Session::compile`), never to be called.
+        assert!(self.rt.polls, "code without fuel checks calls no stub");
         let addr = self.stubs.get(stub);
         // Everything here goes through a reloaded copy of `cx` (see `cold_cx`).
         let cx = self.cold_cx();

@@ -264,6 +264,7 @@ impl<'m> Vm<'m> {
             .map_err(|reason| TrapKind::BadCall { reason })?;
         let mut host = HostState::new(config.seed);
         host.externs = Arc::clone(&config.externs);
+        let budget = Budget::new(&config.limits);
         let jit = match (&config.jit.compiler, config.jit.mode) {
             (Some(compiler), JitMode::Auto | JitMode::Always) => Some(Box::new(JitState::new(
                 config.jit.mode,
@@ -272,7 +273,7 @@ impl<'m> Vm<'m> {
                 config.jit.background,
                 Arc::clone(compiler),
                 module.functions.len(),
-                config.limits.fuel.is_some() || config.limits.timeout.is_some(),
+                budget.watched(config.limits.timeout.is_some()),
             ))),
             _ => None,
         };
@@ -298,7 +299,7 @@ impl<'m> Vm<'m> {
             out: Output::new(stdout, stderr),
             initialized: false,
             host,
-            budget: Budget::new(&config.limits),
+            budget,
             // The value stack counts against the heap limit too (at least 64K slots).
             stack_limit: MAX_STACK_SLOTS.min((config.limits.max_heap / 8).max(1 << 16)),
             jit,

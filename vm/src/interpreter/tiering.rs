@@ -349,9 +349,10 @@ impl Vm<'_> {
         jit.code.fill(None);
         jit.osr_code.fill(None);
         if jit.trace && jit.announced {
+            let s = if dropped == 1 { "" } else { "s" };
             self.out.err(&format!(
                 "jit: fuel checks from now on (a limit or an interrupt handle appeared); \
-                 {dropped} compiled functions dropped\n"
+                 {dropped} compiled function{s} dropped\n"
             ));
         }
         if jit.mode == JitMode::Always {
